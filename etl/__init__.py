@@ -1,0 +1,1 @@
+"""hockeyops pipeline library: catalog, sources, builders, output store. Knows nothing of Django."""

@@ -1,0 +1,270 @@
+"""Tables built from the master workbook alone, plus the static dimensions."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..codes import clean_text, jersey, to_int, to_number, yes_no
+from ..issues import IssueLog
+
+PERIOD_SECONDS = 18 * 60
+
+
+def _text(df: pd.DataFrame, column: str) -> pd.Series:
+    if column not in df.columns:
+        return pd.Series(pd.NA, index=df.index, dtype="string")
+    return clean_text(df[column])
+
+
+def _int(df: pd.DataFrame, column: str, issues: IssueLog | None = None, file: str = "",
+         sheet: str = "") -> pd.Series:
+    if column not in df.columns:
+        return pd.Series(pd.NA, index=df.index, dtype="Int64")
+    num, bad = to_number(df[column])
+    if issues is not None and bad.any():
+        issues.add_cells(file, sheet, column, df.index[bad].to_series() + 2,
+                         "text where a number is expected", "value left empty")
+    return num.round().astype("Int64")
+
+
+def _date(df: pd.DataFrame, column: str) -> pd.Series:
+    if column not in df.columns:
+        return pd.Series(pd.NaT, index=df.index)
+    return pd.to_datetime(df[column], errors="coerce").dt.date
+
+
+def _dedupe(df: pd.DataFrame, key: str, issues: IssueLog, file: str, sheet: str) -> pd.DataFrame:
+    """Drop rows without a key and later duplicates of a key, recording both."""
+    missing = df[key].isna()
+    for row in (df.index[missing] + 2).tolist():
+        issues.add(file, f"row has no {key}", "row skipped", sheet=sheet, row=row, column=key)
+    df = df[~missing]
+    dup = df[key].duplicated()
+    for row in (df.index[dup] + 2).tolist():
+        issues.add(file, f"duplicate {key}", "later row skipped", sheet=sheet, row=row, column=key)
+    return df[~dup]
+
+
+class League:
+    """Master data the per-game builders look things up in."""
+
+    def __init__(self, schedule: pd.DataFrame, roster: pd.DataFrame, players: pd.DataFrame) -> None:
+        self.schedule = schedule.set_index("game_id", drop=False)
+        self.roster = roster
+        self.players = players
+        self._roster_by_game = {g: df for g, df in roster.groupby("game_id", sort=False)}
+
+    def game(self, game_id: int) -> pd.Series | None:
+        if game_id in self.schedule.index:
+            return self.schedule.loc[game_id]
+        return None
+
+    def game_roster(self, game_id: int) -> pd.DataFrame:
+        empty = self.roster.iloc[0:0]
+        return self._roster_by_game.get(game_id, empty)
+
+
+def build_master(frames: dict[str, pd.DataFrame], file: str, issues: IssueLog) -> tuple[dict, League]:
+    """Master-grain tables (by catalog name) and the League lookup object."""
+    out: dict[str, pd.DataFrame] = {}
+
+    p = frames["dim_player"].copy()
+    p["player_id"] = _text(p, "player_id")
+    p = _dedupe(p, "player_id", issues, file, "dim_player")
+    out["dim_player"] = pd.DataFrame({
+        "player_id": p["player_id"],
+        "player_first_name": _text(p, "player_first_name"),
+        "player_last_name": _text(p, "player_last_name"),
+        "player_full_name": _text(p, "player_full_name"),
+        "player_primary_position": _text(p, "player_primary_position"),
+        "current_skill_rating": _int(p, "current_skill_rating", issues, file, "dim_player"),
+        "player_hand": _text(p, "player_hand"),
+        "birth_year": _int(p, "birth_year", issues, file, "dim_player"),
+        "player_gender": _text(p, "player_gender"),
+        "highest_beer_league": _text(p, "highest_beer_league"),
+        "player_leadership": _text(p, "player_leadership"),
+        "player_norad_current_team_id": _text(p, "player_norad_current_team_id"),
+        "player_url": _text(p, "player_url"),
+        "player_image": _text(p, "player_image"),
+    })
+
+    t = frames["dim_team"].copy()
+    t["team_id"] = _text(t, "team_id")
+    t = _dedupe(t, "team_id", issues, file, "dim_team")
+    out["dim_team"] = pd.DataFrame({
+        "team_id": t["team_id"], "team_name": _text(t, "team_name"),
+        "long_team_name": _text(t, "long_team_name"), "team_cd": _text(t, "team_cd"),
+        "league_id": _text(t, "league_id"), "is_norad": yes_no(t["norad_team"]) if "norad_team" in t else pd.NA,
+        "team_color1": _text(t, "team_color1"), "team_color2": _text(t, "team_color2"),
+        "team_logo": _text(t, "team_logo"), "team_url": _text(t, "team_url"),
+    })
+    team_ids = set(out["dim_team"]["team_id"].dropna())
+
+    lg = frames.get("dim_league", pd.DataFrame(columns=["league_id", "league"])).copy()
+    lg["league_id"] = _text(lg, "league_id")
+    lg = _dedupe(lg, "league_id", issues, file, "dim_league")
+    out["dim_league"] = pd.DataFrame({"league_id": lg["league_id"], "league": _text(lg, "league")})
+
+    se = frames.get("dim_season", pd.DataFrame(columns=["season_id"])).copy()
+    se["season_id"] = _text(se, "season_id")
+    se = _dedupe(se, "season_id", issues, file, "dim_season")
+    out["dim_season"] = pd.DataFrame({
+        "season_id": se["season_id"], "season": _int(se, "season"), "session": _text(se, "session"),
+        "league_id": _text(se, "league_id"), "start_date": _date(se, "start_date"),
+    })
+
+    s = frames["dim_schedule"].copy()
+    s["game_id"] = _int(s, "game_id", issues, file, "dim_schedule")
+    s = _dedupe(s, "game_id", issues, file, "dim_schedule")
+    s["home_team_id"] = _text(s, "home_team_id")
+    s["away_team_id"] = _text(s, "away_team_id")
+    unknown = ~(s["home_team_id"].isin(team_ids) & s["away_team_id"].isin(team_ids))
+    for row in (s.index[unknown] + 2).tolist():
+        issues.add(file, "game has no known home and away team (test or placeholder game)",
+                   "game left out of the schedule", sheet="dim_schedule", row=row, column="home_team_id")
+    s = s[~unknown]
+    schedule = pd.DataFrame({
+        "game_id": s["game_id"], "season": _int(s, "season"), "season_id": _text(s, "season_id"),
+        "game_date": _date(s, "date"), "game_time": _text(s, "game_time"),
+        "home_team_id": s["home_team_id"], "away_team_id": s["away_team_id"],
+        "home_team_name": _text(s, "home_team_name"), "away_team_name": _text(s, "away_team_name"),
+        "game_type": _text(s, "game_type"), "playoff_round": _text(s, "playoff_round"),
+        "last_period_type": _text(s, "last_period_type"),
+        "home_total_goals": _int(s, "home_total_goals", issues, file, "dim_schedule"),
+        "away_total_goals": _int(s, "away_total_goals", issues, file, "dim_schedule"),
+        "game_url": _text(s, "game_url"), "video_url": _text(s, "video_url"),
+    })
+    out["dim_schedule"] = schedule
+
+    r = frames["fact_gameroster"].copy()
+    r["game_id"] = _int(r, "game_id", issues, file, "fact_gameroster")
+    r["team_id"] = _text(r, "team_id")
+    num, bad = jersey(r["player_game_number"])
+    if bad.any():
+        issues.add_cells(file, "fact_gameroster", "player_game_number", r.index[bad].to_series() + 2,
+                         "jersey is not a number", "jersey left empty")
+    r["jersey"] = num
+    r["player_id"] = _text(r, "player_id")
+    r = r[r["game_id"].notna() & r["team_id"].notna()]
+    key = (r["game_id"].astype(str) + r["team_id"] + r["player_id"].fillna("J" + r["jersey"].fillna("")))
+    r["player_game_id"] = key
+    r = _dedupe(r, "player_game_id", issues, file, "fact_gameroster")
+    venue = _text(r, "team_venue").str.lower()
+    roster = pd.DataFrame({
+        "player_game_id": r["player_game_id"], "game_id": r["game_id"], "team_id": r["team_id"],
+        "opp_team_id": _text(r, "opp_team_id"), "venue": venue.where(venue.isin(["home", "away"])),
+        "player_id": r["player_id"], "jersey": r["jersey"], "player_position": _text(r, "player_position"),
+        "games_played": _int(r, "games_played"), "goals": _int(r, "goals", issues, file, "fact_gameroster"),
+        "assists": _int(r, "assist", issues, file, "fact_gameroster"),
+        "goals_against": _int(r, "goals_against", issues, file, "fact_gameroster"),
+        "pim": _int(r, "pim"), "shutouts": _int(r, "shutouts"),
+        "is_sub": yes_no(r["sub"]) if "sub" in r else pd.NA,
+        "skill_rating": _int(r, "skill_rating"), "season": _int(r, "season"), "game_date": _date(r, "date"),
+    })
+    roster["is_sub"] = roster["is_sub"].fillna(False)
+    out["fact_gameroster"] = roster
+
+    reg = frames.get("fact_registration", pd.DataFrame(columns=["player_season_registration_id"])).copy()
+    reg["player_season_registration_id"] = _text(reg, "player_season_registration_id")
+    reg = _dedupe(reg, "player_season_registration_id", issues, file, "fact_registration")
+    out["fact_registration"] = pd.DataFrame({
+        "player_season_registration_id": reg["player_season_registration_id"],
+        "player_id": _text(reg, "player_id"), "season_id": _text(reg, "season_id"),
+        "season": _int(reg, "season"), "position": _text(reg, "position"),
+        "restricted": yes_no(reg["restricted"]) if "restricted" in reg else pd.NA,
+        "norad_experience": _int(reg, "norad_experience"), "skill_rating": _int(reg, "skill_rating"),
+        "is_sub": yes_no(reg["sub_yn"]) if "sub_yn" in reg else pd.NA,
+        "drafted_team_id": _text(reg, "drafted_team_id"),
+    })
+
+    dr = frames.get("fact_draft", pd.DataFrame(columns=["player_draft_id"])).copy()
+    dr["player_draft_id"] = _text(dr, "player_draft_id")
+    dr = _dedupe(dr, "player_draft_id", issues, file, "fact_draft")
+    out["fact_draft"] = pd.DataFrame({
+        "player_draft_id": dr["player_draft_id"], "player_id": _text(dr, "player_id"),
+        "team_id": _text(dr, "team_id"), "season_id": _text(dr, "season_id"), "season": _int(dr, "season"),
+        "draft_round": _int(dr, "round"), "overall_draft_position": _int(dr, "overall_draft_position"),
+        "restricted": yes_no(dr["restricted"]) if "restricted" in dr else pd.NA,
+        "skill_rating": _int(dr, "skill_rating"),
+    })
+
+    ld = frames.get("fact_leadership", pd.DataFrame(columns=["player_id"])).copy()
+    ld["leadership_id"] = _text(ld, "season_id").fillna("") + _text(ld, "team_id").fillna("") + \
+        _text(ld, "player_id").fillna("")
+    ld["leadership_id"] = ld["leadership_id"].mask(ld["leadership_id"] == "")
+    ld = _dedupe(ld, "leadership_id", issues, file, "fact_leadership")
+    out["fact_leadership"] = pd.DataFrame({
+        "leadership_id": ld["leadership_id"], "player_id": _text(ld, "player_id"),
+        "team_id": _text(ld, "team_id"), "season_id": _text(ld, "season_id"), "season": _int(ld, "season"),
+        "leadership": _text(ld, "leadership"), "skill_rating": _int(ld, "skill_rating"),
+    })
+
+    out.update(static_dims())
+    out.update(season_stats(roster, schedule))
+    players = out["dim_player"][["player_id", "player_full_name"]]
+    return out, League(schedule, roster, players)
+
+
+def static_dims() -> dict[str, pd.DataFrame]:
+    """Small fixed vocabularies."""
+    roles = [(f"{side}_team_player_{n}", side, n) for side in ("event", "opp") for n in range(1, 7)]
+    return {
+        "dim_position": pd.DataFrame({"position_id": ["Forward", "Defense", "Goalie"],
+                                      "name": ["Forward", "Defense", "Goalie"]}),
+        "dim_venue": pd.DataFrame({"venue_id": ["home", "away"], "venue_abbrev": ["h", "a"],
+                                   "name": ["Home", "Away"]}),
+        "dim_period": pd.DataFrame({"period_id": [1, 2, 3, 4], "name": ["1st", "2nd", "3rd", "OT"],
+                                    "period_seconds": [PERIOD_SECONDS] * 3 + [5 * 60]}),
+        "dim_zone": pd.DataFrame({"zone_id": ["o", "n", "d"], "name": ["Offensive", "Neutral", "Defensive"]}),
+        "dim_player_role": pd.DataFrame(roles, columns=["player_role_id", "side", "role_number"]),
+    }
+
+
+def season_stats(roster: pd.DataFrame, schedule: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Season aggregates from the official box score and scores (tag ``basic``)."""
+    season_of = schedule.set_index("game_id")["season_id"]
+    r = roster.copy()
+    r["season_id"] = r["game_id"].map(season_of)
+    r = r[r["player_id"].notna() & r["season_id"].notna()]
+    gp = r["games_played"].fillna(1)
+    r = r.assign(gp=gp, g=r["goals"].fillna(0), a=r["assists"].fillna(0), pim_=r["pim"].fillna(0),
+                 ga=r["goals_against"].fillna(0), so=r["shutouts"].fillna(0))
+    grp = r.groupby(["season_id", "player_id"], sort=True)
+    players = grp.agg(season=("season", "max"), games_played=("gp", "sum"), goals=("g", "sum"),
+                      assists=("a", "sum"), pim=("pim_", "sum")).reset_index()
+    players["points"] = players["goals"] + players["assists"]
+    players["points_per_game"] = (players["points"] / players["games_played"].where(
+        players["games_played"] > 0)).round(3)
+    players["player_season_id"] = players["season_id"] + players["player_id"]
+
+    goalies = r[r["player_position"].fillna("").str.lower().str.startswith("goal")]
+    ggrp = goalies.groupby(["season_id", "player_id"], sort=True)
+    gstats = ggrp.agg(season=("season", "max"), games_played=("gp", "sum"), goals_against=("ga", "sum"),
+                      shutouts=("so", "sum")).reset_index()
+    gstats["goals_against_average"] = (gstats["goals_against"] / gstats["games_played"].where(
+        gstats["games_played"] > 0)).round(3)
+    gstats["goalie_season_id"] = gstats["season_id"] + gstats["player_id"]
+
+    played = schedule[schedule["home_total_goals"].notna() & schedule["away_total_goals"].notna()
+                      & schedule["season_id"].notna()]
+    rows = []
+    for venue, other in (("home", "away"), ("away", "home")):
+        gf = played[f"{venue}_total_goals"].astype("int64")
+        ga = played[f"{other}_total_goals"].astype("int64")
+        rows.append(pd.DataFrame({
+            "season_id": played["season_id"], "season": played["season"],
+            "team_id": played[f"{venue}_team_id"], "goals_for": gf, "goals_against": ga,
+            "wins": (gf > ga).astype(int), "losses": (gf < ga).astype(int), "ties": (gf == ga).astype(int),
+        }))
+    tg = pd.concat(rows, ignore_index=True)
+    teams = tg.groupby(["season_id", "team_id"], sort=True).agg(
+        season=("season", "max"), games_played=("wins", "size"), wins=("wins", "sum"),
+        losses=("losses", "sum"), ties=("ties", "sum"), goals_for=("goals_for", "sum"),
+        goals_against=("goals_against", "sum")).reset_index()
+    teams["standing_points"] = teams["wins"] * 2 + teams["ties"]
+    teams["goal_diff"] = teams["goals_for"] - teams["goals_against"]
+    teams["team_season_id"] = teams["season_id"] + teams["team_id"]
+    return {
+        "fact_player_season_stats_basic": players,
+        "fact_goalie_season_stats_basic": gstats,
+        "fact_team_season_stats_basic": teams,
+    }

@@ -1,0 +1,439 @@
+"""The table catalog: the single declaration of every warehouse table.
+
+Schema DDL, sync column lists, the admin and selection all read this module; builders must
+produce exactly the declared columns in the declared order (checked by the output store).
+
+A column's type and description are declared once in ``COLUMNS`` so that a name means the same
+thing (and has the same Postgres type) in every table.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+CATEGORIES = ("dim", "fact", "qa")
+TAGS = ("basic", "tracking")
+# How a table is built: from the master workbook alone, per tracked game, or from all games.
+GRAINS = ("master", "game", "league")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    category: str
+    description: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    grain: str
+    tags: tuple[str, ...] = ()
+    upstream: tuple[str, ...] = ()
+    game_scoped: bool = False
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"{self.name} has no column {name}")
+
+
+# Shared column vocabulary: name -> (Postgres type, description).
+COLUMNS: dict[str, tuple[str, str]] = {
+    # identities
+    "game_id": ("integer", "League game number (dim_schedule.game_id)."),
+    "player_id": ("text", "League player id, e.g. P100001."),
+    "team_id": ("text", "League team id, e.g. N10001."),
+    "opp_team_id": ("text", "Opponent team id."),
+    "season_id": ("text", "League season id, e.g. N20252026F."),
+    "season": ("integer", "Season as the league writes it, e.g. 20252026."),
+    "league_id": ("text", "League code (N = NORAD, C = CSAHA)."),
+    "league": ("text", "League name."),
+    "event_id": ("text", "Event key EV{game_id}{event_index:05d}."),
+    "shift_id": ("text", "Shift key SH{game_id}{shift_index:05d}."),
+    "event_index": ("integer", "Event number within the game as tracked."),
+    "shift_index": ("integer", "Shift number within the game as tracked."),
+    "venue": ("text", "home or away (per dim_schedule)."),
+    "jersey": ("text", "Jersey number as worn (normalised, e.g. 27)."),
+    "period": ("integer", "Period number (4 = overtime)."),
+    "clock_seconds": ("integer", "Seconds left on the period's countdown clock."),
+    "elapsed_seconds": ("integer", "Seconds elapsed since the start of the game."),
+    "strength_id": ("text", "Skaters on ice, event/own team first, e.g. 5v4."),
+    "source_row": ("integer", "Excel row number the value came from (header = row 1)."),
+    # people and teams
+    "player_first_name": ("text", "First name."),
+    "player_last_name": ("text", "Last name."),
+    "player_full_name": ("text", "Full name."),
+    "player_primary_position": ("text", "Usual position."),
+    "player_position": ("text", "Position played in the game."),
+    "player_hand": ("text", "Shoots left or right."),
+    "player_gender": ("text", "Gender as registered."),
+    "birth_year": ("integer", "Year of birth."),
+    "skill_rating": ("integer", "League skill rating (1-6)."),
+    "current_skill_rating": ("integer", "Current league skill rating (1-6)."),
+    "highest_beer_league": ("text", "Highest recreational league played."),
+    "player_leadership": ("text", "Captaincy letter (C, A, S)."),
+    "player_norad_current_team_id": ("text", "Current NORAD team id."),
+    "player_url": ("text", "Player page on the league site."),
+    "player_image": ("text", "Player photo URL."),
+    "team_name": ("text", "Short team name."),
+    "long_team_name": ("text", "Sponsor/long team name."),
+    "team_cd": ("text", "Team code."),
+    "team_color1": ("text", "Primary colour."),
+    "team_color2": ("text", "Secondary colour."),
+    "team_logo": ("text", "Logo URL."),
+    "team_url": ("text", "Team page URL."),
+    "is_norad": ("boolean", "Team plays in NORAD."),
+    "session": ("text", "Season session code."),
+    "start_date": ("date", "First day of the season."),
+    # schedule
+    "game_date": ("date", "Date the game was played."),
+    "game_time": ("text", "Face-off time (HH:MM:SS)."),
+    "home_team_id": ("text", "Home team id per the schedule."),
+    "away_team_id": ("text", "Away team id per the schedule."),
+    "home_team_name": ("text", "Home team name per the schedule."),
+    "away_team_name": ("text", "Away team name per the schedule."),
+    "game_type": ("text", "Regular, Playoffs, ..."),
+    "playoff_round": ("text", "Playoff round, if any."),
+    "last_period_type": ("text", "Regulation, OT or Shootout."),
+    "home_total_goals": ("integer", "Official home goals."),
+    "away_total_goals": ("integer", "Official away goals."),
+    "game_url": ("text", "Game page on the league site."),
+    "video_url": ("text", "Game video URL."),
+    # box score
+    "games_played": ("integer", "Games played."),
+    "goals": ("integer", "Goals."),
+    "assists": ("integer", "Assists."),
+    "points": ("integer", "Goals plus assists."),
+    "pim": ("integer", "Penalty minutes."),
+    "goals_against": ("integer", "Goals allowed."),
+    "shutouts": ("integer", "Shutouts."),
+    "is_sub": ("boolean", "Played as a substitute."),
+    "player_game_id": ("text", "Key {game_id}{team_id}{player_id or J+jersey}."),
+    # registration / draft / leadership
+    "player_season_registration_id": ("text", "Registration key as the league writes it."),
+    "restricted": ("boolean", "Restricted player in the draft."),
+    "position": ("text", "Position registered for."),
+    "norad_experience": ("integer", "Seasons of NORAD experience."),
+    "drafted_team_id": ("text", "Team that drafted the player."),
+    "player_draft_id": ("text", "Draft key as the league writes it."),
+    "draft_round": ("integer", "Draft round."),
+    "overall_draft_position": ("integer", "Overall pick number."),
+    "leadership_id": ("text", "Key {season_id}{team_id}{player_id}."),
+    "leadership": ("text", "Captaincy letter (C, A, S)."),
+    # vocabularies
+    "code": ("text", "Normalised code as tracked (whitespace trimmed, '-' read as '_')."),
+    "name": ("text", "Readable name."),
+    "is_standard": ("boolean", "Code is in the tracker's standard vocabulary."),
+    "position_id": ("text", "Position code."),
+    "venue_id": ("text", "home or away."),
+    "venue_abbrev": ("text", "h or a."),
+    "period_id": ("integer", "Period number."),
+    "period_seconds": ("integer", "Regulation length of the period in seconds."),
+    "zone_id": ("text", "Zone from the event team's view: o, n, d."),
+    "event_type_id": ("text", "Event type code, e.g. Shot."),
+    "event_detail_id": ("text", "Event detail code, e.g. Shot_OnNetSaved."),
+    "event_detail_2_id": ("text", "Second event detail code, e.g. Shot_Wrist."),
+    "play_detail_id": ("text", "Play detail code, e.g. AssistPrimary."),
+    "play_detail1_id": ("text", "First play detail code on the row."),
+    "play_detail2_id": ("text", "Second play detail code on the row."),
+    "player_role_id": ("text", "event_team_player_N or opp_team_player_N."),
+    "side": ("text", "event (the event team) or opp."),
+    "role_number": ("integer", "Order of the player within the side in the event."),
+    "skaters_for": ("integer", "Skaters of the first team."),
+    "skaters_against": ("integer", "Skaters of the second team."),
+    "shift_start_type_id": ("text", "How the shift started."),
+    "shift_stop_type_id": ("text", "How the shift ended."),
+    # events
+    "event_team_id": ("text", "Team that performed the event."),
+    "event_team_venue": ("text", "home or away of the event team (per dim_schedule)."),
+    "event_successful": ("text", "s (successful) or u (unsuccessful) as tracked."),
+    "player_count": ("integer", "Players recorded on the event."),
+    "is_goal": ("boolean", "Event is a goal (Goal / Goal_Scored)."),
+    "event_player_id": ("text", "Key {event_id}_{E|O}{role_number}."),
+    # shifts
+    "start_clock_seconds": ("integer", "Countdown clock at shift start."),
+    "end_clock_seconds": ("integer", "Countdown clock at shift end."),
+    "start_elapsed_seconds": ("integer", "Game seconds elapsed at shift start."),
+    "end_elapsed_seconds": ("integer", "Game seconds elapsed at shift end."),
+    "duration_seconds": ("integer", "Length in seconds."),
+    "home_skaters": ("integer", "Home skaters on ice."),
+    "away_skaters": ("integer", "Away skaters on ice."),
+    "home_goalie_player_id": ("text", "Home goalie on ice."),
+    "away_goalie_player_id": ("text", "Away goalie on ice."),
+    "shift_player_id": ("text", "Key {shift_id}_{h|a}{slot}."),
+    "slot": ("text", "Line slot: forward_1..3, defense_1..2, xtra, goalie."),
+    "is_goalie": ("boolean", "Player is in the goalie slot."),
+    # goals, shots, faceoffs, penalties
+    "goal_id": ("text", "Goal key (the goal's event_id)."),
+    "scorer_player_id": ("text", "Goal scorer (event team player 1)."),
+    "scorer_jersey": ("text", "Scorer's jersey."),
+    "primary_assist_player_id": ("text", "Primary assister, where tracked."),
+    "secondary_assist_player_id": ("text", "Secondary assister, where tracked."),
+    "goalie_player_id": ("text", "Opposing goalie on ice."),
+    "shot_id": ("text", "Shot key (the shot's event_id)."),
+    "is_on_goal": ("boolean", "Shot on goal (saved or scored)."),
+    "is_blocked": ("boolean", "Shot blocked."),
+    "is_missed": ("boolean", "Shot missed the net."),
+    "faceoff_id": ("text", "Faceoff key (its event_id)."),
+    "winner_team_id": ("text", "Team that won the draw."),
+    "winner_player_id": ("text", "Player who won the draw."),
+    "loser_team_id": ("text", "Team that lost the draw."),
+    "loser_player_id": ("text", "Player who lost the draw."),
+    "penalty_id": ("text", "Penalty key (its event_id)."),
+    # game stats
+    "shots": ("integer", "Shot attempts (Shot events)."),
+    "shots_on_goal": ("integer", "Shots on goal."),
+    "faceoffs_won": ("integer", "Faceoffs won."),
+    "faceoffs_lost": ("integer", "Faceoffs lost."),
+    "giveaways": ("integer", "Giveaways."),
+    "takeaways": ("integer", "Takeaways."),
+    "penalties": ("integer", "Penalties taken."),
+    "toi_seconds": ("integer", "Time on ice in seconds, from shifts."),
+    "shift_count": ("integer", "Shifts played."),
+    "plus_minus": ("integer", "Even/short-handed goals for minus against while on ice."),
+    "corsi_for": ("integer", "Team shot attempts while on ice."),
+    "corsi_against": ("integer", "Opponent shot attempts while on ice."),
+    "team_game_id": ("text", "Key {game_id}{team_id}."),
+    "official_goals": ("integer", "Goals per the official score or box score."),
+    "tracked_goals": ("integer", "Goals counted from tracking."),
+    "goalie_game_id": ("text", "Key {game_id}{team_id}{player_id or J+jersey}."),
+    "shots_against": ("integer", "Shots on goal faced."),
+    "saves": ("integer", "Saves."),
+    "save_pct": ("numeric", "Saves / shots against."),
+    # season stats
+    "player_season_id": ("text", "Key {season_id}{player_id}."),
+    "goalie_season_id": ("text", "Key {season_id}{player_id}."),
+    "team_season_id": ("text", "Key {season_id}{team_id}."),
+    "points_per_game": ("numeric", "Points per game."),
+    "goals_against_average": ("numeric", "Goals against per game."),
+    "wins": ("integer", "Wins."),
+    "losses": ("integer", "Losses."),
+    "ties": ("integer", "Ties."),
+    "standing_points": ("integer", "Standings points."),
+    "goals_for": ("integer", "Goals scored."),
+    "goal_diff": ("integer", "Goals for minus against."),
+    # qa
+    "match": ("boolean", "Tracked value equals the official value."),
+    "official_assists": ("integer", "Assists per the official box score."),
+    "tracked_assists": ("integer", "Assists counted from tracking."),
+    "goals_match": ("boolean", "Tracked goals equal official goals."),
+    "assists_match": ("boolean", "Tracked assists equal official assists."),
+    "qa_scorer_id": ("text", "Key {game_id}{team_id}{player_id or J+jersey}."),
+    "status": ("text", "COMPLETE, PARTIAL, TEMPLATE or INVALID."),
+    "reason": ("text", "Why the game has its status."),
+    "periods_tracked": ("integer", "Periods with tracked events."),
+    "event_count": ("integer", "Events tracked."),
+    "player_link_rate": ("numeric", "Share of player rows linked to a league player id."),
+    "home_away_swapped": ("boolean", "Workbook had home and away swapped against the schedule."),
+    "file": ("text", "Input file, relative to the data folder."),
+    "issue_id": ("text", "Deterministic key of the issue."),
+    "sheet": ("text", "Sheet name."),
+    "row": ("integer", "Excel row number (header = row 1)."),
+    "column_name": ("text", "Column name."),
+    "problem": ("text", "What is wrong."),
+    "action": ("text", "What the ETL did about it."),
+}
+
+
+def _cols(spec: str, required: tuple[str, ...] = ()) -> tuple[Column, ...]:
+    names = spec.split()
+    out = []
+    for name in names:
+        type_, desc = COLUMNS[name]
+        out.append(Column(name, type_, desc, nullable=name not in required))
+    return tuple(out)
+
+
+def _table(
+    name: str,
+    category: str,
+    description: str,
+    columns: str,
+    pk: str,
+    grain: str,
+    *,
+    tags: tuple[str, ...] = (),
+    upstream: tuple[str, ...] = (),
+    required: str = "",
+    game_scoped: bool | None = None,
+) -> Table:
+    primary_key = tuple(pk.split())
+    cols = _cols(columns, tuple(primary_key) + tuple(required.split()))
+    scoped = game_scoped if game_scoped is not None else (grain == "game" and "game_id" in columns.split())
+    return Table(name, category, description, cols, primary_key, grain, tags, upstream, scoped)
+
+
+_VOCAB = "code name is_standard"
+
+TABLES: tuple[Table, ...] = (
+    # ---- dims from the master workbook
+    _table("dim_player", "dim", "Registered players.",
+           "player_id player_first_name player_last_name player_full_name player_primary_position "
+           "current_skill_rating player_hand birth_year player_gender highest_beer_league player_leadership "
+           "player_norad_current_team_id player_url player_image", "player_id", "master"),
+    _table("dim_team", "dim", "Teams of both leagues.",
+           "team_id team_name long_team_name team_cd league_id is_norad team_color1 team_color2 team_logo "
+           "team_url", "team_id", "master", required="team_name"),
+    _table("dim_league", "dim", "Leagues.", "league_id league", "league_id", "master"),
+    _table("dim_season", "dim", "Seasons.", "season_id season session league_id start_date",
+           "season_id", "master"),
+    _table("dim_schedule", "dim", "Games with the official final score.",
+           "game_id season season_id game_date game_time home_team_id away_team_id home_team_name "
+           "away_team_name game_type playoff_round last_period_type home_total_goals away_total_goals "
+           "game_url video_url", "game_id", "master", upstream=("dim_team",)),
+    _table("dim_position", "dim", "Positions.", "position_id name", "position_id", "master"),
+    _table("dim_venue", "dim", "Home and away.", "venue_id venue_abbrev name", "venue_id", "master"),
+    _table("dim_period", "dim", "Periods.", "period_id name period_seconds", "period_id", "master"),
+    _table("dim_zone", "dim", "Rink zones from the event team's view.", "zone_id name", "zone_id", "master"),
+    _table("dim_player_role", "dim", "Player roles within an event.",
+           "player_role_id side role_number", "player_role_id", "master"),
+    # ---- vocab dims: standard codes plus every code seen in tracking (keys are the codes)
+    _table("dim_event_type", "dim", "Event types.", _VOCAB, "code", "league", upstream=("fact_events",)),
+    _table("dim_event_detail", "dim", "Event details.", _VOCAB, "code", "league",
+           upstream=("fact_events",)),
+    _table("dim_event_detail_2", "dim", "Second event details.", _VOCAB, "code", "league",
+           upstream=("fact_events",)),
+    _table("dim_play_detail", "dim", "Play details.", _VOCAB, "code", "league",
+           upstream=("fact_event_players",)),
+    _table("dim_strength", "dim", "Strength situations.", "strength_id skaters_for skaters_against",
+           "strength_id", "league", upstream=("fact_shifts",)),
+    _table("dim_shift_start_type", "dim", "How shifts start.", _VOCAB, "code", "league",
+           upstream=("fact_shifts",)),
+    _table("dim_shift_stop_type", "dim", "How shifts end.", _VOCAB, "code", "league",
+           upstream=("fact_shifts",)),
+    # ---- facts from the master workbook
+    _table("fact_gameroster", "fact", "Official per-game box score (jersey to player).",
+           "player_game_id game_id team_id opp_team_id venue player_id jersey player_position "
+           "games_played goals assists goals_against pim shutouts is_sub skill_rating season game_date",
+           "player_game_id", "master", tags=("basic",), upstream=("dim_schedule",),
+           required="game_id team_id", game_scoped=True),
+    _table("fact_registration", "fact", "Season registrations (no contact details).",
+           "player_season_registration_id player_id season_id season position restricted "
+           "norad_experience skill_rating is_sub drafted_team_id",
+           "player_season_registration_id", "master"),
+    _table("fact_draft", "fact", "Draft picks.",
+           "player_draft_id player_id team_id season_id season draft_round overall_draft_position "
+           "restricted skill_rating", "player_draft_id", "master"),
+    _table("fact_leadership", "fact", "Captains and assistants per season.",
+           "leadership_id player_id team_id season_id season leadership skill_rating",
+           "leadership_id", "master"),
+    # ---- facts from tracking
+    _table("fact_events", "fact", "One row per tracked event.",
+           "event_id game_id event_index period clock_seconds elapsed_seconds event_type_id "
+           "event_detail_id event_detail_2_id event_successful event_team_id event_team_venue opp_team_id "
+           "player_id zone_id play_detail1_id play_detail2_id shift_id strength_id is_goal player_count "
+           "source_row", "event_id", "game", tags=("tracking",), upstream=("dim_schedule",),
+           required="game_id event_index"),
+    _table("fact_event_players", "fact", "One row per player per event.",
+           "event_player_id event_id game_id player_role_id side role_number team_id venue jersey "
+           "player_id play_detail1_id play_detail2_id source_row", "event_player_id", "game",
+           tags=("tracking",), upstream=("fact_events", "fact_gameroster"), required="event_id game_id"),
+    _table("fact_shifts", "fact", "One row per line change.",
+           "shift_id game_id shift_index period start_clock_seconds end_clock_seconds "
+           "start_elapsed_seconds end_elapsed_seconds duration_seconds shift_start_type_id "
+           "shift_stop_type_id home_skaters away_skaters strength_id home_goalie_player_id "
+           "away_goalie_player_id source_row", "shift_id", "game", tags=("tracking",),
+           upstream=("dim_schedule", "fact_gameroster"), required="game_id"),
+    _table("fact_shift_players", "fact", "One row per player per shift.",
+           "shift_player_id shift_id game_id team_id venue slot jersey player_id is_goalie "
+           "duration_seconds", "shift_player_id", "game", tags=("tracking",),
+           upstream=("fact_shifts",), required="shift_id game_id"),
+    _table("fact_goals", "fact", "Goals with scorer, assisters where known and strength.",
+           "goal_id event_id game_id period clock_seconds elapsed_seconds team_id venue opp_team_id "
+           "scorer_player_id scorer_jersey primary_assist_player_id secondary_assist_player_id "
+           "goalie_player_id event_detail_2_id strength_id", "goal_id", "game", tags=("tracking",),
+           upstream=("fact_event_players", "fact_shift_players"), required="game_id team_id"),
+    _table("fact_shots", "fact", "Shot attempts.",
+           "shot_id event_id game_id period elapsed_seconds team_id venue player_id event_detail_id "
+           "event_detail_2_id is_on_goal is_goal is_blocked is_missed goalie_player_id strength_id",
+           "shot_id", "game", tags=("tracking",), upstream=("fact_event_players", "fact_shift_players"),
+           required="game_id"),
+    _table("fact_faceoffs", "fact", "Faceoffs.",
+           "faceoff_id event_id game_id period elapsed_seconds zone_id event_detail_id winner_team_id "
+           "winner_player_id loser_team_id loser_player_id", "faceoff_id", "game", tags=("tracking",),
+           upstream=("fact_event_players",), required="game_id"),
+    _table("fact_penalties", "fact", "Penalties.",
+           "penalty_id event_id game_id period elapsed_seconds team_id player_id event_detail_id "
+           "event_detail_2_id", "penalty_id", "game", tags=("tracking",),
+           upstream=("fact_event_players",), required="game_id"),
+    _table("fact_player_game_stats", "fact", "Per player and game, from tracking.",
+           "player_game_id game_id player_id team_id venue jersey player_position goals assists points "
+           "shots shots_on_goal faceoffs_won faceoffs_lost giveaways takeaways toi_seconds shift_count "
+           "plus_minus corsi_for corsi_against", "player_game_id", "game", tags=("tracking",),
+           upstream=("fact_goals", "fact_shots", "fact_faceoffs", "fact_shift_players"),
+           required="game_id team_id"),
+    _table("fact_team_game_stats", "fact", "Per team and game, from tracking.",
+           "team_game_id game_id team_id opp_team_id venue goals official_goals shots shots_on_goal "
+           "faceoffs_won faceoffs_lost giveaways takeaways penalties corsi_for corsi_against",
+           "team_game_id", "game", tags=("tracking",), upstream=("fact_goals", "fact_shots", "fact_faceoffs"),
+           required="game_id team_id"),
+    _table("fact_goalie_game_stats", "fact", "Per goalie and game, from tracking.",
+           "goalie_game_id game_id team_id player_id jersey shots_against saves goals_against save_pct "
+           "toi_seconds", "goalie_game_id", "game", tags=("tracking",),
+           upstream=("fact_shots", "fact_goals", "fact_shift_players"), required="game_id team_id"),
+    _table("fact_player_season_stats_basic", "fact", "Season totals per player from the official box score.",
+           "player_season_id season_id season player_id games_played goals assists points pim "
+           "points_per_game", "player_season_id", "master", tags=("basic",), upstream=("fact_gameroster",)),
+    _table("fact_goalie_season_stats_basic", "fact", "Season totals per goalie from the official box score.",
+           "goalie_season_id season_id season player_id games_played goals_against goals_against_average "
+           "shutouts", "goalie_season_id", "master", tags=("basic",), upstream=("fact_gameroster",)),
+    _table("fact_team_season_stats_basic", "fact", "Season standings per team from official scores.",
+           "team_season_id season_id season team_id games_played wins losses ties standing_points goals_for "
+           "goals_against goal_diff", "team_season_id", "master", tags=("basic",),
+           upstream=("dim_schedule",)),
+    # ---- quality
+    _table("qa_goal_verification", "qa", "Tracked goals against the official score, per game and team.",
+           "game_id team_id venue official_goals tracked_goals match", "game_id team_id", "game",
+           upstream=("fact_goals", "dim_schedule")),
+    _table("qa_scorer_verification", "qa", "Tracked goals and assists against the box score, per player.",
+           "qa_scorer_id game_id team_id player_id jersey official_goals tracked_goals official_assists "
+           "tracked_assists goals_match assists_match", "qa_scorer_id", "game",
+           upstream=("fact_goals", "fact_gameroster")),
+    _table("qa_game_completeness", "qa", "Whether each tracked game is complete, partial or unusable.",
+           "game_id status reason periods_tracked event_count player_link_rate home_away_swapped file",
+           "game_id", "game", upstream=("fact_events",), required="status"),
+    _table("qa_data_issues", "qa", "Every input problem found, with the action taken.",
+           "issue_id game_id file sheet row column_name problem action", "issue_id", "game",
+           required="problem action", game_scoped=True),
+)
+
+TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
+
+
+def get_table(name: str) -> Table:
+    """The table called ``name``; KeyError with a readable message otherwise."""
+    try:
+        return TABLES_BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown table {name!r}") from None
+
+
+def catalog_version() -> str:
+    """Short hash of the whole catalog: changes whenever any declaration changes."""
+    payload = [
+        {
+            "name": t.name,
+            "category": t.category,
+            "tags": t.tags,
+            "grain": t.grain,
+            "pk": t.primary_key,
+            "upstream": t.upstream,
+            "game_scoped": t.game_scoped,
+            "columns": [(c.name, c.type, c.nullable) for c in t.columns],
+        }
+        for t in TABLES
+    ]
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return digest[:12]

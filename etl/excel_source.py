@@ -1,0 +1,189 @@
+"""Excel source: finds the league's workbooks and reads them into raw frames.
+
+Layout (the league's own): ``<data_dir>/BLB_TABLES.xlsx`` (any case) and
+``<data_dir>/games/<game_id>/<game_id>_tracking.xlsx``. Backup folders, lock files and other files
+are ignored. Reading uses pandas with the calamine engine; trailing all-empty rows are dropped.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError
+
+MASTER_NAME = "blb_tables.xlsx"
+MASTER_REQUIRED = {
+    "dim_player": ("player_id", "player_full_name"),
+    "dim_team": ("team_id", "team_name"),
+    "dim_schedule": ("game_id", "home_team_id", "away_team_id", "home_total_goals", "away_total_goals"),
+    "fact_gameroster": ("game_id", "team_id", "player_game_number", "player_id"),
+}
+MASTER_OPTIONAL = ("dim_league", "dim_season", "fact_registration", "fact_draft", "fact_leadership")
+GAME_SHEETS = ("events", "shifts")
+# At least one column of each group must exist in the events sheet.
+EVENT_COLUMN_GROUPS = (
+    ("event_index_", "event_index"),
+    ("event_type_", "Type"),
+    ("player_game_number",),
+)
+SHIFT_COLUMN_GROUPS = (
+    ("Period", "period"),
+    ("shift_start_min",),
+    ("shift_start_sec",),
+    ("shift_end_min",),
+    ("shift_end_sec",),
+)
+
+
+@dataclass(frozen=True)
+class GameFile:
+    """One tracked game's workbook, found on disk."""
+
+    game_id: int
+    path: Path
+    relpath: str
+    note: str = ""
+
+
+def file_hash(path: Path) -> str:
+    """sha256 of a file's bytes (used by incremental runs)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def find_master(data_dir: Path) -> Path:
+    """The master workbook, matched case-insensitively; InputError when absent."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise InputError(str(data_dir), "the data folder does not exist.")
+    for entry in sorted(data_dir.iterdir()):
+        if entry.is_file() and entry.name.lower() == MASTER_NAME:
+            return entry
+    raise InputError(
+        str(data_dir / "BLB_TABLES.xlsx"),
+        "the master workbook is missing; put BLB_TABLES.xlsx in the data folder.",
+    )
+
+
+_LOCK_OR_TEMP = re.compile(r"^(~\$|\.~lock|\.)")
+
+
+def discover_games(data_dir: Path) -> dict[int, GameFile]:
+    """Tracked games found under ``games/``: folder names that are game numbers, one workbook each."""
+    games_dir = Path(data_dir) / "games"
+    found: dict[int, GameFile] = {}
+    if not games_dir.is_dir():
+        return found
+    for folder in sorted(games_dir.iterdir()):
+        if not folder.is_dir() or not folder.name.strip().isdigit():
+            continue  # backup folders and stray files
+        game_id = int(folder.name.strip())
+        candidates = [
+            f for f in folder.iterdir()
+            if f.is_file() and f.suffix.lower() == ".xlsx" and not _LOCK_OR_TEMP.match(f.name)
+            and f.name.lower().endswith("_tracking.xlsx")
+        ]
+        exact = [f for f in candidates if f.name.lower() == f"{game_id}_tracking.xlsx"]
+        note = ""
+        if exact:
+            path = exact[0]
+        elif len(candidates) == 1:
+            path = candidates[0]
+            note = f"workbook is named '{path.name}' instead of '{game_id}_tracking.xlsx'"
+        else:
+            continue
+        found[game_id] = GameFile(game_id, path, f"games/{folder.name}/{path.name}", note)
+    return found
+
+
+def _drop_empty_tail(df: pd.DataFrame) -> pd.DataFrame:
+    """Drop all-empty rows at the end (formula-filled blank rows past the data)."""
+    if df.empty:
+        return df
+    filled = df.notna().to_numpy().any(axis=1)
+    if not filled.any():
+        return df.iloc[0:0]
+    last = int(filled.nonzero()[0][-1])
+    return df.iloc[: last + 1]
+
+
+def _clean_headers(df: pd.DataFrame) -> pd.DataFrame:
+    df.columns = [str(c).strip() for c in df.columns]
+    return df
+
+
+def _sheet_lookup(names: list[str]) -> dict[str, str]:
+    return {n.strip().lower(): n for n in names}
+
+
+def _open_sheet_names(path: Path, relpath: str) -> list[str]:
+    try:
+        with pd.ExcelFile(path, engine="calamine") as book:
+            return list(book.sheet_names)
+    except FileNotFoundError:
+        raise InputError(relpath, "the file does not exist.") from None
+    except Exception as exc:  # calamine raises several types for corrupt files
+        raise InputError(
+            relpath, f"the file cannot be opened as an Excel workbook ({type(exc).__name__}); "
+            "re-save it from Excel as .xlsx."
+        ) from None
+
+
+def _read_sheets(path: Path, relpath: str, sheets: list[str]) -> dict[str, pd.DataFrame]:
+    try:
+        frames = pd.read_excel(path, sheet_name=sheets, engine="calamine")
+    except Exception as exc:
+        raise InputError(relpath, f"the workbook could not be read ({exc}).") from None
+    return {name: _drop_empty_tail(_clean_headers(df)) for name, df in frames.items()}
+
+
+def read_master(path: Path, relpath: str | None = None) -> tuple[dict[str, pd.DataFrame], list[dict]]:
+    """Master sheets by canonical name, plus issues for optional sheets that are missing.
+
+    A missing required sheet or column raises InputError naming the file, sheet and column.
+    """
+    relpath = relpath or path.name
+    lookup = _sheet_lookup(_open_sheet_names(path, relpath))
+    issues: list[dict] = []
+    wanted: dict[str, str] = {}
+    for sheet in MASTER_REQUIRED:
+        if sheet not in lookup:
+            raise InputError(relpath, f"the sheet '{sheet}' is missing from the master workbook.", sheet=sheet)
+        wanted[sheet] = lookup[sheet]
+    for sheet in MASTER_OPTIONAL:
+        if sheet in lookup:
+            wanted[sheet] = lookup[sheet]
+        else:
+            issues.append(dict(file=relpath, sheet=sheet, problem="sheet is missing",
+                               action="table written empty"))
+    frames = _read_sheets(path, relpath, list(wanted.values()))
+    out = {canon: frames[actual] for canon, actual in wanted.items()}
+    for sheet, columns in MASTER_REQUIRED.items():
+        for column in columns:
+            if column not in out[sheet].columns:
+                raise InputError(relpath, "a required column is missing.", sheet=sheet, column=column)
+    return out, issues
+
+
+def read_game(game: GameFile) -> dict[str, pd.DataFrame]:
+    """The events and shifts sheets of one game; InputError for unreadable or malformed workbooks."""
+    lookup = _sheet_lookup(_open_sheet_names(game.path, game.relpath))
+    for sheet in GAME_SHEETS:
+        if sheet not in lookup:
+            raise InputError(game.relpath, f"the sheet '{sheet}' is missing.", sheet=sheet)
+    frames = _read_sheets(game.path, game.relpath, [lookup[s] for s in GAME_SHEETS])
+    out = {canon: frames[lookup[canon]] for canon in GAME_SHEETS}
+    for sheet, groups in (("events", EVENT_COLUMN_GROUPS), ("shifts", SHIFT_COLUMN_GROUPS)):
+        columns = set(out[sheet].columns)
+        for group in groups:
+            if not columns.intersection(group):
+                raise InputError(game.relpath, "a required column is missing.", sheet=sheet,
+                                 column=" or ".join(group))
+    return out

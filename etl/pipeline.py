@@ -1,0 +1,343 @@
+"""ETL entry point: plan (selection, games, incremental decisions) then build and publish."""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from .builders.game import GameResult, build_game, read_error_result
+from .builders.master import build_master
+from .builders.vocab import strength_table, vocab_table
+from .catalog import TABLES, catalog_version, get_table
+from .errors import EtlError, InputError
+from .excel_source import GameFile, discover_games, file_hash, find_master, read_game, read_master
+from .issues import IssueLog
+from .progress import CancelToken, NullReporter, Reporter
+from .selection import GameSelection, TableSelection, upstream_closure, why_built
+from .store import OutputStore, read_previous_groups
+
+MODES = ("full", "incremental")
+
+
+@dataclass
+class EtlOptions:
+    """Everything an ETL run is asked to do (plain values: safe to freeze into a Run)."""
+
+    data_dir: str
+    output_dir: str
+    games: list[int] = field(default_factory=list)
+    exclude_games: list[int] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
+    exclude_tables: list[str] = field(default_factory=list)
+    mode: str = "full"
+    source: str = "excel"
+
+
+@dataclass
+class GamePlan:
+    game_id: int
+    action: str  # build | reuse
+    why: str
+    file: str
+    hash: str
+
+
+@dataclass
+class EtlPlan:
+    """The resolved plan; ``as_dict`` is what a Run freezes and what --dry-run prints."""
+
+    mode: str
+    tables: list[str]
+    build: list[str]
+    reasons: dict[str, str]
+    games: list[GamePlan]
+    master_file: str
+    master_hash: str
+    catalog_version: str
+    full_reason: str = ""
+
+    @property
+    def needs_games(self) -> bool:
+        return any(get_table(t).grain != "master" for t in self.build)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def describe(self) -> str:
+        lines = [f"ETL plan ({self.mode}{': ' + self.full_reason if self.full_reason else ''})",
+                 f"  master: {self.master_file}"]
+        build = [g for g in self.games if g.action == "build"]
+        reuse = [g for g in self.games if g.action == "reuse"]
+        lines.append(f"  games: {len(self.games)} ({len(build)} to build, {len(reuse)} unchanged)")
+        for g in self.games:
+            lines.append(f"    {g.game_id}: {g.action} ({g.why}) {g.file}")
+        lines.append(f"  tables written: {len(self.tables)}; built: {len(self.build)}")
+        for name in self.build:
+            mark = "write" if name in self.tables else "build"
+            lines.append(f"    {name}: {mark} ({self.reasons[name]})")
+        return "\n".join(lines)
+
+
+@dataclass
+class EtlResult:
+    plan: EtlPlan
+    manifest: dict
+    seconds: float
+    rows: int
+    game_status: dict[int, str]
+
+    def summary(self) -> str:
+        bad = {g: s for g, s in self.game_status.items() if s not in ("COMPLETE", "PARTIAL")}
+        text = (f"ETL {self.plan.mode}: {len(self.plan.tables)} tables, {self.rows} rows, "
+                f"{len(self.game_status)} games in {self.seconds:.2f}s")
+        if bad:
+            text += "; left out: " + ", ".join(f"{g} ({s})" for g, s in sorted(bad.items()))
+        return text
+
+
+def plan_etl(options: EtlOptions) -> EtlPlan:
+    """Resolve tables, games and incremental decisions. Reads file hashes only; writes nothing."""
+    if options.mode not in MODES:
+        raise EtlError(f"Unknown mode '{options.mode}'; use full or incremental.")
+    if options.source != "excel":
+        raise EtlError(f"The source '{options.source}' is not available yet; use excel.")
+    selection = TableSelection.from_options(tables=options.tables, exclude=options.exclude_tables)
+    selected = selection.resolve()
+    build = upstream_closure(selected)
+    reasons = why_built(selected, build)
+    data_dir = Path(options.data_dir)
+    master = find_master(data_dir)
+    master_hash = file_hash(master)
+    found = discover_games(data_dir)
+    chosen = GameSelection.from_options(options.games, options.exclude_games).resolve(found)
+    mode, full_reason = options.mode, ""
+    previous = OutputStore(Path(options.output_dir)).manifest() if mode == "incremental" else None
+    prev_games: dict[str, dict] = {}
+    if mode == "incremental":
+        if previous is None:
+            full_reason = "no previous outputs"
+        elif previous.get("catalog_version") != catalog_version():
+            full_reason = "the table catalog changed"
+        elif previous.get("master", {}).get("hash") != master_hash:
+            full_reason = "the master workbook changed"
+        elif any(t not in previous.get("tables", {}) for t in build if get_table(t).grain == "game"):
+            full_reason = "previous outputs lack some selected tables"
+        else:
+            prev_games = previous.get("games", {})
+        if full_reason:
+            mode = "full"
+        elif not options.games:
+            pass
+        else:
+            # incremental with chosen games: keep the other previous games that still exist
+            keep = [int(g) for g in prev_games if int(g) in found and int(g) not in set(options.exclude_games)]
+            chosen = sorted(set(chosen) | set(keep))
+    games: list[GamePlan] = []
+    needs_games = any(get_table(t).grain != "master" for t in build)
+    if needs_games:
+        for gid in chosen:
+            gf = found[gid]
+            digest = file_hash(gf.path)
+            prev = prev_games.get(str(gid))
+            asked = not options.games or gid in set(options.games)
+            if prev is None:
+                games.append(GamePlan(gid, "build", "new game" if mode == "incremental" else "full run",
+                                      gf.relpath, digest))
+            elif prev.get("hash") == digest or not asked:
+                games.append(GamePlan(gid, "reuse", "workbook unchanged", gf.relpath, digest))
+            else:
+                games.append(GamePlan(gid, "build", "workbook changed", gf.relpath, digest))
+    return EtlPlan(mode, selected, build, reasons, games, master.name, master_hash, catalog_version(),
+                   full_reason)
+
+
+def run_etl(
+    options: EtlOptions,
+    reporter: Reporter | None = None,
+    cancel: CancelToken | None = None,
+    plan: EtlPlan | None = None,
+) -> EtlResult:
+    """Build the selected tables and publish them atomically; returns the manifest and figures."""
+    reporter = reporter or NullReporter()
+    cancel = cancel or CancelToken()
+    started = time.perf_counter()
+    plan = plan or plan_etl(options)
+    reporter.log("info", plan.describe().splitlines()[0])
+    data_dir = Path(options.data_dir)
+    store = OutputStore(Path(options.output_dir))
+    previous = store.manifest() or {}
+    build = set(plan.build)
+    write = set(plan.tables)
+    game_tables = [t.name for t in TABLES if t.grain == "game" and t.name in write]
+    total_units = len(plan.games) + 2
+    done = 0
+    total_rows = 0
+    game_status: dict[int, str] = {}
+    store.begin()
+    try:
+        master_path = data_dir / plan.master_file
+        master_issues = IssueLog(None)
+        frames, sheet_issues = read_master(master_path, plan.master_file)
+        for issue in sheet_issues:
+            master_issues.add(issue["file"], issue["problem"], issue["action"], sheet=issue["sheet"])
+        master_tables, league = build_master(frames, plan.master_file, master_issues)
+        del frames
+        for name, df in master_tables.items():
+            if name in write:
+                total_rows += store.writer(name).write(df)
+        done += 1
+        reporter.progress(done, total_units, "master workbook", total_rows)
+        cancel.check()
+
+        if "qa_data_issues" in write:
+            master_issues.finish()
+            total_rows += store.writer("qa_data_issues").write(master_issues.frame())
+        for name in game_tables:
+            store.writer(name)  # header even when no game contributes rows
+        codes: dict[str, set[str]] = {}
+        prev_groups = _previous_readers(store, plan, game_tables)
+        games_manifest: dict[str, dict] = {}
+        for gp in plan.games:
+            cancel.check()
+            if gp.action == "reuse":
+                rows = _copy_previous(store, prev_groups, gp.game_id, game_tables)
+                status = previous.get("games", {}).get(str(gp.game_id), {}).get("status", "COMPLETE")
+            else:
+                result, issues = _build_one(data_dir, gp, league)
+                status = result.status
+                rows = _write_game(store, result, issues, game_tables)
+                for name, values in result.codes.items():
+                    codes.setdefault(name, set()).update(values)
+                if not result.usable:
+                    reporter.log("warning", f"game {gp.game_id} left out: {result.completeness['reason']}")
+            game_status[gp.game_id] = status
+            games_manifest[str(gp.game_id)] = {"file": gp.file, "hash": gp.hash, "status": status}
+            total_rows += rows
+            done += 1
+            reporter.progress(done, total_units, f"game {gp.game_id}", total_rows)
+        for reader in prev_groups.values():
+            reader.close()
+
+        total_rows += _write_vocab(store, write, codes, plan)
+        manifest = {
+            "catalog_version": plan.catalog_version,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "mode": plan.mode,
+            "source": options.source,
+            "master": {"file": plan.master_file, "hash": plan.master_hash},
+            "games": games_manifest,
+            "tables": {},
+        }
+        for name, info in previous.get("tables", {}).items():
+            if name not in write and name not in store.writers and store.carry_over(name):
+                manifest["tables"][name] = {**info, "carried_over": True}
+        for name in write:
+            manifest["tables"].setdefault(name, {})["games"] = sorted(int(g) for g in games_manifest)
+        cancel.check()
+        store.publish(manifest)
+    except BaseException:
+        store.abort()
+        raise
+    done += 1
+    reporter.progress(done, total_units, "published", total_rows)
+    seconds = time.perf_counter() - started
+    reporter.log("info", f"published {len(plan.tables)} tables, {total_rows} rows in {seconds:.2f}s")
+    return EtlResult(plan, manifest, seconds, total_rows, game_status)
+
+
+def _build_one(data_dir: Path, gp: GamePlan, league) -> tuple[GameResult, IssueLog]:
+    game = GameFile(gp.game_id, data_dir / gp.file, gp.file,
+                    note="" if Path(gp.file).name.lower() == f"{gp.game_id}_tracking.xlsx"
+                    else f"workbook is named '{Path(gp.file).name}' instead of '{gp.game_id}_tracking.xlsx'")
+    issues = IssueLog(gp.game_id)
+    try:
+        frames = read_game(game)
+    except InputError as exc:
+        issues.add(exc.file, exc.problem, "game left out", sheet=exc.sheet, row=exc.row, column=exc.column)
+        return read_error_result(game, exc), issues
+    result = build_game(game, frames, league, issues)
+    if not result.usable:
+        issues.add(game.relpath, result.completeness["reason"], "game left out")
+    return result, issues
+
+
+def _write_game(store: OutputStore, result: GameResult, issues: IssueLog, game_tables: list[str]) -> int:
+    rows = 0
+    issues.finish()
+    extra = {
+        "qa_game_completeness": pd.DataFrame([result.completeness]),
+        "qa_data_issues": issues.frame(),
+    }
+    for name in game_tables:
+        df = result.tables.get(name, extra.get(name))
+        if df is not None:
+            rows += store.writer(name).write(df)
+    return rows
+
+
+class _GroupReader:
+    """Merge-join helper over one previous CSV, advancing in game order."""
+
+    def __init__(self, path: Path) -> None:
+        self._it = read_previous_groups(path)
+        self._head = next(self._it, None)
+
+    def take(self, game_id: int) -> list[list[str]]:
+        key = str(game_id)
+        while self._head is not None and self._head[0] != key and _order(self._head[0]) < game_id:
+            self._head = next(self._it, None)
+        if self._head is not None and self._head[0] == key:
+            rows = self._head[1]
+            self._head = next(self._it, None)
+            return rows
+        return []
+
+    def close(self) -> None:
+        self._it.close()
+
+
+def _order(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return float("-inf")
+
+
+def _previous_readers(store: OutputStore, plan: EtlPlan, game_tables: list[str]) -> dict[str, _GroupReader]:
+    if not any(g.action == "reuse" for g in plan.games):
+        return {}
+    readers = {}
+    for name in game_tables:
+        path = store.table_path(name)
+        if path.exists():
+            readers[name] = _GroupReader(path)
+    return readers
+
+
+def _copy_previous(store: OutputStore, readers: dict[str, _GroupReader], game_id: int,
+                   game_tables: list[str]) -> int:
+    rows = 0
+    for name in game_tables:
+        reader = readers.get(name)
+        if reader is None:
+            continue
+        chunk = reader.take(game_id)
+        store.writer(name).write_rows(chunk)
+        rows += len(chunk)
+    return rows
+
+
+def _write_vocab(store: OutputStore, write: set[str], codes: dict[str, set[str]], plan: EtlPlan) -> int:
+    rows = 0
+    reuse = any(g.action == "reuse" for g in plan.games)
+    for t in TABLES:
+        if t.grain != "league" or t.name not in write:
+            continue
+        previous = store.read_table(t.name) if reuse else None
+        seen = codes.get(t.name, set())
+        df = strength_table(seen, previous) if t.name == "dim_strength" else vocab_table(t.name, seen, previous)
+        rows += store.writer(t.name).write(df)
+    return rows

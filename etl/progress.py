@@ -1,0 +1,57 @@
+"""Progress reporting and cancellation hooks passed into every pipeline entry point."""
+from __future__ import annotations
+
+import threading
+from typing import Protocol
+
+from .errors import Cancelled
+
+
+class Reporter(Protocol):
+    """Receives progress and log events; implementations must be cheap (called per unit)."""
+
+    def progress(self, done: int, total: int, unit: str, rows: int) -> None: ...
+
+    def log(self, level: str, message: str) -> None: ...
+
+
+class NullReporter:
+    """Discards everything."""
+
+    def progress(self, done: int, total: int, unit: str, rows: int) -> None:
+        pass
+
+    def log(self, level: str, message: str) -> None:
+        pass
+
+
+class ListReporter:
+    """Keeps every event in memory (tests, dry runs)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+        self.logs: list[tuple[str, str]] = []
+
+    def progress(self, done: int, total: int, unit: str, rows: int) -> None:
+        self.events.append((done, total, unit, rows))
+
+    def log(self, level: str, message: str) -> None:
+        self.logs.append((level, message))
+
+
+class CancelToken:
+    """Checked between units of work; ``check`` raises Cancelled once cancelled."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self.cancelled:
+            raise Cancelled("The run was cancelled; the previous outputs were left as they were.")

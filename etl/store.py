@@ -1,0 +1,220 @@
+"""Output store: CSV per table plus manifest.json, published atomically.
+
+A run writes into a fresh folder next to the output folder and swaps it in with one rename
+(an atomic exchange where the kernel supports it); the manifest is written last. A failed or
+cancelled run removes its folder and leaves the previous outputs untouched.
+"""
+from __future__ import annotations
+
+import csv
+import ctypes
+import ctypes.util
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from .catalog import Table, get_table
+from .errors import BuilderError
+
+MANIFEST = "manifest.json"
+CSV_OPTIONS = dict(index=False, header=False, na_rep="", lineterminator="\n")
+
+
+def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """Columns exactly as declared, in order, with values formatted per declared type."""
+    declared = table.column_names
+    got = list(df.columns)
+    if set(got) != set(declared) or len(got) != len(declared):
+        missing = [c for c in declared if c not in got]
+        extra = [c for c in got if c not in declared]
+        raise BuilderError(f"builder for {table.name} returned other columns than the catalog declares "
+                           f"(missing {missing}, extra {extra})")
+    out = pd.DataFrame(index=df.index)
+    for col in table.columns:
+        s = df[col.name]
+        if col.type in ("integer", "bigint", "smallint"):
+            s = pd.to_numeric(s, errors="coerce").round().astype("Int64")
+        elif col.type == "numeric":
+            s = pd.to_numeric(s, errors="coerce").astype("float64").round(4)
+        elif col.type == "boolean":
+            s = s.astype("boolean").map({True: "true", False: "false"}).astype("string")
+        elif col.type == "date":
+            s = pd.to_datetime(s, errors="coerce").dt.strftime("%Y-%m-%d").astype("string")
+        else:
+            s = s.astype("string")
+        out[col.name] = s
+    if len(out):
+        nulls = [c for c in table.primary_key if out[c].isna().any()]
+        if nulls:
+            raise BuilderError(f"{table.name}: primary key column {nulls[0]} has empty values")
+        dup = out.duplicated(list(table.primary_key))
+        if dup.any():
+            first = out.loc[dup, list(table.primary_key)].iloc[0].tolist()
+            raise BuilderError(f"{table.name}: duplicate primary key {first}")
+    return out
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class TableWriter:
+    """Appends conformed frames to one CSV file, counting rows."""
+
+    def __init__(self, folder: Path, table: Table) -> None:
+        self.table = table
+        self.path = folder / f"{table.name}.csv"
+        self._fh = open(self.path, "w", newline="", encoding="utf-8")
+        self._fh.write(",".join(table.column_names) + "\n")
+        self._csv = csv.writer(self._fh, lineterminator="\n")
+        self.rows = 0
+
+    def write(self, df: pd.DataFrame, sort: bool = True) -> int:
+        if df is None or df.empty:
+            return 0
+        out = conform(df, self.table)
+        if sort:
+            out = out.sort_values(list(self.table.primary_key), kind="stable")
+        out.to_csv(self._fh, **CSV_OPTIONS)
+        self.rows += len(out)
+        return len(out)
+
+    def write_rows(self, rows: list[list[str]]) -> None:
+        """Copy raw CSV rows (from a previous output) unchanged."""
+        self._csv.writerows(rows)
+        self.rows += len(rows)
+
+    def close(self) -> dict:
+        self._fh.close()
+        return {"rows": self.rows, "sha256": file_digest(self.path), "bytes": self.path.stat().st_size,
+                "columns": self.table.column_names}
+
+
+def read_previous_groups(path: Path, key: str = "game_id") -> Iterator[tuple[str, list[list[str]]]]:
+    """Stream a previous CSV as (game_id, rows) groups; rows of one game are contiguous."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        pos = header.index(key)
+        current, rows = None, []
+        for row in reader:
+            if row[pos] != current and rows:
+                yield current, rows
+                rows = []
+            current = row[pos]
+            rows.append(row)
+        if rows:
+            yield current, rows
+
+
+def _rename_exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    res = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return res == 0
+
+
+class OutputStore:
+    """The published output folder and a staging folder for one run."""
+
+    def __init__(self, output_dir: Path) -> None:
+        self.output_dir = Path(output_dir).resolve()
+        self.staging: Path | None = None
+        self.writers: dict[str, TableWriter] = {}
+
+    # -- reading what is published
+    def manifest(self) -> dict | None:
+        path = self.output_dir / MANIFEST
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def table_path(self, name: str) -> Path:
+        return self.output_dir / f"{name}.csv"
+
+    def read_table(self, name: str) -> pd.DataFrame | None:
+        path = self.table_path(name)
+        if not path.exists():
+            return None
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+
+    # -- writing a new version
+    def begin(self) -> Path:
+        self.output_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.staging = self.output_dir.parent / f".{self.output_dir.name}.new-{uuid.uuid4().hex[:8]}"
+        self.staging.mkdir()
+        return self.staging
+
+    def writer(self, name: str) -> TableWriter:
+        if name not in self.writers:
+            assert self.staging is not None, "begin() first"
+            self.writers[name] = TableWriter(self.staging, get_table(name))
+        return self.writers[name]
+
+    def carry_over(self, name: str) -> bool:
+        """Keep a table from the published outputs as it is (hard link, else copy)."""
+        src = self.table_path(name)
+        if not src.exists() or self.staging is None:
+            return False
+        dst = self.staging / src.name
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+        return True
+
+    def publish(self, manifest: dict) -> dict:
+        """Close writers, write the manifest last, then swap the staging folder in."""
+        assert self.staging is not None
+        tables = manifest.setdefault("tables", {})
+        for name, writer in self.writers.items():
+            tables[name] = {**tables.get(name, {}), **writer.close()}
+        self.writers = {}
+        manifest_path = self.staging / MANIFEST
+        tmp = manifest_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, manifest_path)
+        if self.output_dir.exists():
+            if _rename_exchange(self.staging, self.output_dir):
+                old = self.staging
+            else:
+                old = self.output_dir.parent / f".{self.output_dir.name}.old-{uuid.uuid4().hex[:8]}"
+                os.replace(self.output_dir, old)
+                os.replace(self.staging, self.output_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(self.staging, self.output_dir)
+        self.staging = None
+        return manifest
+
+    def abort(self) -> None:
+        """Drop the staging folder; the published outputs stay as they were."""
+        for writer in self.writers.values():
+            try:
+                writer._fh.close()
+            except OSError:
+                pass
+        self.writers = {}
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging = None

@@ -1,0 +1,38 @@
+"""Command-line helpers shared by management commands: a progress bar reporter."""
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class ProgressBar:
+    """Reporter that draws a one-line progress bar on a terminal stream and prints log lines."""
+
+    def __init__(self, stream: TextIO | None = None, width: int = 30, quiet: bool = False) -> None:
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.quiet = quiet
+        self.started = time.perf_counter()
+        self._last = 0.0
+
+    def progress(self, done: int, total: int, unit: str, rows: int) -> None:
+        if self.quiet:
+            return
+        now = time.perf_counter()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        frac = done / total if total else 1.0
+        filled = int(self.width * frac)
+        bar = "#" * filled + "-" * (self.width - filled)
+        elapsed = now - self.started
+        self.stream.write(f"\r[{bar}] {done}/{total} {frac:4.0%} {rows:>9,} rows {elapsed:6.1f}s  {unit[:28]:<28}")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+    def log(self, level: str, message: str) -> None:
+        if level in ("warning", "error") or not self.quiet:
+            self.stream.write(f"\r{level.upper():8} {message}\n")
+            self.stream.flush()

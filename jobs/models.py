@@ -1,0 +1,1 @@
+"""Job, Run and Target models arrive with the job-manager issue."""
