@@ -1,7 +1,10 @@
 """ETL entry point: plan (selection, games, incremental decisions) then build and publish."""
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +20,7 @@ from .excel_source import GameFile, discover_games, file_hash, find_master, read
 from .issues import IssueLog
 from .progress import CancelToken, NullReporter, Reporter
 from .selection import GameSelection, TableSelection, upstream_closure, why_built
-from .store import OutputStore, read_previous_groups
+from .store import OutputStore, read_previous_groups, render_csv
 
 MODES = ("full", "incremental")
 
@@ -34,6 +37,7 @@ class EtlOptions:
     exclude_tables: list[str] = field(default_factory=list)
     mode: str = "full"
     source: str = "excel"
+    workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
 
 
 @dataclass
@@ -169,7 +173,6 @@ def run_etl(
     data_dir = Path(options.data_dir)
     store = OutputStore(Path(options.output_dir))
     previous = store.manifest() or {}
-    build = set(plan.build)
     write = set(plan.tables)
     game_tables = [t.name for t in TABLES if t.grain == "game" and t.name in write]
     total_units = len(plan.games) + 2
@@ -200,26 +203,35 @@ def run_etl(
         codes: dict[str, set[str]] = {}
         prev_groups = _previous_readers(store, plan, game_tables)
         games_manifest: dict[str, dict] = {}
-        for gp in plan.games:
-            cancel.check()
-            if gp.action == "reuse":
-                rows = _copy_previous(store, prev_groups, gp.game_id, game_tables)
-                status = previous.get("games", {}).get(str(gp.game_id), {}).get("status", "COMPLETE")
-            else:
-                result, issues = _build_one(data_dir, gp, league)
-                status = result.status
-                rows = _write_game(store, result, issues, game_tables)
-                for name, values in result.codes.items():
-                    codes.setdefault(name, set()).update(values)
-                if not result.usable:
-                    reporter.log("warning", f"game {gp.game_id} left out: {result.completeness['reason']}")
-            game_status[gp.game_id] = status
-            games_manifest[str(gp.game_id)] = {"file": gp.file, "hash": gp.hash, "status": status}
-            total_rows += rows
-            done += 1
-            reporter.progress(done, total_units, f"game {gp.game_id}", total_rows)
-        for reader in prev_groups.values():
-            reader.close()
+        to_build = [gp for gp in plan.games if gp.action == "build"]
+        built = _build_games(data_dir, to_build, league, game_tables, options.workers)
+        try:
+            for gp in plan.games:
+                cancel.check()
+                if gp.action == "reuse":
+                    rows = _copy_previous(store, prev_groups, gp.game_id, game_tables)
+                    status = previous.get("games", {}).get(str(gp.game_id), {}).get("status", "COMPLETE")
+                else:
+                    unit = next(built)
+                    assert unit.game_id == gp.game_id
+                    status = unit.status
+                    rows = 0
+                    for name, (text, count) in unit.chunks.items():
+                        store.writer(name).write_text(text, count)
+                        rows += count
+                    for name, values in unit.codes.items():
+                        codes.setdefault(name, set()).update(values)
+                    if unit.status not in ("COMPLETE", "PARTIAL"):
+                        reporter.log("warning", f"game {gp.game_id} left out: {unit.reason}")
+                game_status[gp.game_id] = status
+                games_manifest[str(gp.game_id)] = {"file": gp.file, "hash": gp.hash, "status": status}
+                total_rows += rows
+                done += 1
+                reporter.progress(done, total_units, f"game {gp.game_id}", total_rows)
+        finally:
+            built.close()
+            for reader in prev_groups.values():
+                reader.close()
 
         total_rows += _write_vocab(store, write, codes, plan)
         manifest = {
@@ -264,18 +276,50 @@ def _build_one(data_dir: Path, gp: GamePlan, league) -> tuple[GameResult, IssueL
     return result, issues
 
 
-def _write_game(store: OutputStore, result: GameResult, issues: IssueLog, game_tables: list[str]) -> int:
-    rows = 0
+@dataclass
+class _GameUnit:
+    """One built game, rendered to CSV text per table (cheap to pass between processes)."""
+
+    game_id: int
+    status: str
+    reason: str
+    chunks: dict[str, tuple[str, int]]
+    codes: dict[str, set[str]]
+
+
+_WORKER: dict = {}
+
+
+def _render_game(gp: GamePlan) -> _GameUnit:
+    data_dir, league, game_tables = _WORKER["data_dir"], _WORKER["league"], _WORKER["tables"]
+    result, issues = _build_one(data_dir, gp, league)
     issues.finish()
-    extra = {
-        "qa_game_completeness": pd.DataFrame([result.completeness]),
-        "qa_data_issues": issues.frame(),
-    }
+    extra = {"qa_game_completeness": pd.DataFrame([result.completeness]), "qa_data_issues": issues.frame()}
+    chunks = {}
     for name in game_tables:
         df = result.tables.get(name, extra.get(name))
-        if df is not None:
-            rows += store.writer(name).write(df)
-    return rows
+        if df is not None and len(df):
+            chunks[name] = render_csv(df, get_table(name))
+    return _GameUnit(gp.game_id, result.status, result.completeness.get("reason", ""), chunks, result.codes)
+
+
+def _build_games(data_dir: Path, games: list[GamePlan], league, game_tables: list[str],
+                 workers: int) -> Iterator[_GameUnit]:
+    """Built games in plan order; with workers > 1 games are built in forked processes."""
+    _WORKER.update(data_dir=data_dir, league=league, tables=game_tables)
+    workers = min(workers, len(games))
+    if workers <= 1 or "fork" not in mp.get_all_start_methods():
+        return (_render_game(gp) for gp in games)
+    return _pool_map(games, workers)
+
+
+def _pool_map(games: list[GamePlan], workers: int) -> Iterator[_GameUnit]:
+    pool = mp.get_context("fork").Pool(workers)
+    try:
+        yield from pool.imap(_render_game, games)
+    finally:
+        pool.terminate()
+        pool.join()
 
 
 class _GroupReader:

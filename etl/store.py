@@ -60,6 +60,12 @@ def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
     return out
 
 
+def render_csv(df: pd.DataFrame, table: Table) -> tuple[str, int]:
+    """Conformed rows sorted by primary key, as CSV text without header."""
+    out = conform(df, table).sort_values(list(table.primary_key), kind="stable")
+    return out.to_csv(**CSV_OPTIONS), len(out)
+
+
 def file_digest(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -79,15 +85,17 @@ class TableWriter:
         self._csv = csv.writer(self._fh, lineterminator="\n")
         self.rows = 0
 
-    def write(self, df: pd.DataFrame, sort: bool = True) -> int:
+    def write(self, df: pd.DataFrame) -> int:
         if df is None or df.empty:
             return 0
-        out = conform(df, self.table)
-        if sort:
-            out = out.sort_values(list(self.table.primary_key), kind="stable")
-        out.to_csv(self._fh, **CSV_OPTIONS)
-        self.rows += len(out)
-        return len(out)
+        text, rows = render_csv(df, self.table)
+        self.write_text(text, rows)
+        return rows
+
+    def write_text(self, text: str, rows: int) -> None:
+        """Append CSV text rendered by ``render_csv`` (e.g. in a worker process)."""
+        self._fh.write(text)
+        self.rows += rows
 
     def write_rows(self, rows: list[list[str]]) -> None:
         """Copy raw CSV rows (from a previous output) unchanged."""

@@ -318,8 +318,7 @@ def _goals(gid, first, goal_rows, players, ev, sk, team_of):
     if goal_rows.empty:
         return pd.DataFrame(columns=cols)
     g = first.loc[sorted(set(goal_rows["event_index"]))]
-    goal_players = players[players["event_index"].isin(g.index)
-                           & players["source_row"].isin(goal_rows["source_row"])]
+    goal_players = players[players["event_index"].isin(g.index)]
     scorer = _role1(goal_players, "event")
     opp1 = _role1(goal_players, "opp")
     eid = _event_id(gid, g.index.to_series())
@@ -339,7 +338,7 @@ def _goals(gid, first, goal_rows, players, ev, sk, team_of):
 
 
 def _assists(g: pd.DataFrame, ev: pd.DataFrame, players: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Assisters: event team player 1 of the team's own events since the last faceoff, tagged AssistPrimary/Secondary."""
+    """Assisters: event team player 1 of own events since the last faceoff, tagged AssistPrimary/Secondary."""
     prim = pd.Series(pd.NA, index=g.index, dtype="object")
     sec = prim.copy()
     details = (players["play_detail1"].fillna("") + " " + players["play_detail2"].fillna("")).str.lower()
@@ -371,7 +370,7 @@ def _shots(gid, ev, first, players, sk):
         return pd.DataFrame(columns=cols)
     s = rows.groupby("event_index").first()
     f = first.loc[s.index]
-    shooter = _role1(players[players["source_row"].isin(rows["source_row"])], "event")
+    shooter = _role1(players[players["event_index"].isin(s.index)], "event")
     detail = s["detail_key"].fillna("")
     is_goal = detail.str.contains("goal", regex=False)
     on_goal = is_goal | detail.str.contains("onnet", regex=False)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..codes import clean_text, jersey, to_int, to_number, yes_no
+from ..codes import clean_text, jersey, to_number, yes_no
 from ..issues import IssueLog
 
 PERIOD_SECONDS = 18 * 60

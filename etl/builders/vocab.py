@@ -8,7 +8,6 @@ import re
 
 import pandas as pd
 
-
 STANDARD: dict[str, tuple[str, ...]] = {
     "dim_event_type": (
         "Faceoff", "Shot", "Pass", "Goal", "Turnover", "Zone_Entry_Exit", "Penalty", "PenaltyShot_Shootout",
