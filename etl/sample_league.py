@@ -2,7 +2,7 @@
 
 The output mirrors the league's real inputs so the ETL can read it like real data::
 
-    <out>/BLB_TABLES.xlsx                          master tables (dim_player, dim_schedule, fact_gameroster, ...)
+    <out>/BLB_TABLES.xlsx                          master tables (dim_player, dim_schedule, ...)
     <out>/games/<game_id>/<game_id>_tracking.xlsx  sheets ``events`` and ``shifts``
 
 Tracking workbooks come in three styles (assigned round-robin by game), like the real files:
@@ -119,7 +119,8 @@ MASTER_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "fact_registration": (
         "index", "player_full_name", "player_id", "season_id", "season", "restricted", "email", "position",
-        "norad_experience", "CAF", "highest_beer_league_played", "skill_rating", "age", "referred_by", "notes",
+        "norad_experience", "CAF", "highest_beer_league_played", "skill_rating", "age", "referred_by",
+        "notes",
         "sub_yn", "drafted_team_name", "drafted_team_id", "player_season_registration_id",
     ),
     "fact_draft": (
@@ -135,9 +136,8 @@ MASTER_COLUMNS: dict[str, tuple[str, ...]] = {
 
 _EV = {name: i for i, name in enumerate(EVENT_COLUMNS)}
 _SH = {name: i for i, name in enumerate(SHIFT_COLUMNS)}
-# Tracker-typed columns; everything else in EVENT_COLUMNS is a formula cache ("derived").
-_EVENT_INPUTS = frozenset(EVENT_COLUMNS[: _EV["role_abrev_binary_"] + 1])
-_SHIFT_INPUTS = frozenset(SHIFT_COLUMNS[: _SH["home_nzone_end"] + 1])
+# Tracker-typed ("input") columns are EVENT_COLUMNS up to role_abrev_binary_ and SHIFT_COLUMNS up to
+# home_nzone_end; the rest are formula caches ("derived"), left empty in the raw style.
 
 # ---------------------------------------------------------------------------------------------------------
 # Invented league content.
@@ -234,7 +234,8 @@ def _build_teams(seed: int) -> list[Team]:
     pid = 200001
     for i, (name, long_name, code, colors) in enumerate(_TEAMS):
         team = Team(f"N2{i + 1:04d}", name, long_name, code, colors)
-        jerseys = rng.sample(range(2, 99), 14)
+        jerseys = rng.sample(range(2, 99), 13)  # skaters
+        jerseys.append(rng.choice([n for n in (1, 29, 30, 31, 33, 35, 39) if n not in jerseys]))
         positions = ["Forward"] * 9 + ["Defense"] * 4 + ["Goalie"]
         for pos, jersey in zip(positions, jerseys, strict=True):
             while True:
@@ -246,17 +247,11 @@ def _build_teams(seed: int) -> list[Team]:
                     break
             team.players.append(Player(
                 player_id=f"P{pid}", first=first, last=last, position=pos,
-                jersey=30 + jersey % 10 if pos == "Goalie" and jersey < 30 else jersey,
+                jersey=jersey,
                 skill=rng.randint(2, 6), birth_year=rng.randint(1970, 2003), gender="F" if female else "M",
                 team_id=team.team_id, team_name=name,
             ))
             pid += 1
-        # goalie jersey tweak above may collide; fall back to a free number
-        seen: set[int] = set()
-        for p in team.players:
-            while p.jersey in seen:
-                p.jersey = p.jersey % 98 + 1
-            seen.add(p.jersey)
         skaters = [p for p in team.players if p.position != "Goalie"]
         for letter, p in zip("CAS", rng.sample(skaters, 3), strict=True):
             p.leadership = letter
@@ -389,6 +384,8 @@ class _GameSim:
     def _open_shift(self, start_type: str | None, change: Sequence[str] = ("h", "a")) -> None:
         for v in change:
             self._rotate(v)
+        if self.on_ice and self.carrier not in self._skaters(self.poss):
+            self.carrier = self.rng.choice(self._skaters(self.poss))  # puck carrier went to the bench
         self.shifts.append(_Shift(
             period=self.period, start=self.t, end=None, start_type=start_type, stop_type=None,
             lineup={v: (list(x[0]), list(x[1]), x[2]) for v, x in self.on_ice.items()},
@@ -400,10 +397,11 @@ class _GameSim:
         sh.end = self.t
         sh.stop_type = stop_type
 
-    def _boundary(self, stop_type: str, start_type: str, keep: str | None = None) -> None:
+    def _boundary(self, stop_type: str, start_type: str, keep: str | None = None,
+                  force: str | None = None) -> None:
         """End the shift at a stoppage and open the next one (teams change lines at random)."""
         self._close_shift(stop_type)
-        change = [v for v in ("h", "a") if v != keep and self.rng.random() < 0.7]
+        change = [v for v in ("h", "a") if v != keep and (self.rng.random() < 0.7 or v == force)]
         self._open_shift(start_type, change)
         self.next_change = self.t - self.rng.randint(40, 80)
 
@@ -435,6 +433,13 @@ class _GameSim:
         if v != self.poss:
             self.chain = []
         self.poss, self.zone, self.carrier = v, zone, carrier
+
+    def _advance(self, lo: int, hi: int) -> None:
+        """Run the clock ``lo..hi`` seconds inside a play, never past 0:01 or a pending minor's expiry."""
+        floor = 1
+        if self.pp is not None and self.pp[2] < self.t:
+            floor = max(floor, self.pp[2] + 1)
+        self.t = max(floor, self.t - self.rng.randint(lo, hi))
 
     def _faceoff(self, detail: str, home_zone: str) -> None:
         rng = self.rng
@@ -470,7 +475,7 @@ class _GameSim:
             self.carrier = recv
         elif r < 0.88:
             self._emit("Pass", "Pass_Missed", kind, "u", v, z, [_Part(c, v), _Part(recv, v)], opp)
-            self.t = max(1, self.t - rng.randint(0, 2))
+            self._advance(0, 2)
             if rng.random() < 0.5:
                 j = self._other_skater(v, c)
                 self._emit("Possession", "PuckRecovery", None, "s", v, z, [_Part(j, v)], [])
@@ -497,10 +502,12 @@ class _GameSim:
         opp: list[_Part] = []
         if rng.random() < 0.4:
             opp.append(_Part(self._defender(o), o, pd1="StickCheck", pds="u"))
-        t1 = max(1, self.t - rng.randint(1, 6)) if rng.random() < 0.6 else None
-        self._emit("Possession", detail, None, None, v, z, [_Part(c, v, pd1="Deke" if opp else None)], opp, t1)
-        if t1 is not None:
-            self.t = t1
+        timed = rng.random() < 0.6
+        e = self._emit("Possession", detail, None, None, v, z, [_Part(c, v, pd1="Deke" if opp else None)],
+                       opp)
+        if timed:
+            self._advance(1, 6)
+            e.t1 = self.t
 
     def _turnover(self) -> None:
         rng, v, z, c = self.rng, self.poss, self.zone, self.carrier
@@ -550,7 +557,7 @@ class _GameSim:
         if len(ev) > 1:
             self.carrier = ev[1].jersey
         if kind == "ZoneEntry-DumpIn":
-            self.t = max(1, self.t - rng.randint(2, 5))
+            self._advance(2, 5)
             if rng.random() < 0.5:
                 j = self._other_skater(v, c)
                 self._emit("Possession", "PuckRetrieval", None, "s", v, "o",
@@ -577,12 +584,12 @@ class _GameSim:
             self._goal(kind, link)
             return
         if r < 0.60:
-            self._emit("Shot", "Shot_OnNetSaved", f"Shot-{kind}", "s", v, "o", [_Part(c, v)], [_Part(goalie, o)],
-                       link=link)
+            self._emit("Shot", "Shot_OnNetSaved", f"Shot-{kind}", "s", v, "o", [_Part(c, v)],
+                       [_Part(goalie, o)], link=link)
             if rng.random() < 0.6:
                 self._emit("Save", "Save_Rebound", rng.choice(_SAVE_KINDS), None, o, "d", [_Part(goalie, o)],
                            [_Part(c, v)], link=link)
-                self.t = max(1, self.t - rng.randint(0, 2))
+                self._advance(0, 2)
                 if rng.random() < 0.55:
                     self._emit("Rebound", "Rebound_TeamRecovered", None, None, o, "d", [_Part(goalie, o)], [],
                                link=link)
@@ -591,8 +598,8 @@ class _GameSim:
                                [_Part(j, o, pd1="PuckRecoveryRetreivalRebound")], [])
                     self._take(o, "d", j)
                 else:
-                    self._emit("Rebound", "Rebound_OppTeamRecovered", None, None, o, "d", [_Part(goalie, o)], [],
-                               link=link)
+                    self._emit("Rebound", "Rebound_OppTeamRecovered", None, None, o, "d",
+                               [_Part(goalie, o)], [], link=link)
                     j = self._other_skater(v, c) if rng.random() < 0.6 else c
                     self._emit("Possession", "PuckRecovery", None, "s", v, "o", [_Part(j, v)], [])
                     self.chain = []
@@ -611,7 +618,7 @@ class _GameSim:
             blocker = self._defender(o)
             self._emit("Shot", "Shot_Blocked", f"Shot-{kind}", "u", v, "o", [_Part(c, v)],
                        [_Part(blocker, o, pd1="BlockedShot")], link=link)
-        self.t = max(1, self.t - rng.randint(1, 3))
+        self._advance(1, 3)
         if rng.random() < 0.5:
             j = self._defender(o)
             self._emit("Possession", "PuckRetrieval", None, "s", o, "d",
@@ -624,9 +631,17 @@ class _GameSim:
             self._take(v, "o", j)
 
     def _goal(self, kind: str, link: int) -> None:
-        rng, v, scorer = self.rng, self.poss, self.carrier
+        rng, v = self.rng, self.poss
         o = _OTHER[v]
         goalie = self.team[o].goalie
+        if rng.random() < 0.65:  # most goals come off a completed pass to the shooter
+            passer = self.carrier
+            shooter = self._other_skater(v, passer)
+            e = self._emit("Pass", "Pass_Completed", _pick(rng, _PASS_KINDS), "s", v, "o",
+                           [_Part(passer, v), _Part(shooter, v)], [])
+            self.chain.append((e, passer, shooter))
+            self.carrier = shooter
+        scorer = self.carrier
         # Assists: the last completed passes of this possession that lead to the scorer.
         helpers: list[tuple[_Event, int]] = []
         target = scorer
@@ -655,9 +670,10 @@ class _GameSim:
         sh = self.shifts[-1]
         sh.plus[v] += 1
         sh.minus[o] -= 1
+        force = None
         if self.pp and self.pp[0] == o:
-            self.pp = None  # power-play goal ends the minor
-        self._boundary(f"{_VENUE[v]} Goal", "FaceoffAfterGoal")
+            self.pp, force = None, o  # power-play goal ends the minor; the penalized team is back to 5
+        self._boundary(f"{_VENUE[v]} Goal", "FaceoffAfterGoal", force=force)
         self._faceoff("Faceoff_AfterGoal", "n")
 
     def _penalty(self) -> None:
@@ -708,7 +724,7 @@ class _GameSim:
             else:
                 self._turnover()
         else:
-            if r < 0.32:
+            if r < 0.28:
                 self._pass()
             elif r < 0.60:
                 self._shot()
@@ -726,11 +742,13 @@ class _GameSim:
         """On-the-fly change (blank start/stop types); also where an expired minor ends."""
         saved = self.t
         self.t = at
+        r = self.rng.random()
+        change = {"h", "a"} if r < 0.5 else {"h"} if r < 0.75 else {"a"}
         if self.pp and self.pp[2] >= at:
+            change.add(self.pp[0])  # minor expired: the penalized team changes back to full strength
             self.pp = None
         self._close_shift(None)
-        r = self.rng.random()
-        self._open_shift(None, ("h", "a") if r < 0.5 else ("h",) if r < 0.75 else ("a",))
+        self._open_shift(None, sorted(change, reverse=True))
         self.t = saved
         self.next_change = at - self.rng.randint(40, 80)
 
@@ -748,13 +766,16 @@ class _GameSim:
         self._faceoff("Faceoff_GameStart" if p == 1 else "Faceoff_PeriodStart", "n")
         self.next_change = self.t - rng.randint(40, 80)
         while True:
-            t_new = self.t - rng.randint(3, 15)
-            bound = self.next_change if self.pp is None else max(self.next_change, self.pp[2])
-            if t_new <= bound:
-                at = min(bound, self.t - 1)
-                if at >= 1:
-                    self._line_change(at)
-                    t_new = min(t_new, at - 1)
+            t_new = self.t - rng.randint(7, 19)
+            ceiling = self.t - 1
+            while ceiling >= 1:  # on-the-fly changes (and expiring minors) due before the next play
+                bound = self.next_change if self.pp is None else max(self.next_change, self.pp[2])
+                if t_new > bound or bound < 1:
+                    break
+                at = min(bound, ceiling)
+                self._line_change(at)
+                t_new = min(t_new, at - 1)
+                ceiling = at - 1
             if t_new <= 0:
                 break
             self.t = t_new
@@ -765,7 +786,8 @@ class _GameSim:
         if last:
             self._emit("Stoppage", "Stoppage_GameEnd", None, None, v, self.zone, [_Part(c, v)], [])
         else:
-            self._emit("Stoppage", "Stoppage_Period", "Stoppage-PeriodEnd", None, v, self.zone, [_Part(c, v)], [])
+            self._emit("Stoppage", "Stoppage_Period", "Stoppage-PeriodEnd", None, v, self.zone,
+                       [_Part(c, v)], [])
         self._close_shift("GameEnd" if last else "Period End")
 
     def run(self) -> None:
@@ -774,3 +796,457 @@ class _GameSim:
         for p in range(1, N_PERIODS + 1):
             self._play_period(p)
         self._emit("GameEnd", None, None, None, None, None, [], [])
+
+
+def _dress(rng: random.Random, team: Team) -> _Dressed:
+    """Pick the game-day lineup: every rostered player, sometimes minus one scratched forward."""
+    forwards = [p.jersey for p in team.players if p.position == "Forward"]
+    if rng.random() < 0.3:
+        forwards.remove(rng.choice(forwards))
+    defense = [p.jersey for p in team.players if p.position == "Defense"]
+    goalie = next(p.jersey for p in team.players if p.position == "Goalie")
+    return _Dressed(forwards, defense, goalie, {p.jersey: p for p in team.players})
+
+
+def _simulate(rng: random.Random, home: _Dressed, away: _Dressed) -> _GameSim:
+    """Simulate until the game has 2-8 goals (deterministic for a given rng state)."""
+    attempts = 0
+    while True:
+        sim = _GameSim(rng, home, away)
+        sim.line_ptr = {"h": [rng.randrange(3), 0], "a": [rng.randrange(3), 0]}
+        sim.run()
+        attempts += 1
+        if 2 <= sim.score["h"] + sim.score["a"] <= 8 or attempts >= 200:
+            return sim
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Workbook writing.
+# ---------------------------------------------------------------------------------------------------------
+def _new_workbook(path: Path) -> Any:
+    wb = xlsxwriter.Workbook(str(path))
+    wb.set_properties({"created": _CREATED, "author": "hockeyops sample_league"})
+    return wb
+
+
+def _write_rows(ws: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                fmts: dict[type, Any]) -> None:
+    """Write a header and rows cell by cell, skipping blanks (fast path for str/int/float)."""
+    w_str, w_num = ws.write_string, ws.write_number
+    for c, name in enumerate(columns):
+        w_str(0, c, name)
+    for r, row in enumerate(rows, 1):
+        for c, v in enumerate(row):
+            if v is None:
+                continue
+            t = type(v)
+            if t is str:
+                w_str(r, c, v)
+            elif t is int or t is float:
+                w_num(r, c, v)
+            elif t is bool:
+                ws.write_boolean(r, c, v)
+            else:  # datetime / time
+                ws.write_datetime(r, c, v, fmts[t])
+
+
+def _event_rows(sim: _GameSim, style: str, game_id: int, names: dict[str, str],
+                ids: dict[str, dict[int, str]]) -> list[list[Any]]:
+    """Expand simulated events into one row per player in the requested workbook style."""
+    derived = style != "raw"
+    sparse = style == "sparse"
+    ncol = len(EVENT_COLUMNS)
+    E = _EV
+    rows: list[list[Any]] = []
+    last_min: int | None = None
+    last_sec: int | None = None
+    zone_idx, prev_zone = 1, None
+    seen_links: set[int] = set()
+    for i, e in enumerate(sim.events):
+        parts: list[tuple[_Part | None, bool, int]] = [(p, True, k) for k, p in enumerate(e.ev, 1)]
+        parts += [(p, False, k) for k, p in enumerate(e.opp, 1)]
+        if not parts:
+            parts = [(None, False, 0)]
+        t0 = None if e.type == "GameStart" else e.t0
+        mm, ss = divmod(t0, 60) if t0 is not None else (None, None)
+        em, es = divmod(e.t1, 60) if e.t1 is not None else (None, None)
+        home_zone = None if e.zone is None else (e.zone if e.team == "h" else _FLIP[e.zone])
+        if home_zone is not None:
+            if prev_zone is not None and home_zone != prev_zone:
+                zone_idx += 1
+            prev_zone = home_zone
+        write_min = write_sec = False
+        if sparse:
+            write_min = write_sec = i == 1
+        elif mm is not None:
+            write_min, write_sec = mm != last_min, ss != last_sec
+            last_min, last_sec = mm, ss
+        first_link = e.link is not None and e.link not in seen_links
+        if e.link is not None:
+            seen_links.add(e.link)
+        duration = (e.t0 - e.t1) if e.t1 is not None else 0
+        venue = _VENUE.get(e.team or "")
+        run_base = (e.period - 1) * PERIOD_SECONDS
+        for r, (part, is_ev, n) in enumerate(parts):
+            row: list[Any] = [None] * ncol
+            first = r == 0
+            # ---- tracker inputs -------------------------------------------------------------------------
+            if e.type != "GameStart" and (sparse or first):
+                row[E["event_index_flag_"]] = 1
+            if e.link is not None:
+                row[E["linked_event_index_flag_"]] = 1 if (first and first_link) else "x"
+                row[E["linked_event_index_"]] = e.link
+            if first:
+                if write_min:
+                    row[E["event_start_min_"]] = mm
+                if write_sec:
+                    row[E["event_start_sec_"]] = ss
+                if em is not None and not sparse:
+                    row[E["event_end_min_"]] = em
+                    row[E["event_end_sec_"]] = es
+                row[E["event_team_zone_"]] = e.zone
+                if not sparse and e.team is not None:
+                    row[E["team_"]] = e.team
+                if e.type == "GameStart":
+                    row[E["role_abrev_binary_"]] = "x"
+            if first or sparse:
+                row[E["event_type_"]] = e.type
+                row[E["event_detail_"]] = e.detail
+                row[E["event_detail_2_"]] = e.detail2
+                row[E["event_successful_"]] = e.succ
+            row[E["event_index_"]] = i
+            if part is not None:
+                if not sparse:
+                    row[E["player_game_number_"]] = part.jersey
+                    if is_ev:
+                        row[E["role_abrev_binary_"]] = 1
+                row[E["player_game_number"]] = part.jersey
+                row[E["play_detail1_"]] = part.pd1
+                row[E["play_detail2_"]] = part.pd2
+                row[E["play_detail_successful_"]] = part.pds
+                row[E["pressured_pressurer_"]] = part.pressured
+            # ---- formula caches ---------------------------------------------------------------------------
+            if derived:
+                row[E["period"]] = e.period
+                row[E["event_index"]] = 1000 + i
+                linked = 9000 + e.link if e.link is not None else None
+                row[E["linked_event_index"]] = linked
+                row[E["tracking_event_index"]] = linked if linked is not None else 1000 + i
+                if t0 is not None:
+                    row[E["event_start_min"]] = mm
+                    row[E["event_start_sec"]] = ss
+                    row[E["time_start_total_seconds"]] = t0
+                    row[E["time_end_total_seconds"]] = e.t1 if e.t1 is not None else t0
+                    row[E["duration"]] = duration
+                    row[E["running_intermission_duration"]] = 0
+                    row[E["running_video_time"]] = run_base + PERIOD_SECONDS - t0
+                    row[E["event_running_start"]] = run_base + PERIOD_SECONDS - t0
+                    row[E["event_running_end"]] = run_base + PERIOD_SECONDS - t0 + duration
+                row[E["period_start_total_running_seconds"]] = run_base
+                if em is not None:
+                    row[E["event_end_min"]] = em
+                    row[E["event_end_sec"]] = es
+                if e.zone is not None:
+                    row[E["event_team_zone2_"]] = e.zone
+                    row[E["event_team_zone"]] = e.zone
+                    row[E["home_team_zone"]] = home_zone
+                    row[E["away_team_zone"]] = _FLIP[home_zone] if home_zone else None
+                    if first:
+                        row[E["home_team_zone_"]] = home_zone
+                        row[E["away_team_zone_"]] = row[E["away_team_zone"]]
+                if venue is not None:
+                    row[E["team_venue_"]] = venue
+                    row[E["team_venue_abv_"]] = e.team
+                    row[E["team_venue"]] = venue
+                    row[E["team_venue_abv"]] = e.team
+                row[E["zone_change_index"]] = zone_idx
+                row[E["game_id"]] = game_id
+                row[E["home_team"]] = names["h"]
+                row[E["away_team"]] = names["a"]
+                row[E["Type"]] = e.type
+                row[E["event_detail"]] = e.detail
+                row[E["event_detail_2"]] = e.detail2
+                row[E["event_successful"]] = e.succ
+                if e.type not in ("GameStart", "GameEnd"):
+                    row[E["shift_index"]] = e.shift
+                if part is not None:
+                    row[E["role_abrev"]] = "e" if is_ev else "o"
+                    row[E["side_of_puck"]] = "Offensive" if is_ev else "Defensive"
+                    row[E["play_detail1"]] = part.pd1
+                    row[E["play_detail_2"]] = part.pd2
+                    row[E["play_detail_successful"]] = part.pds
+                    row[E["pressured_pressurer"]] = part.pressured
+                    row[E["player_role"]] = f"{'event' if is_ev else 'opp'}_team_player_{n}"
+                    row[E["role_number"]] = n
+                    row[E["player_id"]] = ids[part.venue][part.jersey]
+                    row[E["player_team"]] = names[part.venue]
+            rows.append(row)
+    return rows
+
+
+def _shift_rows(sim: _GameSim, style: str, game_id: int, names: dict[str, str]) -> list[list[Any]]:
+    """One row per shift (plus the real workbooks' 'Intermission' rows) in the requested style."""
+    derived = style != "raw"
+    S = _SH
+    rows: list[list[Any]] = []
+    for k, sh in enumerate(sim.shifts, 1):
+        row: list[Any] = [None] * len(SHIFT_COLUMNS)
+        row[S["shift_index"]] = k
+        row[S["Period"]] = sh.period
+        row[S["shift_start_type"]] = sh.start_type
+        row[S["stoppage_time"]] = 0
+        if derived:
+            row[S["game_id"]] = game_id
+            row[S["home_team"]] = names["h"]
+            row[S["away_team"]] = names["a"]
+            row[S["home_goals"]], row[S["away_goals"]] = sh.goals
+            row[S["home_team_plus"]] = sh.plus["h"]
+            row[S["home_team_minus"]] = sh.minus["h"]
+            row[S["away_team_plus"]] = sh.plus["a"]
+            row[S["away_team_minus"]] = sh.minus["a"]
+            row[S["period_start_total_running_seconds"]] = (sh.period - 1) * PERIOD_SECONDS
+        if sh.intermission or sh.start is None or sh.end is None:
+            rows.append(row)
+            continue
+        row[S["shift_start_min"]], row[S["shift_start_sec"]] = divmod(sh.start, 60)
+        row[S["shift_end_min"]], row[S["shift_end_sec"]] = divmod(sh.end, 60)
+        row[S["shift_stop_type"]] = sh.stop_type
+        strength = {}
+        for v, side in (("h", "home"), ("a", "away")):
+            fw, df, g = sh.lineup[v]
+            for n, j in enumerate(fw, 1):
+                row[S[f"{side}_forward_{n}"]] = j
+            for n, j in enumerate(df, 1):
+                row[S[f"{side}_defense_{n}"]] = j
+            row[S[f"{side}_goalie"]] = g
+            strength[v] = sum(1 for j in fw + df if j is not None)
+        if derived:
+            hs, as_ = strength["h"], strength["a"]
+            run = (sh.period - 1) * PERIOD_SECONDS + PERIOD_SECONDS - sh.start
+            row[S["shift_start_total_seconds"]] = sh.start
+            row[S["shift_end_total_seconds"]] = sh.end
+            row[S["shift_duration"]] = sh.start - sh.end
+            row[S["home_team_strength"]] = hs
+            row[S["away_team_strength"]] = as_
+            row[S["home_team_en"]] = 0
+            row[S["away_team_en"]] = 0
+            row[S["home_team_pk"]] = int(hs < as_)
+            row[S["home_team_pp"]] = int(hs > as_)
+            row[S["away_team_pp"]] = int(as_ > hs)
+            row[S["away_team_pk"]] = int(as_ < hs)
+            row[S["situation"]] = ("Full Strength" if hs == as_
+                                   else "Home PowerPlay" if hs > as_ else "Away PowerPlay")
+            row[S["strength"]] = f"{hs}v{as_}"
+            row[S["running_video_time"]] = run
+            row[S["shift_start_running_time"]] = run
+            row[S["shift_end_running_time"]] = run + sh.start - sh.end
+        rows.append(row)
+    return rows
+
+
+def _write_tracking(path: Path, sim: _GameSim, style: str, game_id: int, home: Team, away: Team) -> int:
+    """Write ``<id>_tracking.xlsx``; returns the number of event rows."""
+    names = {"h": home.name, "a": away.name}
+    ids = {"h": {p.jersey: p.player_id for p in home.players},
+           "a": {p.jersey: p.player_id for p in away.players}}
+    ev_rows = _event_rows(sim, style, game_id, names, ids)
+    sh_rows = _shift_rows(sim, style, game_id, names)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = _new_workbook(path)
+    _write_rows(wb.add_worksheet("events"), EVENT_COLUMNS, ev_rows, {})
+    _write_rows(wb.add_worksheet("shifts"), SHIFT_COLUMNS, sh_rows, {})
+    wb.close()
+    return len(ev_rows)
+
+
+@dataclass(slots=True)
+class _Played:
+    game_id: int
+    date: datetime
+    time: time
+    home: Team
+    away: Team
+    style: str
+    sim: _GameSim | None
+    dressed: dict[str, _Dressed] | None
+    rows: int = 0
+    path: str = ""
+
+
+def _schedule_row(idx: int, g: _Played) -> list[Any]:
+    h, a = g.home, g.away
+    gid = g.game_id
+    lo, hi = sorted((h.team_id, a.team_id))
+    row: list[Any] = [
+        idx, gid, SEASON, SEASON_ID, f"{_URL}/event/{gid}/", f"{gid}{h.team_id}", f"{gid}{a.team_id}", g.date,
+        g.time, h.name, a.name, h.team_id, a.team_id, f"{lo}_{hi}", "Regular", None,
+    ]
+    sim = g.sim
+    if sim is None:  # future game: no result yet
+        row += [None, time(0, 18), "0:00:00", None] + [None] * 20
+    else:
+        hg, ag = sim.score["h"], sim.score["a"]
+        hw, hl, ht = int(hg > ag), int(hg < ag), int(hg == ag)
+        row += ["Regulation", time(0, 18), "0:00:00", None, hg, ag, *sim.period_goals["h"], None,
+                *sim.period_goals["a"], None, None, None, hw, hl, ht, 2 * hw + ht, hl, hw, ht, 2 * hl + ht]
+    row += [None] * 5
+    return row
+
+
+def _roster_rows(games: Sequence[_Played]) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for g in games:
+        sim, dressed = g.sim, g.dressed
+        if sim is None or dressed is None:
+            continue
+        teams = {"h": g.home, "a": g.away}
+        for v in ("h", "a"):
+            team, opp = teams[v], teams[_OTHER[v]]
+            d = dressed[v]
+            jerseys = sorted(d.forwards + d.defense) + [d.goalie]
+            for j in jerseys:
+                p = d.by_jersey[j]
+                ga = sim.score[_OTHER[v]] if p.position == "Goalie" else 0
+                rows.append([
+                    len(rows), g.game_id, f"{g.game_id}{team.team_id}", f"{g.game_id}{opp.team_id}",
+                    f"{g.game_id}{team.team_id}{p.player_id}", "home" if v == "h" else "away", team.name,
+                    opp.name, j, f"{p.full} – {p.skill}", p.position, 1, sim.goals.get((v, j), 0),
+                    sim.assists.get((v, j), 0), ga, sim.pim.get((v, j), 0),
+                    int(p.position == "Goalie" and ga == 0), team.team_id, opp.team_id,
+                    f"{g.game_id}{team.name}{j}", p.full, p.player_id, g.date, SEASON, None, team.name,
+                    p.skill,
+                ])
+    return rows
+
+
+def _write_master(path: Path, teams: Sequence[Team], games: Sequence[_Played], seed: int) -> None:
+    """Write BLB_TABLES.xlsx with the nine master sheets the ETL reads."""
+    rng = random.Random(f"hockeyops-sample:{seed}:master")
+    players = [p for t in teams for p in t.players]
+    sheets: dict[str, list[list[Any]]] = {}
+    sheets["dim_player"] = []
+    for i, p in enumerate(players):
+        alias_first, alias_last = rng.choice(_FIRST_M + _FIRST_F), rng.choice(_LAST)
+        sheets["dim_player"].append([
+            i, p.first, p.last, p.full, p.player_id, p.position, p.skill, None, p.birth_year, p.gender,
+            rng.choice(_BEER_LEAGUES), max(1, min(6, p.skill + rng.choice((-1, 0, 0, 1)))), None,
+            p.leadership,
+            "Y", None, None, None, p.team_name, None, p.team_id, None, None,
+            f"{_URL}/player/{p.first.lower()}-{p.last.lower()}/", None,
+            # anonymising alias; like the real sheet, shifted one column (full alias under *_first_name)
+            f"{alias_first} {alias_last}", alias_first, alias_last,
+        ])
+    sheets["dim_team"] = [
+        [i, t.name, t.team_id, "Y", "N", "N", "NORAD", t.long_name, t.code, *t.colors, None, None,
+         f"{_URL}/team/{t.name.lower()}/"]
+        for i, t in enumerate(teams)
+    ]
+    sheets["dim_league"] = [[0, "N", "NORAD"], [1, "C", "CSAHA"]]
+    sheets["dim_season"] = [[0, SEASON_ID, SEASON, "F", "Y", "N", "N", "NORAD", datetime(2025, 8, 1)]]
+    sheets["dim_schedule"] = [_schedule_row(i, g) for i, g in enumerate(games)]
+    sheets["fact_gameroster"] = _roster_rows(games)
+    reg, draft, lead = [], [], []
+    order = sorted(players, key=lambda p: (-p.skill, p.player_id))
+    by_team = {t.team_id: t for t in teams}
+    for i, p in enumerate(order):
+        restricted = rng.random() < 0.3
+        reg.append([
+            i, p.full, p.player_id, SEASON_ID, SEASON, "Y" if restricted else "N",
+            f"{p.first}.{p.last}{rng.randint(1, 99)}@example.com".lower(), p.position, str(rng.randint(0, 8)),
+            "Yes" if rng.random() < 0.15 else "No", rng.choice(_BEER_LEAGUES) or "-", p.skill,
+            str(2025 - p.birth_year), "-", None, "N", p.team_name, p.team_id, f"R_{SEASON_ID}{p.player_id}",
+        ])
+    skaters = [p for p in order if p.position != "Goalie"]
+    unrestricted = 0
+    for i, p in enumerate(skaters):
+        restricted = reg[order.index(p)][5] == "Y"
+        if not restricted:
+            unrestricted += 1
+        draft.append([
+            i, p.team_id, p.skill, 7 - p.skill, p.full, p.player_id, by_team[p.team_id].name, restricted,
+            i // len(teams) + 1, i + 1, 0 if restricted else unrestricted, SEASON, SEASON_ID, "NORAD",
+            f"DRAFT_{SEASON_ID}{p.player_id}",
+        ])
+    for p in players:
+        if p.leadership:
+            lead.append([len(lead), p.full, p.player_id, p.leadership, p.skill,
+                         f"{p.full} ({p.leadership}) – {p.skill}", p.team_name, p.team_id, SEASON, SEASON_ID])
+    sheets["fact_registration"] = reg
+    sheets["fact_draft"] = draft
+    sheets["fact_leadership"] = lead
+    wb = _new_workbook(path)
+    fmts = {datetime: wb.add_format({"num_format": "yyyy-mm-dd"}),
+            time: wb.add_format({"num_format": "hh:mm:ss"})}
+    for name, columns in MASTER_COLUMNS.items():
+        _write_rows(wb.add_worksheet(name), columns, sheets[name], fmts)
+    wb.close()
+
+
+def _clean_stale(games_dir: Path, keep: set[int]) -> None:
+    """Remove tracking files left by an earlier, larger run (``<id>/<id>_tracking.xlsx``, ids >= 30001)."""
+    if not games_dir.is_dir():
+        return
+    for d in games_dir.iterdir():
+        if not (d.is_dir() and d.name.isdigit()) or int(d.name) < FIRST_GAME_ID or int(d.name) in keep:
+            continue
+        f = d / f"{d.name}_tracking.xlsx"
+        if f.is_file():
+            f.unlink()
+        if not any(d.iterdir()):
+            d.rmdir()
+
+
+def generate_league(out_dir: str | Path, games: int = 6, seed: int = 7,
+                    progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Generate the sample league under ``out_dir`` and return a summary.
+
+    ``games`` played games (ids 30001, 30002, ...) get a tracking workbook each; the schedule also lists
+    ``N_FUTURE_GAMES`` unplayed games.  Game ``n`` depends only on ``(seed, n)``, so a larger run is a
+    superset of a smaller one.  ``progress(done, total)`` is called after each game.
+    """
+    if games < 0:
+        raise ValueError("games must be >= 0")
+    out = Path(out_dir)
+    games_dir = out / "games"
+    games_dir.mkdir(parents=True, exist_ok=True)
+    teams = _build_teams(seed)
+    pairs = _matchups(len(teams), games + N_FUTURE_GAMES)
+    per_day = len(teams) // 2
+    played: list[_Played] = []
+    for i, (h, a) in enumerate(pairs):
+        gid = FIRST_GAME_ID + i
+        day = SEASON_START + timedelta(weeks=i // per_day)
+        g = _Played(gid, day, GAME_TIMES[i % per_day % len(GAME_TIMES)], teams[h], teams[a], STYLES[i % 3],
+                    None, None)
+        if i < games:
+            rng = random.Random(f"hockeyops-sample:{seed}:game:{gid}")
+            dressed = {"h": _dress(rng, teams[h]), "a": _dress(rng, teams[a])}
+            g.sim = _simulate(rng, dressed["h"], dressed["a"])
+            g.dressed = dressed
+            path = games_dir / str(gid) / f"{gid}_tracking.xlsx"
+            g.rows = _write_tracking(path, g.sim, g.style, gid, teams[h], teams[a])
+            g.path = str(path)
+            if progress is not None:
+                progress(i + 1, games)
+        played.append(g)
+    _clean_stale(games_dir, {g.game_id for g in played[:games]})
+    master = out / "BLB_TABLES.xlsx"
+    _write_master(master, teams, played, seed)
+    return {
+        "out_dir": str(out),
+        "master": str(master),
+        "seed": seed,
+        "season_id": SEASON_ID,
+        "teams": [t.name for t in teams],
+        "players": sum(len(t.players) for t in teams),
+        "games": [
+            {
+                "game_id": g.game_id, "date": g.date.date().isoformat(), "home_team": g.home.name,
+                "away_team": g.away.name, "home_goals": g.sim.score["h"], "away_goals": g.sim.score["a"],
+                "style": g.style, "events": len(g.sim.events), "rows": g.rows, "shifts": len(g.sim.shifts),
+                "path": g.path,
+            }
+            for g in played[:games] if g.sim is not None
+        ],
+        "future_games": [g.game_id for g in played[games:]],
+    }

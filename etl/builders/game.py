@@ -45,7 +45,7 @@ def unusable(game: GameFile, status: str, reason: str) -> GameResult:
 
 
 def _event_id(game_id: int, idx: pd.Series) -> pd.Series:
-    return "EV" + str(game_id) + idx.astype("int64").map("{:05d}".format)
+    return "EV" + str(game_id) + idx.astype("int64").map("{:05d}".format).astype("string")
 
 
 def _detect_swap(ev: pd.DataFrame, sched: pd.Series, roster: pd.DataFrame) -> tuple[bool, str]:

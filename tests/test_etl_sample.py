@@ -1,0 +1,173 @@
+"""ETL on the bundled sample league: outputs, selection, incremental merge, key stability, atomicity."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from etl.catalog import TABLES
+from etl.errors import Cancelled
+from etl.pipeline import EtlOptions, plan_etl, run_etl
+from etl.progress import CancelToken
+from tests.conftest import read_csv
+
+
+def etl(data: Path, out: Path, **kw):
+    return run_etl(EtlOptions(data_dir=str(data), output_dir=str(out), **kw))
+
+
+def checksums(out: Path) -> dict[str, str]:
+    manifest = json.loads((out / "manifest.json").read_text())
+    return {name: info["sha256"] for name, info in manifest["tables"].items()}
+
+
+def games_of(out: Path) -> list[str]:
+    return sorted(json.loads((out / "manifest.json").read_text())["games"])
+
+
+def test_sample_league_goal_verification_and_statuses(league, tmp_path):
+    out = tmp_path / "out"
+    result = etl(league, out)
+    qa = read_csv(out / "qa_goal_verification.csv")
+    assert len(qa) == 2 * len(result.game_status) > 0
+    assert (qa["match"] == "true").all(), qa
+    done = read_csv(out / "qa_game_completeness.csv")
+    assert set(done["status"]) == {"COMPLETE"}
+    for table in TABLES:
+        assert (out / f"{table.name}.csv").exists(), table.name
+    # every workbook style yields linked players
+    assert all(float(x) > 0.95 for x in done["player_link_rate"])
+
+
+def test_the_three_workbook_styles_give_the_same_facts(league, tmp_path):
+    out = tmp_path / "out"
+    etl(league, out)
+    stats = read_csv(out / "fact_team_game_stats.csv")
+    assert (stats["goals"] == stats["official_goals"]).all()
+    shifts = read_csv(out / "fact_shift_players.csv")
+    assert shifts["player_id"].notna().mean() > 0.99
+    events = read_csv(out / "fact_events.csv")
+    assert events.groupby("game_id")["event_team_id"].apply(lambda s: s.notna().mean()).min() > 0.9
+
+
+def test_dry_run_plans_and_writes_nothing(league, tmp_path):
+    out = tmp_path / "out"
+    plan = plan_etl(EtlOptions(data_dir=str(league), output_dir=str(out), tables=["fact_goals"]))
+    assert plan.tables == ["fact_goals"]
+    assert "fact_events" in plan.build and plan.reasons["fact_events"].startswith("needed by")
+    assert not out.exists()
+
+
+def test_table_selection_writes_only_selected_tables(league, tmp_path):
+    out = tmp_path / "out"
+    etl(league, out, tables=["fact_goals", "dim_team"])
+    assert sorted(p.name for p in out.glob("*.csv")) == ["dim_team.csv", "fact_goals.csv"]
+
+
+def test_partial_table_run_keeps_other_published_tables(league, tmp_path):
+    out = tmp_path / "out"
+    etl(league, out)
+    before = checksums(out)
+    etl(league, out, tables=["fact_goals"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["tables"]["fact_events"].get("carried_over") is True
+    assert checksums(out) == before
+
+
+def test_game_selection_and_exclusion(league, tmp_path):
+    out = tmp_path / "out"
+    all_games = sorted(p.name for p in (league / "games").iterdir())
+    etl(league, out, games=[int(all_games[0]), int(all_games[1])])
+    assert games_of(out) == all_games[:2]
+    assert set(read_csv(out / "fact_events.csv")["game_id"]) == set(all_games[:2])
+    etl(league, out, exclude_games=[int(all_games[0])])
+    assert games_of(out) == all_games[1:]
+
+
+def test_incremental_rebuilds_only_changed_games_and_equals_a_full_run(league, tmp_path):
+    from openpyxl import load_workbook
+
+    out = tmp_path / "out"
+    etl(league, out)
+    unchanged = etl(league, out, mode="incremental")
+    assert {g.action for g in unchanged.plan.games} == {"reuse"}
+
+    game = sorted((league / "games").iterdir())[1]
+    path = game / f"{game.name}_tracking.xlsx"
+    book = load_workbook(path, keep_links=False)
+    sheet = book["shifts"]
+    header = [c.value for c in sheet[1]]
+    col = header.index("shift_stop_type") + 1
+    sheet.cell(row=2, column=col, value="Away Icing")
+    book.save(path)
+
+    inc = etl(league, out, mode="incremental")
+    actions = {g.game_id: g.action for g in inc.plan.games}
+    assert actions[int(game.name)] == "build"
+    assert [a for g, a in actions.items() if g != int(game.name)] == ["reuse"] * (len(actions) - 1)
+    full = tmp_path / "full"
+    etl(league, full)
+    assert checksums(out) == checksums(full)
+
+
+def test_new_game_does_not_renumber_existing_keys(league, tmp_path):
+    out = tmp_path / "out"
+    games = sorted((league / "games").iterdir())
+    parked = tmp_path / "parked"
+    shutil.move(str(games[-1]), parked)
+    etl(league, out)
+    before = read_csv(out / "fact_events.csv")
+    codes_before = set(read_csv(out / "dim_event_detail.csv")["code"])
+    shutil.move(str(parked), games[-1])
+    inc = etl(league, out, mode="incremental")
+    assert [g.action for g in inc.plan.games].count("build") == 1
+    after = read_csv(out / "fact_events.csv")
+    kept = after[after["game_id"] != games[-1].name].reset_index(drop=True)
+    assert kept.equals(before)
+    assert codes_before <= set(read_csv(out / "dim_event_detail.csv")["code"])
+
+
+class CancelAfter(CancelToken):
+    def __init__(self, checks: int) -> None:
+        super().__init__()
+        self.left = checks
+
+    def check(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            self.cancel()
+        super().check()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_cancel_leaves_previous_outputs_untouched(league, tmp_path, workers):
+    out = tmp_path / "out"
+    etl(league, out)
+    before = (out / "manifest.json").read_bytes()
+    with pytest.raises(Cancelled):
+        run_etl(EtlOptions(data_dir=str(league), output_dir=str(out), workers=workers), cancel=CancelAfter(2))
+    assert (out / "manifest.json").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_failure_midway_publishes_nothing(league, tmp_path, monkeypatch):
+    import etl.pipeline as pipeline
+
+    out = tmp_path / "out"
+    etl(league, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = pipeline._render_game
+    calls = {"n": 0}
+
+    def flaky(gp):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk full")
+        return real(gp)
+
+    monkeypatch.setattr(pipeline, "_render_game", flaky)
+    with pytest.raises(RuntimeError):
+        etl(league, out, workers=1)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
