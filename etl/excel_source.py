@@ -85,20 +85,19 @@ def discover_games(data_dir: Path) -> dict[int, GameFile]:
         if not folder.is_dir() or not folder.name.strip().isdigit():
             continue  # backup folders and stray files
         game_id = int(folder.name.strip())
-        candidates = [
+        candidates = sorted(
             f for f in folder.iterdir()
             if f.is_file() and f.suffix.lower() == ".xlsx" and not _LOCK_OR_TEMP.match(f.name)
-            and f.name.lower().endswith("_tracking.xlsx")
-        ]
-        exact = [f for f in candidates if f.name.lower() == f"{game_id}_tracking.xlsx"]
-        note = ""
-        if exact:
-            path = exact[0]
-        elif len(candidates) == 1:
-            path = candidates[0]
-            note = f"workbook is named '{path.name}' instead of '{game_id}_tracking.xlsx'"
-        else:
+            and "tracking" in f.name.lower()
+        )
+        if not candidates:
             continue
+        exact = [f for f in candidates if f.name.lower() == f"{game_id}_tracking.xlsx"]
+        own = [f for f in candidates if f.name.lower().startswith(str(game_id))]
+        path = (exact or own or candidates)[0]
+        note = "" if exact else f"workbook is named '{path.name}' instead of '{game_id}_tracking.xlsx'"
+        if len(candidates) > 1 and not exact:
+            note += f" (chosen from {len(candidates)} tracking workbooks)"
         found[game_id] = GameFile(game_id, path, f"games/{folder.name}/{path.name}", note)
     return found
 

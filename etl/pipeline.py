@@ -47,6 +47,7 @@ class GamePlan:
     why: str
     file: str
     hash: str
+    note: str = ""
 
 
 @dataclass
@@ -148,12 +149,12 @@ def plan_etl(options: EtlOptions) -> EtlPlan:
             prev = prev_games.get(str(gid))
             asked = not options.games or gid in set(options.games)
             if prev is None:
-                games.append(GamePlan(gid, "build", "new game" if mode == "incremental" else "full run",
-                                      gf.relpath, digest))
+                action, why = "build", "new game" if mode == "incremental" else "full run"
             elif prev.get("hash") == digest or not asked:
-                games.append(GamePlan(gid, "reuse", "workbook unchanged", gf.relpath, digest))
+                action, why = "reuse", "workbook unchanged"
             else:
-                games.append(GamePlan(gid, "build", "workbook changed", gf.relpath, digest))
+                action, why = "build", "workbook changed"
+            games.append(GamePlan(gid, action, why, gf.relpath, digest, gf.note))
     return EtlPlan(mode, selected, build, reasons, games, master.name, master_hash, catalog_version(),
                    full_reason)
 
@@ -261,9 +262,7 @@ def run_etl(
 
 
 def _build_one(data_dir: Path, gp: GamePlan, league) -> tuple[GameResult, IssueLog]:
-    game = GameFile(gp.game_id, data_dir / gp.file, gp.file,
-                    note="" if Path(gp.file).name.lower() == f"{gp.game_id}_tracking.xlsx"
-                    else f"workbook is named '{Path(gp.file).name}' instead of '{gp.game_id}_tracking.xlsx'")
+    game = GameFile(gp.game_id, data_dir / gp.file, gp.file, gp.note)
     issues = IssueLog(gp.game_id)
     try:
         frames = read_game(game)

@@ -49,29 +49,29 @@ def _event_id(game_id: int, idx: pd.Series) -> pd.Series:
 
 
 def _detect_swap(ev: pd.DataFrame, sched: pd.Series, roster: pd.DataFrame) -> tuple[bool, str]:
-    """Whether the workbook's home/away are swapped against the schedule (the schedule wins)."""
-    home, away = sched["home_team_name"], sched["away_team_name"]
-    wb_home = ev["wb_home"].dropna()
-    wb_away = ev["wb_away"].dropna()
+    """Whether the workbook's home/away are swapped against the schedule (the schedule wins).
+
+    Evidence first: which team's official roster the jerseys on each side match. Team names in the
+    workbook decide when the jerseys do not clearly point one way.
+    """
+    players = ev[ev["side"].notna() & ev["wb_venue"].notna() & ev["jersey"].notna()]
+    if len(players) and not roster.empty:
+        pvenue = np.where(players["side"] == "event", players["wb_venue"], players["wb_venue"].map(OTHER))
+        home_set = set(roster.loc[roster["team_id"] == sched["home_team_id"], "jersey"].dropna())
+        away_set = set(roster.loc[roster["team_id"] == sched["away_team_id"], "jersey"].dropna())
+        in_home = players["jersey"].isin(home_set).to_numpy()
+        in_away = players["jersey"].isin(away_set).to_numpy()
+        straight = int(((pvenue == "home") & in_home).sum() + ((pvenue == "away") & in_away).sum())
+        crossed = int(((pvenue == "home") & in_away).sum() + ((pvenue == "away") & in_home).sum())
+        if max(straight, crossed) >= 10 and max(straight, crossed) >= 1.5 * min(straight, crossed):
+            return crossed > straight, "roster jerseys"
+    wb_home, wb_away = ev["wb_home"].dropna(), ev["wb_away"].dropna()
     if len(wb_home) and len(wb_away):
         h, a = wb_home.mode().iloc[0].lower(), wb_away.mode().iloc[0].lower()
-        names = (str(home).lower(), str(away).lower())
-        if (h, a) == names:
-            return False, "names"
+        names = (str(sched["home_team_name"]).lower(), str(sched["away_team_name"]).lower())
         if (a, h) == names:
-            return True, "names"
-    # no usable names: vote with jerseys against each team's official roster
-    players = ev[ev["side"].notna() & ev["wb_venue"].notna() & ev["jersey"].notna()]
-    if players.empty or roster.empty:
-        return False, "default"
-    pvenue = np.where(players["side"] == "event", players["wb_venue"], players["wb_venue"].map(OTHER))
-    home_set = set(roster.loc[roster["team_id"] == sched["home_team_id"], "jersey"].dropna())
-    away_set = set(roster.loc[roster["team_id"] == sched["away_team_id"], "jersey"].dropna())
-    in_home = players["jersey"].isin(home_set).to_numpy()
-    in_away = players["jersey"].isin(away_set).to_numpy()
-    straight = int(((pvenue == "home") & in_home).sum() + ((pvenue == "away") & in_away).sum())
-    crossed = int(((pvenue == "home") & in_away).sum() + ((pvenue == "away") & in_home).sum())
-    return crossed > straight * 1.2, "rosters"
+            return True, "team names"
+    return False, "default"
 
 
 def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, issues: IssueLog) -> GameResult:
