@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -70,6 +72,12 @@ class EtlPlan:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> EtlPlan:
+        values = dict(data)
+        values["games"] = [GamePlan(**g) for g in data.get("games", [])]
+        return cls(**values)
 
     def describe(self) -> str:
         lines = [f"ETL plan ({self.mode}{': ' + self.full_reason if self.full_reason else ''})",
@@ -164,8 +172,13 @@ def run_etl(
     reporter: Reporter | None = None,
     cancel: CancelToken | None = None,
     plan: EtlPlan | None = None,
+    parts_dir: Path | None = None,
 ) -> EtlResult:
-    """Build the selected tables and publish them atomically; returns the manifest and figures."""
+    """Build the selected tables and publish them atomically; returns the manifest and figures.
+
+    With ``parts_dir``, built games are kept there as parts and parts already present (built by
+    per-game tasks, or by an earlier attempt of the same plan) are used instead of rebuilding.
+    """
     reporter = reporter or NullReporter()
     cancel = cancel or CancelToken()
     started = time.perf_counter()
@@ -189,6 +202,8 @@ def run_etl(
             master_issues.add(issue["file"], issue["problem"], issue["action"], sheet=issue["sheet"])
         master_tables, league = build_master(frames, plan.master_file, master_issues)
         del frames
+        if parts_dir is not None:
+            save_league(Path(parts_dir), league, plan.master_hash)
         for name, df in master_tables.items():
             if name in write:
                 total_rows += store.writer(name).write(df)
@@ -205,7 +220,7 @@ def run_etl(
         prev_groups = _previous_readers(store, plan, game_tables)
         games_manifest: dict[str, dict] = {}
         to_build = [gp for gp in plan.games if gp.action == "build"]
-        built = _build_games(data_dir, to_build, league, game_tables, options.workers)
+        built = _build_games(data_dir, to_build, league, game_tables, options.workers, parts_dir)
         try:
             for gp in plan.games:
                 cancel.check()
@@ -302,20 +317,96 @@ def _render_game(gp: GamePlan) -> _GameUnit:
     return _GameUnit(gp.game_id, result.status, result.completeness.get("reason", ""), chunks, result.codes)
 
 
-def _build_games(data_dir: Path, games: list[GamePlan], league, game_tables: list[str],
-                 workers: int) -> Iterator[_GameUnit]:
-    """Built games in plan order; with workers > 1 games are built in forked processes."""
+def _build_games(data_dir: Path, games: list[GamePlan], league, game_tables: list[str], workers: int,
+                 parts_dir: Path | None = None) -> Iterator[_GameUnit]:
+    """Built games in plan order: from parts where present, else built (in forked processes if workers > 1)."""
     _WORKER.update(data_dir=data_dir, league=league, tables=game_tables)
-    workers = min(workers, len(games))
+    have = {gp.game_id for gp in games if parts_dir is not None and _part_path(parts_dir, gp).exists()}
+    missing = [gp for gp in games if gp.game_id not in have]
+    workers = min(workers, len(missing))
     if workers <= 1 or "fork" not in mp.get_all_start_methods():
-        return (_render_game(gp) for gp in games)
-    return _pool_map(games, workers)
-
-
-def _pool_map(games: list[GamePlan], workers: int) -> Iterator[_GameUnit]:
-    pool = mp.get_context("fork").Pool(workers)
+        fresh: Iterator[_GameUnit] = (_render_game(gp) for gp in missing)
+    else:
+        fresh = _pool_map(missing, workers)
     try:
-        yield from pool.imap(_render_game, games)
+        for gp in games:
+            unit = _load_part(parts_dir, gp, game_tables) if gp.game_id in have else None
+            if unit is None:
+                unit = next(fresh)
+                if parts_dir is not None:
+                    _save_part(parts_dir, gp, game_tables, unit)
+            yield unit
+    finally:
+        fresh.close()
+
+
+def _part_path(parts_dir: Path, gp: GamePlan) -> Path:
+    return Path(parts_dir) / f"game_{gp.game_id}.pkl"
+
+
+def _save_part(parts_dir: Path, gp: GamePlan, game_tables: list[str], unit: _GameUnit) -> None:
+    path = _part_path(parts_dir, gp)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump({"hash": gp.hash, "tables": game_tables, "version": catalog_version(), "unit": unit}, fh)
+    os.replace(tmp, path)
+
+
+def _load_part(parts_dir: Path | None, gp: GamePlan, game_tables: list[str]) -> _GameUnit | None:
+    """A part built for exactly this workbook, catalog and table set; None otherwise."""
+    try:
+        with open(_part_path(parts_dir, gp), "rb") as fh:
+            part = pickle.load(fh)
+    except (OSError, pickle.PickleError, EOFError, TypeError):
+        return None
+    if part.get("hash") != gp.hash or part.get("tables") != game_tables or part.get("version") != catalog_version():
+        return None
+    return part["unit"]
+
+
+def save_league(parts_dir: Path, league, master_hash: str) -> None:
+    """Keep the master lookups for per-game workers (``build_game_part``)."""
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    tmp = parts_dir / "league.tmp"
+    with open(tmp, "wb") as fh:
+        pickle.dump({"hash": master_hash, "league": league}, fh)
+    os.replace(tmp, parts_dir / "league.pkl")
+
+
+def prepare_parts(options: EtlOptions, plan: EtlPlan, parts_dir: Path) -> None:
+    """Read the master workbook once and keep its lookups for per-game tasks."""
+    frames, _ = read_master(Path(options.data_dir) / plan.master_file, plan.master_file)
+    _, league = build_master(frames, plan.master_file, IssueLog(None))
+    save_league(Path(parts_dir), league, plan.master_hash)
+
+
+def build_game_part(options: EtlOptions, plan: EtlPlan, game_id: int, parts_dir: Path) -> dict:
+    """Build one game of ``plan`` into ``parts_dir`` (a per-game task); returns its status and rows."""
+    parts_dir = Path(parts_dir)
+    with open(parts_dir / "league.pkl", "rb") as fh:
+        saved = pickle.load(fh)
+    if saved["hash"] != plan.master_hash:
+        raise EtlError("The master workbook changed while the run was in progress; start the run again.")
+    gp = next(g for g in plan.games if g.game_id == game_id)
+    game_tables = [t.name for t in TABLES if t.grain == "game" and t.name in set(plan.tables)]
+    _WORKER.update(data_dir=Path(options.data_dir), league=saved["league"], tables=game_tables)
+    unit = _render_game(gp)
+    _save_part(parts_dir, gp, game_tables, unit)
+    return {"game_id": game_id, "status": unit.status, "rows": sum(c for _, c in unit.chunks.values())}
+
+
+def _pool_map(games: list[GamePlan], workers: int, window: int = 3) -> Iterator[_GameUnit]:
+    """Results in order, with at most ``window`` games per worker in flight (bounded memory)."""
+    pool = mp.get_context("fork").Pool(workers)
+    pending: deque = deque()
+    todo = iter(games)
+    try:
+        for gp in todo:
+            pending.append(pool.apply_async(_render_game, (gp,)))
+            if len(pending) >= workers * window:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
     finally:
         pool.terminate()
         pool.join()
