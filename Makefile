@@ -18,9 +18,12 @@ demo: setup
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py demo
 
+# Tests use PostgreSQL for Django when a server answers on 127.0.0.1:5432 (CI), SQLite otherwise.
+TEST_DATABASE_URL ?= $(shell pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && echo postgresql://postgres@127.0.0.1:5432/hockeyops)
+
 test: setup
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	DATABASE_URL=$(or $(DATABASE_URL),$(TEST_DATABASE_URL)) $(PY) -m pytest
 
 lint: setup
 	$(PY) -m ruff check .

@@ -208,7 +208,7 @@ def run_etl(
             if name in write:
                 total_rows += store.writer(name).write(df)
         done += 1
-        reporter.progress(done, total_units, "master workbook", total_rows)
+        reporter.progress(done, total_units, "master", total_rows)
         cancel.check()
 
         if "qa_data_issues" in write:
@@ -270,7 +270,7 @@ def run_etl(
         store.abort()
         raise
     done += 1
-    reporter.progress(done, total_units, "published", total_rows)
+    reporter.progress(done, total_units, "publish", total_rows)
     seconds = time.perf_counter() - started
     reporter.log("info", f"published {len(plan.tables)} tables, {total_rows} rows in {seconds:.2f}s")
     return EtlResult(plan, manifest, seconds, total_rows, game_status)
@@ -362,6 +362,28 @@ def _load_part(parts_dir: Path | None, gp: GamePlan, game_tables: list[str]) -> 
     if part.get("hash") != gp.hash or part.get("tables") != game_tables or part.get("version") != catalog_version():
         return None
     return part["unit"]
+
+
+def claim_part(parts_dir: Path, game_id: int) -> bool:
+    """Claim a game for building (atomic create); False when another process claimed it first."""
+    try:
+        fd = os.open(Path(parts_dir) / f"game_{game_id}.claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return False
+    os.write(fd, f"{os.getpid()}".encode())
+    os.close(fd)
+    return True
+
+
+def release_claim(parts_dir: Path, game_id: int) -> None:
+    (Path(parts_dir) / f"game_{game_id}.claim").unlink(missing_ok=True)
+
+
+def part_ready(parts_dir: Path, plan: EtlPlan, game_id: int) -> bool:
+    """A valid part exists for this game of the plan."""
+    gp = next(g for g in plan.games if g.game_id == game_id)
+    game_tables = [t.name for t in TABLES if t.grain == "game" and t.name in set(plan.tables)]
+    return _part_path(parts_dir, gp).exists() and _load_part(parts_dir, gp, game_tables) is not None
 
 
 def save_league(parts_dir: Path, league, master_hash: str) -> None:

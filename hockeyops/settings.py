@@ -77,8 +77,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
 # Celery: Redis broker in production; empty means tasks run in-process (the embedded default).
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -94,4 +94,19 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
+
+# Run execution.
+HOCKEYOPS_ARTIFACTS_DIR = Path(os.environ.get("HOCKEYOPS_ARTIFACTS_DIR", VAR_DIR / "artifacts"))
+HOCKEYOPS_RUNS_DIR = Path(os.environ.get("HOCKEYOPS_RUNS_DIR", VAR_DIR / "runs"))
+HOCKEYOPS_HEARTBEAT_SECONDS = float(os.environ.get("HOCKEYOPS_HEARTBEAT_SECONDS", "5"))
+HOCKEYOPS_WORKER_LOST_SECONDS = float(os.environ.get("HOCKEYOPS_WORKER_LOST_SECONDS", "45"))
+HOCKEYOPS_REQUEUE_AFTER_SECONDS = float(os.environ.get("HOCKEYOPS_REQUEUE_AFTER_SECONDS", "120"))
+HOCKEYOPS_PROGRESS_INTERVAL = float(os.environ.get("HOCKEYOPS_PROGRESS_INTERVAL", "0.5"))
+HOCKEYOPS_RUN_LOG_DB_LIMIT = int(os.environ.get("HOCKEYOPS_RUN_LOG_DB_LIMIT", "2000"))
+# ETL runs over at least this many games to build fan out into per-game Celery tasks (0 = never).
+HOCKEYOPS_FANOUT_MIN_GAMES = int(os.environ.get("HOCKEYOPS_FANOUT_MIN_GAMES", "8"))
+
+CELERY_BEAT_SCHEDULE = {
+    "hockeyops-reap-runs": {"task": "jobs.tasks.reap_runs", "schedule": 30.0},
 }

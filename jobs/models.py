@@ -1,1 +1,261 @@
-"""Job, Run and Target models arrive with the job-manager issue."""
+"""Targets, Jobs (saved requests), Runs (executions) with their steps, logs and artifacts.
+
+A Run stores the target's *name*, never a URL or key: the worker resolves credentials from the
+environment. Run status transitions are conditional updates (see ``jobs.services.runs``).
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.urls import reverse
+
+name_validator = RegexValidator(r"^[a-z][a-z0-9_]*$", "Use lower-case letters, digits and underscores.")
+
+
+class Stage(models.TextChoices):
+    ETL = "etl", "ETL"
+    SCHEMA = "schema", "Schema"
+    SYNC = "sync", "Sync"
+
+
+STAGE_ORDER = [Stage.ETL, Stage.SCHEMA, Stage.SYNC]
+
+
+class Target(models.Model):
+    """A named destination database. Credentials live in environment variables named here."""
+
+    class Kind(models.TextChoices):
+        POSTGRES = "postgres", "PostgreSQL (direct connection)"
+        SUPABASE_REST = "supabase-rest", "Supabase REST (URL + service key)"
+
+    name = models.CharField(max_length=60, unique=True, validators=[name_validator],
+                            help_text="Short name used by Jobs, Runs and the CLI, e.g. production.")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.POSTGRES)
+    description = models.TextField(blank=True)
+    url_env = models.CharField(
+        "URL variable", max_length=100, blank=True,
+        help_text="Name of the environment variable holding the connection URL "
+                  "(default HOCKEYOPS_TARGET_<NAME>_URL). The URL itself is never stored here.")
+    key_env = models.CharField(
+        "key variable", max_length=100, blank=True,
+        help_text="Supabase REST only: name of the environment variable holding the service key.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Job(models.Model):
+    """A saved request: which stages to run with which options, on which target."""
+
+    class Collision(models.TextChoices):
+        QUEUE = "queue", "Wait for the other run"
+        SKIP = "skip", "Skip this run"
+
+    class Source(models.TextChoices):
+        EXCEL = "excel", "Excel workbooks"
+
+    class Mode(models.TextChoices):
+        FULL = "full", "Full rebuild"
+        INCREMENTAL = "incremental", "Incremental (changed games only)"
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    stages = models.JSONField(default=list, help_text="Stages to run, in order: etl, schema, sync.")
+    games = models.JSONField(default=list, blank=True, help_text="Game ids; empty means every tracked game.")
+    exclude_games = models.JSONField(default=list, blank=True)
+    tables = models.JSONField(default=list, blank=True,
+                              help_text="Table names, globs (fact_player*) or modes; empty means all.")
+    exclude_tables = models.JSONField(default=list, blank=True)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.EXCEL)
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.FULL)
+    schema_options = models.JSONField(default=dict, blank=True)
+    sync_options = models.JSONField(default=dict, blank=True)
+    target_name = models.CharField("target", max_length=60, default="embedded",
+                                   help_text="Target name (admin Targets or HOCKEYOPS_TARGET_<NAME>_URL).")
+    collision = models.CharField(max_length=10, choices=Collision.choices, default=Collision.QUEUE,
+                                 help_text="What a run does when another run holds the same target.")
+    enabled = models.BooleanField(default=True)
+    schedule = models.CharField(
+        max_length=100, blank=True,
+        help_text="Cron expression (minute hour day-of-month month day-of-week), e.g. '0 3 * * *'. "
+                  "Empty: no schedule.")
+    periodic_task = models.OneToOneField("django_celery_beat.PeriodicTask", null=True, blank=True,
+                                         on_delete=models.SET_NULL, editable=False, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def etl_options(self) -> dict:
+        return {"games": self.games, "exclude_games": self.exclude_games, "tables": self.tables,
+                "exclude_tables": self.exclude_tables, "source": self.source, "mode": self.mode}
+
+
+class JobChange(models.Model):
+    """Audit trail of Job edits: who, when, what (field: [old, new])."""
+
+    job = models.ForeignKey(Job, null=True, on_delete=models.SET_NULL, related_name="changes")
+    job_name = models.CharField(max_length=100)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=10)  # created, changed, deleted
+    changes = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-at"]
+
+
+class Run(models.Model):
+    """One execution of a plan; immutable once finished."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        SKIPPED = "skipped", "Skipped"
+
+    class Trigger(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        SCHEDULE = "schedule", "Schedule"
+        CLI = "cli", "Command line"
+        RETRY = "retry", "Retry"
+        API = "api", "API"
+
+    TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.SKIPPED)
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, db_index=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="children")
+    target_name = models.CharField("target", max_length=60, db_index=True)
+    collision = models.CharField(max_length=10, default=Job.Collision.QUEUE)
+    plan = models.JSONField(default=dict)
+    code_version = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    cancel_requested = models.BooleanField(default=False)
+    current_stage = models.CharField(max_length=10, blank=True)
+    current_unit = models.CharField(max_length=100, blank=True)
+    units_done = models.IntegerField(default=0)
+    units_total = models.IntegerField(default=0)
+    percent = models.FloatField(default=0)
+    rows = models.BigIntegerField(default=0)
+    rows_per_sec = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker_host = models.CharField(max_length=200, blank=True)
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    waiting_for = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    waited_seconds = models.FloatField(default=0)
+    error_summary = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("run_etl", "Can run ETL"),
+            ("run_sync", "Can run sync"),
+            ("apply_schema", "Can apply schema changes"),
+            ("apply_destructive_schema", "Can apply destructive schema changes"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"]), models.Index(fields=["job", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Run #{self.pk}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+    @property
+    def duration(self) -> float | None:
+        if not self.started_at:
+            return None
+        from django.utils import timezone
+
+        end = self.finished_at or timezone.now()
+        return (end - self.started_at).total_seconds()
+
+    @property
+    def stages(self) -> list[str]:
+        return list(self.plan.get("stages", []))
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:jobs_run_change", args=[self.pk])
+
+
+class RunStep(models.Model):
+    """Ledger of work: one row per (stage, unit); unit is a table or a game."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    stage = models.CharField(max_length=10)
+    unit = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    rows = models.BigIntegerField(default=0)
+    duration = models.FloatField(null=True, blank=True)
+    rows_per_sec = models.FloatField(null=True, blank=True)
+    detail = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["run", "stage", "unit"], name="one_step_per_unit")]
+
+
+class RunLog(models.Model):
+    """Log lines of a Run (bounded in the database; the full log is an artifact)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="logs")
+    at = models.DateTimeField(db_index=True)
+    level = models.CharField(max_length=10)
+    stage = models.CharField(max_length=10, blank=True)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["id"]
+
+
+class RunArtifact(models.Model):
+    """A file a Run produced (manifest, SQL, full log), stored under the artifacts folder."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="artifacts")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20)
+    path = models.CharField(max_length=500)
+    size = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["run", "name"], name="one_artifact_per_name")]
+
+
+class TargetLease(models.Model):
+    """DB-level guard: at most one Run writes to a target at a time."""
+
+    target_name = models.CharField(max_length=60, unique=True)
+    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="+")
+    acquired_at = models.DateTimeField(auto_now_add=True)

@@ -1,0 +1,199 @@
+"""Executing a Run: claim it, take the target, run its stages through etl/, record the outcome."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+from etl.errors import Cancelled, EtlError
+from etl.pipeline import EtlOptions, EtlPlan, claim_part, part_ready, plan_etl, prepare_parts, run_etl
+from jobs.models import Run, RunArtifact, RunStep, Stage
+
+from . import locking
+from .reporting import RunCancelToken, RunReporter, write_log
+from .runs import transition
+
+S = Run.Status
+
+
+def worker_host() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_dir(run_id: int) -> Path:
+    return Path(settings.HOCKEYOPS_RUNS_DIR) / str(run_id)
+
+
+def artifact_dir(run_id: int) -> Path:
+    return Path(settings.HOCKEYOPS_ARTIFACTS_DIR) / str(run_id)
+
+
+def log_path(run_id: int) -> Path:
+    return artifact_dir(run_id) / "run.log"
+
+
+class Heartbeat(threading.Thread):
+    """Touches Run.heartbeat_at while the run executes, so a vanished worker can be detected."""
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__(daemon=True, name=f"heartbeat-{run_id}")
+        self.run_id = run_id
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stop.wait(settings.HOCKEYOPS_HEARTBEAT_SECONDS):
+                Run.objects.filter(pk=self.run_id, status=S.RUNNING).update(heartbeat_at=timezone.now())
+        finally:
+            close_old_connections()
+
+
+def execute_run(run_id: int, task_id: str = "") -> str:
+    """Run one queued Run to a terminal state; does nothing for a Run that is not queued (redelivery)."""
+    run = Run.objects.filter(pk=run_id).first()
+    if run is None or run.status != S.QUEUED:
+        return run.status if run else "missing"
+    logfile = log_path(run_id)
+
+    def still_wanted() -> bool:
+        return Run.objects.filter(pk=run_id, status=S.QUEUED).exists()
+
+    waited = time.monotonic()
+
+    def on_wait(holder: Run) -> None:
+        if run.waiting_for_id != holder.pk:
+            run.waiting_for_id = holder.pk
+            Run.objects.filter(pk=run_id).update(waiting_for=holder, current_unit=f"waiting for Run #{holder.pk}")
+            write_log(run, "info", "", f"Target '{run.target_name}' is busy: waiting for Run #{holder.pk}.", logfile)
+
+    if not locking.acquire(run, run.collision, still_wanted, on_wait):
+        holder = locking.try_acquire(run)
+        reason = f"Skipped: target '{run.target_name}' is busy with Run #{holder.pk}." if holder else "Skipped."
+        if transition(run_id, [S.QUEUED], S.SKIPPED, error_summary=reason, waiting_for=holder):
+            write_log(run, "info", "", reason, logfile)
+        return Run.objects.get(pk=run_id).status
+    waited = time.monotonic() - waited
+    claimed = transition(run_id, [S.QUEUED], S.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now(),
+                         worker_host=worker_host(), celery_task_id=task_id or run.celery_task_id,
+                         waited_seconds=round(waited, 3), current_unit="")
+    if not claimed:  # cancelled meanwhile, or another delivery runs it; the lease goes stale with it
+        return Run.objects.get(pk=run_id).status
+    run.refresh_from_db()
+    heartbeat = Heartbeat(run_id)
+    heartbeat.start()
+    try:
+        if waited > 0.5 and run.waiting_for_id:
+            write_log(run, "info", "", f"Waited {waited:.1f}s for Run #{run.waiting_for_id}.", logfile)
+        for stage in run.stages:
+            Run.objects.filter(pk=run_id).update(current_stage=stage)
+            STAGES[stage](run, logfile)
+        final, summary = S.SUCCEEDED, ""
+        write_log(run, "info", "", "Run succeeded.", logfile)
+    except Cancelled as exc:
+        final, summary = S.CANCELLED, str(exc)
+        write_log(run, "warning", run.current_stage, summary, logfile)
+    except EtlError as exc:
+        final, summary = S.FAILED, str(exc)
+        write_log(run, "error", run.current_stage, summary, logfile)
+    except Exception as exc:  # a bug: keep the traceback in the log, a sentence in the summary
+        final, summary = S.FAILED, f"Unexpected error ({type(exc).__name__}: {exc}); see the run log."
+        write_log(run, "error", run.current_stage, traceback.format_exc(), logfile)
+    finally:
+        heartbeat.stop.set()
+        heartbeat.join(timeout=5)
+    RunStep.objects.filter(run=run, status=RunStep.Status.RUNNING).update(status=RunStep.Status.FAILED)
+    _attach(run, "run.log", "log", logfile)
+    if final == S.SUCCEEDED:
+        done = {"units_done": run.units_total} if run.units_total else {}
+        transition(run_id, [S.RUNNING], final, percent=100.0, current_unit="", **done)
+    else:
+        transition(run_id, [S.RUNNING], final, error_summary=summary[:2000])
+    locking.release(run)
+    if final == S.SUCCEEDED:
+        shutil.rmtree(run_dir(run_id), ignore_errors=True)
+    return Run.objects.get(pk=run_id).status
+
+
+def _attach(run: Run, name: str, kind: str, src: Path, copy: bool = False) -> None:
+    if not src.exists():
+        return
+    dst = artifact_dir(run.pk) / name
+    if copy:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+    else:
+        dst = src
+    RunArtifact.objects.update_or_create(run=run, name=name,
+                                         defaults={"kind": kind, "path": str(dst), "size": dst.stat().st_size})
+
+
+def _etl_stage(run: Run, logfile: Path) -> None:
+    spec = run.plan["etl"]
+    options = EtlOptions(**{**spec["options"], "workers": min(2, os.cpu_count() or 1)})
+    reporter = RunReporter(run, Stage.ETL, logfile)
+    cancel = RunCancelToken(run.pk)
+    plan = plan_etl(options)
+    parts = run_dir(run.pk) / "parts"
+    parts.mkdir(parents=True, exist_ok=True)
+    parent = spec.get("reuse_parts_of")
+    if parent:
+        _link_parts(run_dir(parent) / "parts", parts)
+    to_build = [g.game_id for g in plan.games if g.action == "build"]
+    min_games = settings.HOCKEYOPS_FANOUT_MIN_GAMES
+    if not settings.CELERY_TASK_ALWAYS_EAGER and min_games and len(to_build) >= min_games:
+        _fan_out(run, options, plan, parts, to_build, reporter, cancel)
+    result = run_etl(options, reporter=reporter, cancel=cancel, plan=plan, parts_dir=parts)
+    reporter.log("info", result.summary())
+    manifest = Path(options.output_dir) / "manifest.json"
+    _attach(run, "manifest.json", "manifest", manifest, copy=True)
+
+
+def _link_parts(src: Path, dst: Path) -> None:
+    if not src.is_dir():
+        return
+    for part in src.glob("*.pkl"):
+        target = dst / part.name
+        if not target.exists():
+            try:
+                os.link(part, target)
+            except OSError:
+                shutil.copyfile(part, target)
+
+
+def _fan_out(run: Run, options: EtlOptions, plan: EtlPlan, parts: Path, games: list[int],
+             reporter: RunReporter, cancel: RunCancelToken) -> None:
+    """Per-game Celery tasks build parts; this task builds whatever no other worker has claimed yet."""
+    from etl.pipeline import build_game_part
+    from jobs.tasks import build_game_part_task
+
+    prepare_parts(options, plan, parts)
+    plan_data = plan.as_dict()
+    opts = {k: v for k, v in options.__dict__.items()}
+    sent = [build_game_part_task.apply_async(args=[run.pk, opts, plan_data, gid, str(parts)]) for gid in games]
+    reporter.log("info", f"Fanned out {len(games)} games to per-game tasks.")
+    try:
+        for gid in games:
+            cancel.check()
+            if part_ready(parts, plan, gid):
+                continue
+            if claim_part(parts, gid):
+                build_game_part(options, plan, gid, parts)
+                continue
+            deadline = time.monotonic() + 600
+            while not part_ready(parts, plan, gid) and time.monotonic() < deadline:
+                cancel.check()
+                time.sleep(0.2)
+    finally:
+        for res in sent:
+            res.revoke()
+
+
+STAGES = {Stage.ETL: _etl_stage}

@@ -1,0 +1,41 @@
+"""Housekeeping run by beat: fail runs whose worker vanished, re-send runs no worker picked up."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from jobs.models import Run, RunStep
+
+from . import locking
+from .reporting import write_log
+from .runs import send, transition
+
+S = Run.Status
+
+
+def reap_runs(lost_after: float | None = None, requeue_after: float | None = None) -> dict:
+    """Mark running Runs without a recent heartbeat as failed ("worker lost"); re-queue stuck ones."""
+    from .execute import log_path
+
+    now = timezone.now()
+    lost_after = settings.HOCKEYOPS_WORKER_LOST_SECONDS if lost_after is None else lost_after
+    requeue_after = settings.HOCKEYOPS_REQUEUE_AFTER_SECONDS if requeue_after is None else requeue_after
+    lost, requeued = [], []
+    stale = Run.objects.filter(status=S.RUNNING, heartbeat_at__lt=now - timedelta(seconds=lost_after))
+    for run in stale:
+        reason = (f"worker lost: no heartbeat from {run.worker_host or 'the worker'} since "
+                  f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC; the previous outputs were left as they were. "
+                  "Use Retry to finish the work.")
+        if transition(run.pk, [S.RUNNING], S.FAILED, error_summary=reason):
+            RunStep.objects.filter(run=run, status__in=[RunStep.Status.RUNNING]).update(status=RunStep.Status.FAILED)
+            write_log(run, "error", run.current_stage, reason, log_path(run.pk))
+            locking.release(run)
+            lost.append(run.pk)
+    stuck = Run.objects.filter(status=S.QUEUED, waiting_for__isnull=True,
+                               created_at__lt=now - timedelta(seconds=requeue_after))
+    for run in stuck:
+        send(run.pk)
+        requeued.append(run.pk)
+    return {"lost": lost, "requeued": requeued}

@@ -1,0 +1,85 @@
+"""Turn requested options into a frozen plan: concrete stages, games and tables. Never writes."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from django.conf import settings
+
+from etl.pipeline import EtlOptions, plan_etl
+from jobs.models import STAGE_ORDER, Stage
+
+from .targets import get_target
+
+
+class PlanError(ValueError):
+    """The request cannot be planned; the message names what is wrong."""
+
+
+def etl_options(requested: dict) -> EtlOptions:
+    return EtlOptions(
+        data_dir=str(requested.get("data_dir") or settings.HOCKEYOPS_DATA_DIR),
+        output_dir=str(requested.get("output_dir") or settings.HOCKEYOPS_OUTPUT_DIR),
+        games=[int(g) for g in requested.get("games") or []],
+        exclude_games=[int(g) for g in requested.get("exclude_games") or []],
+        tables=list(requested.get("tables") or []),
+        exclude_tables=list(requested.get("exclude_tables") or []),
+        mode=requested.get("mode") or "full",
+        source=requested.get("source") or "excel",
+    )
+
+
+def build_plan(stages: list[str], etl: dict | None = None, target: str = "embedded",
+               schema: dict | None = None, sync: dict | None = None) -> dict:
+    """The plan a Run freezes: options as requested and as resolved, per stage."""
+    from etl.errors import EtlError
+
+    ordered = [s.value for s in STAGE_ORDER if s.value in set(stages)]
+    unknown = sorted(set(stages) - {s.value for s in STAGE_ORDER})
+    if unknown:
+        raise PlanError(f"Unknown stage {', '.join(unknown)}; use etl, schema or sync.")
+    if not ordered:
+        raise PlanError("Choose at least one stage.")
+    try:
+        get_target(target)
+    except ValueError as exc:
+        raise PlanError(str(exc)) from None
+    plan: dict = {"stages": ordered, "target": target}
+    if Stage.ETL in ordered:
+        options = etl_options(etl or {})
+        try:
+            resolved = plan_etl(options)
+        except EtlError as exc:
+            raise PlanError(str(exc)) from None
+        requested = asdict(options)
+        requested.pop("workers", None)
+        plan["etl"] = {
+            "requested": {k: v for k, v in (etl or {}).items()},
+            "options": {**requested, "games": [g.game_id for g in resolved.games] or requested["games"],
+                        "tables": resolved.tables},
+            "resolved": {
+                "tables": resolved.tables, "build": resolved.build, "reasons": resolved.reasons,
+                "games": [g.game_id for g in resolved.games], "mode": resolved.mode,
+                "full_reason": resolved.full_reason,
+                "game_actions": {str(g.game_id): f"{g.action} ({g.why})" for g in resolved.games},
+            },
+            "units": ["master"] + [f"game {g.game_id}" for g in resolved.games] + ["publish"],
+        }
+    for name in (Stage.SCHEMA, Stage.SYNC):
+        if name in ordered:
+            raise PlanError(f"The {name.label} stage is not available yet.")
+    return plan
+
+
+def describe(plan: dict) -> list[str]:
+    """Human-readable lines for previews and the run page."""
+    lines = [f"Stages: {', '.join(plan['stages'])} on target '{plan['target']}'"]
+    etl = plan.get("etl")
+    if etl:
+        r = etl["resolved"]
+        lines.append(f"ETL ({r['mode']}{': ' + r['full_reason'] if r['full_reason'] else ''}): "
+                     f"{len(r['games'])} games, {len(r['tables'])} tables written, {len(r['build'])} built")
+        for gid in r["games"]:
+            lines.append(f"  game {gid}: {r['game_actions'][str(gid)]}")
+        for table in r["build"]:
+            lines.append(f"  {table}: {'write' if table in r['tables'] else 'build only'} ({r['reasons'][table]})")
+    return lines

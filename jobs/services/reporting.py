@@ -1,0 +1,75 @@
+"""Reporter and cancel token that write a Run's progress, steps and logs to the database."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from etl.progress import CancelToken
+from jobs.models import Run, RunLog, RunStep
+
+
+class RunReporter:
+    """Turns etl progress/log callbacks into Run fields, step rows and log lines (bounded write rate)."""
+
+    def __init__(self, run: Run, stage: str, log_path: Path) -> None:
+        self.run = run
+        self.stage = stage
+        self.log_path = log_path
+        self.interval = settings.HOCKEYOPS_PROGRESS_INTERVAL
+        self.started = time.monotonic()
+        self._last_write = 0.0
+        self._last_unit_at = time.monotonic()
+        self._last_rows = 0
+        self._logged = RunLog.objects.filter(run=run).count()
+
+    def progress(self, done: int, total: int, unit: str, rows: int) -> None:
+        now = time.monotonic()
+        delta, seconds = rows - self._last_rows, now - self._last_unit_at
+        RunStep.objects.filter(run=self.run, stage=self.stage, unit=unit).update(
+            status=RunStep.Status.SUCCEEDED, rows=delta, duration=round(seconds, 3),
+            rows_per_sec=round(delta / seconds, 1) if seconds > 0 else None, finished_at=timezone.now())
+        self._last_unit_at, self._last_rows = now, rows
+        if done < total and now - self._last_write < self.interval:
+            return
+        self._last_write = now
+        elapsed = now - self.started
+        Run.objects.filter(pk=self.run.pk).update(
+            current_stage=self.stage, current_unit=unit[:100], units_done=done, units_total=total,
+            percent=round(100.0 * done / total, 1) if total else 100.0, rows=rows,
+            rows_per_sec=round(rows / elapsed, 1) if elapsed > 0 else 0, heartbeat_at=timezone.now())
+
+    def log(self, level: str, message: str) -> None:
+        in_db = self._logged < settings.HOCKEYOPS_RUN_LOG_DB_LIMIT
+        write_log(self.run, level, self.stage, message, self.log_path, db=in_db)
+        self._logged += 1
+
+
+def write_log(run: Run, level: str, stage: str, message: str, log_path: Path, db: bool = True) -> None:
+    """Append to the run's full log file and (within the bound) to the database."""
+    at = timezone.now()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a", encoding="utf-8") as fh:
+        fh.write(f"{at.isoformat(timespec='milliseconds')} {level.upper():7} [{stage or '-'}] {message}\n")
+    if db:
+        RunLog.objects.create(run=run, at=at, level=level, stage=stage, message=message)
+
+
+class RunCancelToken(CancelToken):
+    """Cancelled when someone asks the Run to stop (checked against the database at most twice a second)."""
+
+    def __init__(self, run_id: int, interval: float = 0.5) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.interval = interval
+        self._checked = 0.0
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if not self.cancelled and now - self._checked >= self.interval:
+            self._checked = now
+            if Run.objects.filter(pk=self.run_id, cancel_requested=True).exists():
+                self.cancel()
+        super().check()

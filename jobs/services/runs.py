@@ -1,0 +1,107 @@
+"""Creating, queueing, cancelling and retrying Runs. Status changes are conditional updates."""
+from __future__ import annotations
+
+import functools
+import subprocess
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from jobs.models import Job, Run, RunStep
+
+from .plans import build_plan
+
+S = Run.Status
+
+
+def transition(run_id: int, from_states, to: str, **fields) -> bool:
+    """Move a Run from one of ``from_states`` to ``to``; False when it was not in those states."""
+    if to in Run.TERMINAL:
+        fields.setdefault("finished_at", timezone.now())
+    return Run.objects.filter(pk=run_id, status__in=list(from_states)).update(status=to, **fields) == 1
+
+
+@functools.cache
+def code_version() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=Path(settings.BASE_DIR),
+                             capture_output=True, text=True, timeout=5, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        from importlib.metadata import version
+
+        return version("hockeyops")
+
+
+def create_run(plan: dict, trigger: str, user=None, job: Job | None = None, parent: Run | None = None,
+               collision: str = Job.Collision.QUEUE, enqueue: bool = True) -> Run:
+    """Record a queued Run with its frozen plan and, after commit, send it to a worker."""
+    run = Run.objects.create(
+        job=job, trigger=trigger, requested_by=user if getattr(user, "is_authenticated", False) else None,
+        parent=parent, target_name=plan["target"], collision=collision, plan=plan,
+        code_version=code_version(), status=S.QUEUED,
+    )
+    steps = [RunStep(run=run, stage=stage, unit=unit)
+             for stage in plan["stages"] for unit in plan.get(stage, {}).get("units", [stage])]
+    RunStep.objects.bulk_create(steps)
+    if enqueue:
+        transaction.on_commit(lambda: send(run.pk))
+    return run
+
+
+def run_job(job: Job, trigger: str, user=None, enqueue: bool = True) -> Run:
+    """Plan a Job's saved options now and queue a Run of it."""
+    plan = build_plan(job.stages, etl=job.etl_options(), target=job.target_name,
+                      schema=job.schema_options, sync=job.sync_options)
+    return create_run(plan, trigger, user=user, job=job, collision=job.collision, enqueue=enqueue)
+
+
+def send(run_id: int) -> None:
+    """Hand the Run to Celery (in-process when no broker is configured)."""
+    from jobs.tasks import execute_run_task
+
+    result = execute_run_task.apply_async(args=[run_id])
+    Run.objects.filter(pk=run_id, celery_task_id="").update(celery_task_id=result.id or "")
+
+
+def cancel_run(run: Run, user=None) -> str:
+    """Cancel a queued run at once (and revoke its task); ask a running one to stop."""
+    if transition(run.pk, [S.QUEUED], S.CANCELLED, error_summary=_by("Cancelled before it started", user)):
+        if run.celery_task_id and not settings.CELERY_TASK_ALWAYS_EAGER:
+            from hockeyops.celery import app
+
+            app.control.revoke(run.celery_task_id)
+        return "cancelled"
+    if Run.objects.filter(pk=run.pk, status=S.RUNNING).update(cancel_requested=True):
+        return "cancelling"
+    return "finished"
+
+
+def _by(text: str, user) -> str:
+    name = getattr(user, "get_username", lambda: "")()
+    return f"{text} by {name}." if name else f"{text}."
+
+
+def retry_run(run: Run, user=None, enqueue: bool = True) -> Run:
+    """A child Run that redoes only the units without a succeeded step."""
+    run.refresh_from_db()
+    if run.status not in (S.FAILED, S.CANCELLED):
+        raise ValueError(f"Run #{run.pk} is {run.status}; only failed or cancelled runs can be retried.")
+    done = set(run.steps.filter(status=RunStep.Status.SUCCEEDED).values_list("stage", "unit"))
+    plan = {**run.plan, "retry_of": run.pk}
+    stages = []
+    for stage in run.plan["stages"]:
+        units = run.plan.get(stage, {}).get("units", [stage])
+        pending = [u for u in units if (stage, u) not in done]
+        if not pending:
+            continue
+        stages.append(stage)
+        if stage in plan:
+            plan[stage] = {**plan[stage], "units": pending, "reuse_parts_of": run.pk}
+    if not stages:
+        raise ValueError(f"Run #{run.pk} has no unfinished steps to retry.")
+    plan["stages"] = stages
+    return create_run(plan, Run.Trigger.RETRY, user=user, job=run.job, parent=run, collision=run.collision,
+                      enqueue=enqueue)

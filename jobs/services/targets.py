@@ -1,0 +1,61 @@
+"""Targets: named destinations whose credentials are resolved from the environment, never stored."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+EMBEDDED = "embedded"
+_ENV = re.compile(r"^HOCKEYOPS_TARGET_([A-Z0-9_]+)_URL$")
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    """What a worker knows about a target; ``url`` is resolved at use and never persisted or logged."""
+
+    name: str
+    kind: str
+    description: str
+    url_env: str
+    key_env: str = ""
+    declared_by: str = "admin"
+
+    def url(self) -> str | None:
+        return os.environ.get(self.url_env) or None
+
+
+def env_var_for(name: str) -> str:
+    return f"HOCKEYOPS_TARGET_{name.upper()}_URL"
+
+
+def env_targets() -> dict[str, TargetInfo]:
+    """Targets declared 12-factor style: HOCKEYOPS_TARGET_<NAME>_URL=postgresql://..."""
+    found = {}
+    for key in os.environ:
+        m = _ENV.match(key)
+        if m:
+            name = m.group(1).lower()
+            found[name] = TargetInfo(name, "postgres", f"declared by {key}", key, declared_by="environment")
+    return found
+
+
+def available_targets() -> dict[str, TargetInfo]:
+    """Every usable target by name: embedded, environment-declared, then admin-declared (which win)."""
+    from jobs.models import Target
+
+    targets = {EMBEDDED: TargetInfo(EMBEDDED, "postgres", "Embedded PostgreSQL started on demand in var/",
+                                    env_var_for(EMBEDDED), declared_by="built-in")}
+    targets.update(env_targets())
+    for t in Target.objects.all():
+        targets[t.name] = TargetInfo(t.name, t.kind, t.description, t.url_env or env_var_for(t.name),
+                                     t.key_env, "admin")
+    return targets
+
+
+def get_target(name: str) -> TargetInfo:
+    """The target called ``name``; ValueError naming it otherwise."""
+    targets = available_targets()
+    if name not in targets:
+        raise ValueError(f"There is no target called '{name}'. Add it under Targets in the admin or set "
+                         f"{env_var_for(name)}.")
+    return targets[name]
