@@ -36,3 +36,24 @@ class ProgressBar:
         if level in ("warning", "error") or not self.quiet:
             self.stream.write(f"\r{level.upper():8} {message}\n")
             self.stream.flush()
+
+
+def print_run(run, write) -> None:
+    """A Run's summary: status, timing, steps and the ETL's table row counts."""
+    duration = f"{run.duration:.2f}s" if run.duration is not None else "-"
+    write(f"Run #{run.pk} ({run.trigger}) {run.status} in {duration}: {run.rows:,} rows, "
+          f"{run.percent:.0f}% of {run.units_total} units")
+    if run.error_summary:
+        write(f"  {run.error_summary}")
+    manifest = next((a for a in run.artifacts.all() if a.name == "manifest.json"), None)
+    if manifest is not None:
+        import json
+        from pathlib import Path
+
+        data = json.loads(Path(manifest.path).read_text())
+        tables = data.get("tables", {})
+        width = max((len(n) for n in tables), default=0)
+        for name in sorted(tables):
+            info = tables[name]
+            note = " (kept from earlier outputs)" if info.get("carried_over") else ""
+            write(f"  {name:<{width}}  {info.get('rows', 0):>9,} rows{note}")

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from etl.errors import Cancelled, EtlError
 from etl.pipeline import EtlOptions, EtlPlan, claim_part, part_ready, plan_etl, prepare_parts, run_etl
+from etl.progress import Reporter
 from jobs.models import Run, RunArtifact, RunStep, Stage
 
 from . import locking
@@ -56,8 +57,11 @@ class Heartbeat(threading.Thread):
             close_old_connections()
 
 
-def execute_run(run_id: int, task_id: str = "") -> str:
-    """Run one queued Run to a terminal state; does nothing for a Run that is not queued (redelivery)."""
+def execute_run(run_id: int, task_id: str = "", echo: Reporter | None = None) -> str:
+    """Run one queued Run to a terminal state; does nothing for a Run that is not queued (redelivery).
+
+    ``echo`` also receives every progress and log event (the CLI's progress bar).
+    """
     run = Run.objects.filter(pk=run_id).first()
     if run is None or run.status != S.QUEUED:
         return run.status if run else "missing"
@@ -94,7 +98,7 @@ def execute_run(run_id: int, task_id: str = "") -> str:
             write_log(run, "info", "", f"Waited {waited:.1f}s for Run #{run.waiting_for_id}.", logfile)
         for stage in run.stages:
             Run.objects.filter(pk=run_id).update(current_stage=stage)
-            STAGES[stage](run, logfile)
+            STAGES[stage](run, logfile, echo)
         final, summary = S.SUCCEEDED, ""
         write_log(run, "info", "", "Run succeeded.", logfile)
     except Cancelled as exc:
@@ -135,10 +139,10 @@ def _attach(run: Run, name: str, kind: str, src: Path, copy: bool = False) -> No
                                          defaults={"kind": kind, "path": str(dst), "size": dst.stat().st_size})
 
 
-def _etl_stage(run: Run, logfile: Path) -> None:
+def _etl_stage(run: Run, logfile: Path, echo: Reporter | None = None) -> None:
     spec = run.plan["etl"]
     options = EtlOptions(**{**spec["options"], "workers": min(2, os.cpu_count() or 1)})
-    reporter = RunReporter(run, Stage.ETL, logfile)
+    reporter = RunReporter(run, Stage.ETL, logfile, echo)
     cancel = RunCancelToken(run.pk)
     plan = plan_etl(options)
     parts = run_dir(run.pk) / "parts"

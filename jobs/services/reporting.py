@@ -7,15 +7,16 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from etl.progress import CancelToken
+from etl.progress import CancelToken, Reporter
 from jobs.models import Run, RunLog, RunStep
 
 
 class RunReporter:
     """Turns etl progress/log callbacks into Run fields, step rows and log lines (bounded write rate)."""
 
-    def __init__(self, run: Run, stage: str, log_path: Path) -> None:
+    def __init__(self, run: Run, stage: str, log_path: Path, echo: Reporter | None = None) -> None:
         self.run = run
+        self.echo = echo
         self.stage = stage
         self.log_path = log_path
         self.interval = settings.HOCKEYOPS_PROGRESS_INTERVAL
@@ -26,6 +27,8 @@ class RunReporter:
         self._logged = RunLog.objects.filter(run=run).count()
 
     def progress(self, done: int, total: int, unit: str, rows: int) -> None:
+        if self.echo:
+            self.echo.progress(done, total, unit, rows)
         now = time.monotonic()
         delta, seconds = rows - self._last_rows, now - self._last_unit_at
         RunStep.objects.filter(run=self.run, stage=self.stage, unit=unit).update(
@@ -42,6 +45,8 @@ class RunReporter:
             rows_per_sec=round(rows / elapsed, 1) if elapsed > 0 else 0, heartbeat_at=timezone.now())
 
     def log(self, level: str, message: str) -> None:
+        if self.echo:
+            self.echo.log(level, message)
         in_db = self._logged < settings.HOCKEYOPS_RUN_LOG_DB_LIMIT
         write_log(self.run, level, self.stage, message, self.log_path, db=in_db)
         self._logged += 1

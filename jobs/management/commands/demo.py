@@ -1,43 +1,52 @@
-"""python manage.py demo: the main job on the embedded default, with a summary."""
+"""python manage.py demo: the `demo` Job (every available stage, embedded target) on the sample league."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
-from etl.errors import EtlError
 from etl.excel_source import discover_games
-from etl.pipeline import EtlOptions, run_etl
-from jobs.cli import ProgressBar
+from jobs.cli import ProgressBar, print_run
+from jobs.models import Job, Run
+from jobs.services.execute import execute_run
+from jobs.services.plans import PlanError
+from jobs.services.runs import run_job
+from jobs.services.schedules import sync_schedule
+
+AVAILABLE_STAGES = ["etl"]
 
 
 class Command(BaseCommand):
-    help = "Run the full pipeline on the bundled sample league (generated first if missing) and print a summary."
-
-    def add_arguments(self, parser):
-        parser.add_argument("--data-dir", default=str(settings.HOCKEYOPS_DATA_DIR))
-        parser.add_argument("--output-dir", default=str(settings.HOCKEYOPS_OUTPUT_DIR))
+    help = "Create or update the Job 'demo' and run it in-process on the embedded default, then print the Run."
 
     def handle(self, *args, **opts):
-        data_dir = Path(opts["data_dir"])
+        data_dir = Path(settings.HOCKEYOPS_DATA_DIR)
         if not data_dir.exists() or not discover_games(data_dir):
             from etl.sample_league import generate_league
 
             self.stdout.write(f"Generating the sample league in {data_dir} ...")
             generate_league(data_dir, games=6, seed=7)
+        job, created = Job.objects.update_or_create(name="demo", defaults={
+            "description": "Every available stage on the bundled sample league (created by `make demo`).",
+            "stages": AVAILABLE_STAGES, "target_name": "embedded", "mode": Job.Mode.FULL, "games": [],
+            "tables": [], "exclude_games": [], "exclude_tables": [],
+        })
+        sync_schedule(job)
+        self.stdout.write(f"{'Created' if created else 'Updated'} Job 'demo' (stages: {', '.join(job.stages)}).")
         try:
-            result = run_etl(EtlOptions(data_dir=str(data_dir), output_dir=opts["output_dir"]),
-                             reporter=ProgressBar(self.stderr._out))
-        except EtlError as exc:
+            with transaction.atomic():
+                run = run_job(job, Run.Trigger.CLI, enqueue=False)
+        except PlanError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(result.summary())
-        self.stdout.write(f"Outputs: {opts['output_dir']}")
-        tables = result.manifest["tables"]
-        width = max(len(n) for n in tables)
-        for name in sorted(tables):
-            self.stdout.write(f"  {name:<{width}}  {tables[name]['rows']:>8,} rows")
-        self.stdout.write(self._goal_check(Path(opts["output_dir"])))
+        execute_run(run.pk, echo=ProgressBar(self.stderr._out))
+        run.refresh_from_db()
+        print_run(run, self.stdout.write)
+        self.stdout.write(f"Outputs: {settings.HOCKEYOPS_OUTPUT_DIR}")
+        self.stdout.write(self._goal_check(Path(settings.HOCKEYOPS_OUTPUT_DIR)))
+        if run.status != Run.Status.SUCCEEDED:
+            raise CommandError(f"Run #{run.pk} {run.status}: {run.error_summary}")
 
     @staticmethod
     def _goal_check(output_dir: Path) -> str:

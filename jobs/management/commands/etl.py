@@ -1,21 +1,26 @@
-"""python manage.py etl: build the warehouse tables from the league's workbooks."""
+"""python manage.py etl: build the warehouse tables from the league's workbooks (recorded as a Run)."""
 from __future__ import annotations
 
 import json
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from etl.errors import EtlError
-from etl.pipeline import EtlOptions, plan_etl, run_etl
-from jobs.cli import ProgressBar
+from etl.pipeline import EtlOptions, plan_etl
+from jobs.cli import ProgressBar, print_run
+from jobs.models import Run
+from jobs.services.execute import execute_run
+from jobs.services.plans import PlanError, build_plan
+from jobs.services.runs import create_run
 
 
 class Command(BaseCommand):
     help = (
         "Build dimension, fact and QA tables from the league's Excel workbooks and publish them as CSV "
-        "files plus manifest.json. Tables and games take names, globs (fact_player*) and modes "
-        "(all, dims, facts, qa, basic, tracking)."
+        "files plus manifest.json. Tables take names, globs (fact_player*) and modes "
+        "(all, dims, facts, qa, basic, tracking). Every run is recorded as a Run (trigger cli)."
     )
 
     def add_arguments(self, parser):
@@ -31,24 +36,28 @@ class Command(BaseCommand):
         parser.add_argument("--mode", choices=["full", "incremental"], default="full",
                             help="incremental rebuilds only games whose workbook changed.")
         parser.add_argument("--source", choices=["excel"], default="excel", help="Where inputs are read from.")
+        parser.add_argument("--target", default="embedded", help="Target the run is recorded against.")
         parser.add_argument("--dry-run", action="store_true", help="Print the plan and write nothing.")
-        parser.add_argument("--json", action="store_true", help="Print the plan or result as JSON.")
+        parser.add_argument("--json", action="store_true", help="Print the plan or the manifest as JSON.")
 
     def handle(self, *args, **opts):
-        options = EtlOptions(
-            data_dir=opts["data_dir"], output_dir=opts["output_dir"], games=opts["games"],
-            exclude_games=opts["exclude_games"], tables=opts["tables"], exclude_tables=opts["exclude_tables"],
-            mode=opts["mode"], source=opts["source"],
-        )
+        requested = {k: opts[k] for k in ("data_dir", "output_dir", "games", "exclude_games", "tables",
+                                          "exclude_tables", "mode", "source")}
         try:
-            plan = plan_etl(options)
             if opts["dry_run"]:
+                plan = plan_etl(EtlOptions(**requested))
                 self.stdout.write(json.dumps(plan.as_dict(), indent=2) if opts["json"] else plan.describe())
                 return
-            result = run_etl(options, reporter=ProgressBar(self.stderr._out), plan=plan)
-        except EtlError as exc:
+            plan = build_plan(["etl"], etl=requested, target=opts["target"])
+        except (EtlError, PlanError) as exc:
             raise CommandError(str(exc)) from None
-        if opts["json"]:
-            self.stdout.write(json.dumps(result.manifest, indent=2, default=str))
+        with transaction.atomic():
+            run = create_run(plan, Run.Trigger.CLI, enqueue=False)
+        execute_run(run.pk, echo=ProgressBar(self.stderr._out))
+        run.refresh_from_db()
+        if opts["json"] and run.status == Run.Status.SUCCEEDED:
+            self.stdout.write(json.dumps(run.plan, indent=2))
         else:
-            self.stdout.write(result.summary())
+            print_run(run, self.stdout.write)
+        if run.status != Run.Status.SUCCEEDED:
+            raise CommandError(f"Run #{run.pk} {run.status}: {run.error_summary}")
