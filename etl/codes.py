@@ -47,10 +47,13 @@ def to_number(series: pd.Series) -> tuple[pd.Series, pd.Series]:
 def jersey(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Jersey numbers as text ('27.0' -> '27'); mask of cells that are not numbers."""
     num, bad = to_number(series)
-    whole = num.notna() & (np.floor(num) == num)
-    out = pd.Series(pd.NA, index=series.index, dtype="string")
-    out[whole] = num[whole].astype("int64").astype(str)
-    bad = bad | (num.notna() & ~whole)
+    values = num.to_numpy()
+    whole = ~np.isnan(values) & (np.floor(values) == values)
+    text = np.full(len(values), None, dtype=object)
+    if whole.any():
+        text[whole] = values[whole].astype("int64").astype(str)
+    out = pd.Series(text, index=series.index, dtype="string")
+    bad = bad | pd.Series(~np.isnan(values) & ~whole, index=series.index)
     return out, bad
 
 

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .catalog import Table, get_table
@@ -35,20 +36,10 @@ def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
         extra = [c for c in got if c not in declared]
         raise BuilderError(f"builder for {table.name} returned other columns than the catalog declares "
                            f"(missing {missing}, extra {extra})")
-    out = pd.DataFrame(index=df.index)
+    columns = {}
     for col in table.columns:
-        s = df[col.name]
-        if col.type in ("integer", "bigint", "smallint"):
-            s = pd.to_numeric(s, errors="coerce").round().astype("Int64")
-        elif col.type == "numeric":
-            s = pd.to_numeric(s, errors="coerce").astype("float64").round(4)
-        elif col.type == "boolean":
-            s = s.astype("boolean").map({True: "true", False: "false"}).astype("string")
-        elif col.type == "date":
-            s = pd.to_datetime(s, errors="coerce").dt.strftime("%Y-%m-%d").astype("string")
-        else:
-            s = s.astype("string")
-        out[col.name] = s
+        columns[col.name] = _as_type(df[col.name], col.type)
+    out = pd.DataFrame(columns, index=df.index)
     if len(out):
         nulls = [c for c in table.primary_key if out[c].isna().any()]
         if nulls:
@@ -58,6 +49,27 @@ def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
             first = out.loc[dup, list(table.primary_key)].iloc[0].tolist()
             raise BuilderError(f"{table.name}: duplicate primary key {first}")
     return out
+
+
+def _as_type(s: pd.Series, type_: str) -> pd.Series:
+    """Values formatted for the declared Postgres type (skipping work when already in shape)."""
+    if type_ in ("integer", "bigint", "smallint"):
+        if s.dtype == "Int64" or (s.dtype.kind in "iu"):
+            return s
+        if s.dtype.kind == "b":
+            return s.astype("Int64")
+        return pd.to_numeric(s, errors="coerce").round().astype("Int64")
+    if type_ == "numeric":
+        return pd.to_numeric(s, errors="coerce").astype("float64").round(4)
+    if type_ == "boolean":
+        if s.dtype.kind == "b":
+            return pd.Series(np.where(s.to_numpy(), "true", "false"), index=s.index, dtype="object")
+        return s.astype("boolean").map({True: "true", False: "false"}).astype("string")
+    if type_ == "date":
+        return pd.to_datetime(s, errors="coerce").dt.strftime("%Y-%m-%d").astype("string")
+    if isinstance(s.dtype, pd.StringDtype) or s.dtype == "str":
+        return s
+    return s.astype("string")
 
 
 def render_csv(df: pd.DataFrame, table: Table) -> tuple[str, int]:
