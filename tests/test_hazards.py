@@ -1,6 +1,7 @@
 """Hazards seen in real workbooks come out right without special cases."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -152,3 +153,20 @@ def test_test_game_in_schedule_is_dropped_with_an_issue(real_outputs):
     assert "99999" not in set(schedule["game_id"])
     found = read_csv(real_outputs / "qa_data_issues.csv")
     assert (found["sheet"] == "dim_schedule").any()
+
+
+def test_workbook_copied_from_another_game_without_game_ids_is_a_template(league, tmp_path):
+    (gid, path), (_, other) = game(league, 2), game(league, 3)  # both 'raw'-style: no derived game_id
+
+    def strip_ids(sheets):
+        for name in ("events", "shifts"):
+            for col in ("game_id", "home_team", "away_team"):
+                sheets[name][col] = np.nan
+
+    shutil.copyfile(other, path)
+    rewrite(path, strip_ids)
+    out = tmp_path / "out"
+    etl(league, out)
+    status = read_csv(out / "qa_game_completeness.csv").set_index("game_id").loc[str(gid)]
+    assert status["status"] == "TEMPLATE", status["reason"]
+    assert "copied from another game" in status["reason"]

@@ -74,6 +74,27 @@ def _detect_swap(ev: pd.DataFrame, sched: pd.Series, roster: pd.DataFrame) -> tu
     return False, "default"
 
 
+def _foreign_workbook(ev: pd.DataFrame, sched: pd.Series, roster: pd.DataFrame) -> str:
+    """Why the workbook looks copied from another game ('' when it belongs to this one).
+
+    Evidence: the teams it names are not the scheduled teams and most of its jerseys are on
+    neither team's official roster for this game.
+    """
+    jerseys = ev.loc[ev["jersey"].notna(), "jersey"]
+    if len(jerseys) < 20 or roster.empty:
+        return ""
+    rate = float(jerseys.isin(set(roster["jersey"].dropna())).mean())
+    if rate >= 0.5:
+        return ""
+    scheduled = {str(sched["home_team_name"]).strip().lower(), str(sched["away_team_name"]).strip().lower()}
+    named = {str(v).strip().lower() for v in pd.concat([ev["wb_home"], ev["wb_away"]]).dropna().unique()}
+    if named and named <= scheduled:
+        return ""
+    return (f"only {rate:.0%} of the jerseys are on this game's official rosters"
+            + (f" and the workbook names {' vs '.join(sorted(named))}" if named else "")
+            + ": it looks copied from another game's workbook")
+
+
 def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, issues: IssueLog) -> GameResult:
     """Build every game-grain table for one game, or an unusable result with the reason."""
     gid = game.game_id
@@ -91,6 +112,9 @@ def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, 
     if real.empty:
         return unusable(game, "TEMPLATE", "the events sheet has no tracked events (an empty template)")
     roster = league.game_roster(gid)
+    foreign = _foreign_workbook(ev, sched, roster)
+    if foreign:
+        return unusable(game, "TEMPLATE", foreign)
     swapped, how = _detect_swap(ev, sched, roster)
     if swapped:
         issues.add(game.relpath, f"home and away are swapped against the schedule (detected by {how})",
