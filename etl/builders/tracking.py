@@ -104,6 +104,7 @@ def normalize_events(raw: pd.DataFrame, file: str, issues: IssueLog) -> pd.DataF
         ev_int = is_int.groupby(out["event_index"]).any().sort_index()
         counts = ev_int.cumsum().shift(fill_value=0)
         period = out["event_index"].map(counts + 1).astype("float64")
+    period = period.ffill().bfill()
     out["period"] = period.round().astype("Int64")
 
     # players: jersey, side and role number
