@@ -144,6 +144,7 @@ def test_empty_template_workbook_is_left_out(league, tmp_path):
     assert completeness(out)[str(gid)][0] == "TEMPLATE"
 
 
+@pytest.mark.django_db
 def test_missing_master_fails_with_a_sentence(league, tmp_path):
     next(league.glob("BLB_TABLES.xlsx")).unlink()
     with pytest.raises(InputError, match="BLB_TABLES.xlsx.*master workbook is missing"):
