@@ -1,0 +1,340 @@
+"""The admin is the console: Run ETL / Schema / Sync pages, Jobs, read-only Runs, Targets.
+
+Runs are never added, changed or deleted here (not even by superusers): they are created by the
+stage pages, Job actions, schedules and the CLI, and changed only by the services.
+"""
+from __future__ import annotations
+
+import os
+from functools import update_wrapper
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import OuterRef, Subquery
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
+
+from jobs import views
+from jobs.forms import JobForm, record_change, snapshot
+from jobs.models import Job, JobChange, Run, Target, TargetLease
+from jobs.services.plans import PlanError, build_plan, describe
+from jobs.services.runs import run_job
+from jobs.services.schedules import sync_schedule
+from jobs.services.targets import env_var_for
+
+if admin.site.index_template is None:
+    admin.site.index_template = "admin/jobs/index.html"  # adds the console links above the app list
+
+
+def status_badge(status: str, label: str, url: str = "") -> str:
+    badge = format_html('<span class="ho-badge ho-status-{}" data-live="status">{}</span>', status, label)
+    return format_html('<a href="{}">{}</a>', url, badge) if url else badge
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, sec = divmod(int(seconds), 60)
+    return f"{minutes} min {sec:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+class EstimatedCountPaginator(Paginator):
+    """On PostgreSQL an unfiltered changelist uses the planner's row estimate instead of COUNT(*)."""
+
+    @cached_property
+    def count(self) -> int:
+        qs = self.object_list
+        if getattr(qs, "query", None) is not None and not qs.query.where:
+            connection = connections[qs.db]
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                                   [qs.model._meta.db_table])
+                    row = cursor.fetchone()
+                if row and row[0] > 10_000:
+                    return int(row[0])
+        return super().count
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewable by whoever has the view permission; nobody adds, changes or deletes."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Run)
+class RunAdmin(ReadOnlyAdmin):
+    list_display = ("run_label", "status_display", "progress_display", "duration_display", "trigger",
+                    "requested_by", "target_name", "job", "created_at")
+    list_display_links = ("run_label",)
+    list_filter = ("status", "job", "trigger", "requested_by")
+    list_select_related = ("job", "requested_by")
+    date_hierarchy = "created_at"
+    search_fields = ("job__name", "error_summary")
+    search_help_text = "A run number (42 or #42), a job name or words of the error summary."
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    view_on_site = False
+    fieldsets = [
+        ("Status", {"fields": ("status_display", "progress_display", "current_stage", "current_unit", "rows",
+                               "rows_per_sec", "error_summary")}),
+        ("Request", {"fields": ("job", "trigger", "requested_by", "parent", "target_name", "collision",
+                                "code_version")}),
+        ("Timing", {"fields": ("created_at", "started_at", "finished_at", "duration_display", "waited_seconds",
+                               "waiting_for", "heartbeat_at", "worker_host", "celery_task_id")}),
+    ]
+    readonly_fields = ("status_display", "progress_display", "duration_display")
+
+    class Media:
+        css = {"all": ["jobs/admin.css"]}
+        js = ["jobs/run_detail.js"]
+
+    @admin.display(description="Run", ordering="-id")
+    def run_label(self, run: Run) -> str:
+        return f"#{run.pk}"
+
+    @admin.display(description="Status", ordering="status")
+    def status_display(self, run: Run) -> str:
+        return status_badge(run.status, run.get_status_display())
+
+    @admin.display(description="Progress", ordering="percent")
+    def progress_display(self, run: Run) -> str:
+        pct = max(0.0, min(100.0, run.percent or 0.0))
+        return format_html('<span class="ho-progress" data-live="progress" title="{}"><span style="width: {}%">'
+                           '</span></span> <span data-live="percent">{}%</span>',
+                           run.current_unit, f"{pct:.1f}", f"{pct:.0f}")
+
+    @admin.display(description="Duration")
+    def duration_display(self, run: Run) -> str:
+        return format_seconds(run.duration)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("plan")  # plans can be large; the list never shows them
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip().lstrip("#")
+        if term.isdigit():
+            results = results | queryset.filter(pk=int(term))
+        return results, may_have_duplicates
+
+    def get_urls(self):
+        def wrap(view, **fixed):
+            def wrapper(request, *args, **kwargs):
+                return self.admin_site.admin_view(view)(request, self, *args, **fixed, **kwargs)
+
+            wrapper.model_admin = self
+            return update_wrapper(wrapper, view)
+
+        return [
+            path("run-etl/", wrap(views.stage_view, stage="etl"), name="jobs_run_etl"),
+            path("schema/", wrap(views.stage_view, stage="schema"), name="jobs_run_schema"),
+            path("sync/", wrap(views.stage_view, stage="sync"), name="jobs_run_sync"),
+            path("<int:object_id>/status/", wrap(views.run_status_view), name="jobs_run_status"),
+            path("<int:object_id>/cancel/", wrap(views.cancel_view), name="jobs_run_cancel"),
+            path("<int:object_id>/retry/", wrap(views.retry_view), name="jobs_run_retry"),
+            path("<int:object_id>/artifacts/<int:artifact_id>/", wrap(views.artifact_view),
+                 name="jobs_run_artifact"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, unquote(object_id))
+        context = views.run_detail_context(request, run) if run is not None else {}
+        return super().change_view(request, object_id, form_url, {**context, **(extra_context or {})})
+
+    def changelist_view(self, request, extra_context=None):
+        user = request.user
+        stages = {key: user.has_perm(perm) for key, perm in views.STAGE_PERMISSIONS.items()}
+        return super().changelist_view(request, {"stage_allowed": stages, **(extra_context or {})})
+
+
+def changes_html(change: JobChange) -> str:
+    rows = ((field, "–" if old in (None, "", [], {}) else old, "–" if new in (None, "", [], {}) else new)
+            for field, (old, new) in sorted(change.changes.items()))
+    return format_html_join("", "<div><b>{}</b>: {} → {}</div>", rows)
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    form = JobForm
+    list_display = ("name", "stages_display", "target_name", "schedule_display", "enabled", "last_run")
+    list_filter = ("enabled", "target_name")
+    search_fields = ("name", "description")
+    actions = ["run_now", "preview"]
+    readonly_fields = ("periodic_task_display", "created_at", "updated_at")
+    fieldsets = [
+        (None, {"fields": ("name", "description", "enabled")}),
+        ("What to run", {"fields": ("stages", "games", "exclude_games", "tables", "table_patterns",
+                                    "exclude_tables", "exclude_patterns", "source", "mode")}),
+        ("Where", {"fields": ("target_name", "collision")}),
+        ("When", {"fields": ("schedule", "periodic_task_display")}),
+        ("Stage options", {"classes": ("collapse",), "fields": ("schema_options", "sync_options")}),
+        ("Record", {"classes": ("collapse",), "fields": ("created_at", "updated_at")}),
+    ]
+
+    class Media:
+        css = {"all": ["jobs/admin.css"]}
+
+    def get_queryset(self, request):
+        latest = Run.objects.filter(job=OuterRef("pk")).order_by("-created_at", "-id")
+        return super().get_queryset(request).annotate(last_run_id=Subquery(latest.values("id")[:1]),
+                                                      last_run_status=Subquery(latest.values("status")[:1]))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        pk = unquote(object_id)
+        changes = JobChange.objects.filter(job_id=pk).select_related("user")[:200] if pk.isdigit() else []
+        history = [{"change": c, "html": changes_html(c)} for c in changes]
+        return super().change_view(request, object_id, form_url, {"job_changes": history, **(extra_context or {})})
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):  # view-only: no form-only fields
+            form_only = {"table_patterns", "exclude_patterns"}
+            fieldsets = [(name, {**opts, "fields": [f for f in opts["fields"] if f not in form_only]})
+                         for name, opts in fieldsets]
+        return fieldsets
+
+    @admin.display(description="Stages")
+    def stages_display(self, job: Job) -> str:
+        return ", ".join(job.stages) or "–"
+
+    @admin.display(description="Schedule", ordering="schedule")
+    def schedule_display(self, job: Job) -> str:
+        return job.schedule or "–"
+
+    @admin.display(description="Last run", ordering="last_run_status")
+    def last_run(self, job: Job) -> str:
+        if not getattr(job, "last_run_id", None):
+            return "–"
+        label = f"#{job.last_run_id} {Run.Status(job.last_run_status).label}"
+        return status_badge(job.last_run_status, label, reverse("admin:jobs_run_change", args=[job.last_run_id]))
+
+    @admin.display(description="Periodic task")
+    def periodic_task_display(self, job: Job) -> str:
+        task = job.periodic_task
+        if task is None:
+            return "No schedule."
+        state = "enabled" if task.enabled else "disabled"
+        return f"{task.name} ({state}; last run {task.last_run_at or 'never'})"
+
+    def save_model(self, request, obj: Job, form, change: bool) -> None:
+        before = snapshot(Job.objects.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+        sync_schedule(obj)
+        record_change(obj, request.user, before)
+
+    def delete_model(self, request, obj: Job) -> None:
+        self._before_delete(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for job in queryset:
+            self._before_delete(request, job)
+        super().delete_queryset(request, queryset)
+
+    def _before_delete(self, request, job: Job) -> None:
+        record_change(job, request.user, None, action="deleted")
+        if job.periodic_task_id:
+            job.schedule = ""
+            sync_schedule(job)
+
+    def has_run_etl_permission(self, request) -> bool:
+        return request.user.has_perm("jobs.run_etl")
+
+    @admin.action(description="Run now", permissions=["run_etl"])
+    def run_now(self, request, queryset) -> None:
+        for job in queryset:
+            if not views.can_run_stages(request.user, job.stages):
+                self.message_user(request, f"You may not run the stages of “{job}”.", messages.ERROR)
+                continue
+            try:
+                run = run_job(job, Run.Trigger.ADMIN, user=request.user)
+            except PlanError as exc:
+                self.message_user(request, f"“{job}” was not started: {exc}", messages.ERROR)
+                continue
+            self.message_user(request, format_html('“{}” started <a href="{}">Run #{}</a>.', job.name,
+                                                   run.get_absolute_url(), run.pk), messages.SUCCESS)
+
+    @admin.action(description="Preview plan", permissions=["view"])
+    def preview(self, request, queryset) -> TemplateResponse:
+        items = []
+        for job in queryset:
+            try:
+                plan = build_plan(job.stages, etl=job.etl_options(), target=job.target_name,
+                                  schema=job.schema_options, sync=job.sync_options)
+                items.append({"job": job, "lines": describe(plan), "error": ""})
+            except PlanError as exc:
+                items.append({"job": job, "lines": [], "error": str(exc)})
+        context = {**self.admin_site.each_context(request), "opts": Job._meta, "title": "Preview of the plans",
+                   "items": items, "media": self.media}
+        return TemplateResponse(request, "admin/jobs/job/preview.html", context)
+
+
+@admin.register(Target)
+class TargetAdmin(admin.ModelAdmin):
+    """Targets name environment variables; the URL and key values are never shown."""
+
+    list_display = ("name", "kind", "description", "url_variable", "url_status", "key_status")
+    fields = ("name", "kind", "description", "url_env", "key_env", "url_status", "key_status")
+    readonly_fields = ("url_status", "key_status")
+    search_fields = ("name", "description")
+
+    @admin.display(description="URL variable")
+    def url_variable(self, target: Target) -> str:
+        return target.url_env or env_var_for(target.name)
+
+    @admin.display(description="URL")
+    def url_status(self, target: Target | None) -> str:
+        if target is None or not target.name:
+            return "–"
+        variable = self.url_variable(target)
+        return f"set ({variable})" if os.environ.get(variable) else f"not set ({variable})"
+
+    @admin.display(description="Key")
+    def key_status(self, target: Target | None) -> str:
+        if target is None or not target.key_env:
+            return "–"
+        return f"set ({target.key_env})" if os.environ.get(target.key_env) else f"not set ({target.key_env})"
+
+
+@admin.register(JobChange)
+class JobChangeAdmin(ReadOnlyAdmin):
+    """Every Job edit, including deleted Jobs."""
+
+    list_display = ("at", "job_name", "action", "user", "summary")
+    list_filter = ("action",)
+    list_select_related = ("user",)
+    search_fields = ("job_name",)
+    date_hierarchy = "at"
+    fields = ("at", "job", "job_name", "action", "user", "changes_display")
+    readonly_fields = ("changes_display",)
+
+    @admin.display(description="Fields")
+    def summary(self, change: JobChange) -> str:
+        return ", ".join(sorted(change.changes))
+
+    @admin.display(description="Changes")
+    def changes_display(self, change: JobChange) -> str:
+        return changes_html(change)
+
+
+@admin.register(TargetLease)
+class TargetLeaseAdmin(ReadOnlyAdmin):
+    """Which run holds which target right now."""
+
+    list_display = ("target_name", "run", "acquired_at")
+    list_select_related = ("run",)

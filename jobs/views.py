@@ -1,0 +1,209 @@
+"""Admin-wrapped views behind the Run admin: stage pages (Run ETL, Schema, Sync), the live status feed,
+artifact downloads, Cancel and Retry. ``RunAdmin.get_urls`` wraps each in ``admin_site.admin_view``."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from jobs.forms import EtlRunForm, SchemaForm, StageForm, SyncForm, record_change, snapshot
+from jobs.models import Job, Run, RunLog, RunStep
+from jobs.services.plans import describe
+from jobs.services.runs import cancel_run, create_run, retry_run
+from jobs.services.schedules import sync_schedule
+
+STAGE_PERMISSIONS = {"etl": "jobs.run_etl", "schema": "jobs.apply_schema", "sync": "jobs.run_sync"}
+STAGE_GROUPS = {"etl": "operator", "schema": "schema admin", "sync": "operator"}  # see jobs.groups
+PERMISSION_NAMES = {f"jobs.{code}": name for code, name in Run._meta.permissions}
+LOG_BATCH = 500
+
+
+def stage_permissions(stages: list[str]) -> list[str]:
+    """The permissions a user needs to start (or cancel, or retry) a run of these stages."""
+    return [STAGE_PERMISSIONS[s] for s in stages if s in STAGE_PERMISSIONS]
+
+
+def can_run_stages(user, stages: list[str]) -> bool:
+    perms = stage_permissions(stages)
+    return bool(perms) and user.has_perms(perms)
+
+
+STAGE_PAGES: dict[str, dict] = {
+    "etl": {"title": "Run ETL", "form": EtlRunForm,
+            "intro": "Build dimension, fact and QA tables from the league's workbooks and publish them as CSV "
+                     "files. Preview shows the resolved plan without writing anything."},
+    "schema": {"title": "Schema", "form": SchemaForm,
+               "notice": "The Schema stage (DDL generated from the table catalog, planned against the target "
+                         "and applied) arrives with its issue. Until then Preview and Run explain that it is not "
+                         "available."},
+    "sync": {"title": "Sync", "form": SyncForm,
+             "notice": "The Sync stage (loading the published tables into the target and checking them) arrives "
+                       "with its issue. Until then Preview and Run explain that it is not available."},
+}
+
+
+def _stage_context(request: HttpRequest, model_admin, stage: str, form: StageForm, **extra) -> dict:
+    permission = STAGE_PERMISSIONS[stage]
+    user = request.user
+    tabs = [(page["title"], reverse(f"admin:jobs_run_{key}"), key == stage) for key, page in STAGE_PAGES.items()]
+    return {
+        **model_admin.admin_site.each_context(request),
+        "opts": Run._meta, "title": STAGE_PAGES[stage]["title"], "stage": stage, "tabs": tabs, "form": form,
+        "intro": STAGE_PAGES[stage].get("intro", ""), "notice": STAGE_PAGES[stage].get("notice", ""),
+        "allowed": user.has_perm(permission), "permission_name": PERMISSION_NAMES[permission],
+        "group_name": STAGE_GROUPS[stage],
+        "can_save_job": stage == "etl" and (user.has_perm("jobs.add_job") or user.has_perm("jobs.change_job")),
+        "media": model_admin.media + form.media, **extra,
+    }
+
+
+def stage_view(request: HttpRequest, model_admin, stage: str) -> HttpResponse:
+    """A stage page: GET shows the form; POST previews (writes nothing), runs, or saves it as a Job."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    form_class = STAGE_PAGES[stage]["form"]
+    template = "admin/jobs/run/stage_form.html"
+    if request.method != "POST":
+        return TemplateResponse(request, template, _stage_context(request, model_admin, stage, form_class()))
+    if not request.user.has_perm(STAGE_PERMISSIONS[stage]):
+        context = _stage_context(request, model_admin, stage, form_class(), denied=True)
+        return TemplateResponse(request, template, context, status=403)
+    form = form_class(request.POST)
+    extra: dict = {}
+    status = 200
+    if form.is_valid():
+        if "_run" in request.POST:
+            run = create_run(form.plan, Run.Trigger.ADMIN, user=request.user, collision=form.cleaned_data["collision"])
+            messages.success(request, format_html("Run #{} was started.", run.pk))
+            return redirect(run.get_absolute_url())
+        if "_save_job" in request.POST and stage == "etl":
+            result = _save_as_job(request, form)
+            if isinstance(result, HttpResponse):
+                return result
+            extra["save_error"], status = result
+        else:
+            extra = {"preview_lines": describe(form.plan), "plan_json": json.dumps(form.plan, indent=2)}
+    return TemplateResponse(request, template, _stage_context(request, model_admin, stage, form, **extra),
+                            status=status)
+
+
+def _save_as_job(request: HttpRequest, form: EtlRunForm) -> HttpResponse | tuple[str, int]:
+    """Create or update the Job named in the form: a redirect to it, or (error to show, HTTP status)."""
+    name = form.cleaned_data.get("job_name", "").strip()
+    if not name:
+        return "Give the Job a name to save it.", 200
+    job = Job.objects.filter(name=name).first()
+    if not request.user.has_perm("jobs.change_job" if job else "jobs.add_job"):
+        return f"You need the permission to {'change' if job else 'add'} Jobs to save this.", 403
+    before = snapshot(job) if job else None
+    job = job or Job(name=name)
+    for field, value in form.job_fields().items():
+        setattr(job, field, value)
+    with transaction.atomic():
+        job.save()
+        sync_schedule(job)
+        record_change(job, request.user, before)
+    messages.success(request, format_html("Job “{}” was {}.", job.name, "updated" if before else "created"))
+    return redirect(reverse("admin:jobs_job_change", args=[job.pk]))
+
+
+def _get_run(request: HttpRequest, model_admin, object_id: int) -> Run:
+    run = get_object_or_404(Run, pk=object_id)
+    if not model_admin.has_view_permission(request, run):
+        raise PermissionDenied
+    return run
+
+
+def _log_line(log: RunLog) -> dict:
+    return {"id": log.pk, "at": timezone.localtime(log.at).strftime("%H:%M:%S"), "level": log.level,
+            "stage": log.stage, "message": log.message}
+
+
+def _step_row(step: RunStep) -> dict:
+    return {"stage": step.stage, "unit": step.unit, "status": step.status,
+            "status_label": step.get_status_display(), "rows": step.rows,
+            "duration": step.duration, "rows_per_sec": step.rows_per_sec}
+
+
+def run_status_view(request: HttpRequest, model_admin, object_id: int) -> JsonResponse:
+    """Live state of a run and its log lines after ``?after=<log id>`` (polled by run_detail.js)."""
+    run = _get_run(request, model_admin, object_id)
+    try:
+        after = int(request.GET.get("after") or 0)
+    except ValueError:
+        after = 0
+    logs = [_log_line(log) for log in run.logs.filter(pk__gt=after).order_by("pk")[:LOG_BATCH]]
+    return JsonResponse({
+        "id": run.pk, "status": run.status, "status_label": run.get_status_display(), "terminal": run.is_terminal,
+        "percent": run.percent, "current_stage": run.current_stage, "current_unit": run.current_unit,
+        "units_done": run.units_done, "units_total": run.units_total, "rows": run.rows,
+        "rows_per_sec": run.rows_per_sec, "error_summary": run.error_summary,
+        "steps": [_step_row(s) for s in run.steps.all()], "logs": logs,
+        "last_log_id": logs[-1]["id"] if logs else after,
+    })
+
+
+def run_detail_context(request: HttpRequest, run: Run) -> dict:
+    """What the Run page shows below its fields: plan, steps, log, artifacts, and which buttons apply."""
+    logs = list(run.logs.order_by("-pk")[:1000])[::-1]
+    allowed = can_run_stages(request.user, run.stages)
+    return {
+        "plan_lines": describe(run.plan) if run.plan.get("stages") else [],
+        "plan_json": json.dumps(run.plan, indent=2),
+        "steps": list(run.steps.all()), "logs": [_log_line(log) for log in logs],
+        "last_log_id": logs[-1].pk if logs else 0,
+        "artifacts": list(run.artifacts.all()),
+        "live": run.status in Run.ACTIVE,
+        "can_cancel": allowed and run.status in Run.ACTIVE,
+        "can_retry": allowed and run.status in (Run.Status.FAILED, Run.Status.CANCELLED),
+    }
+
+
+def artifact_view(request: HttpRequest, model_admin, object_id: int, artifact_id: int) -> FileResponse:
+    """Stream an artifact file (users who may view the run only); only files under the artifacts folder."""
+    run = _get_run(request, model_admin, object_id)
+    artifact = get_object_or_404(run.artifacts, pk=artifact_id)
+    path = Path(artifact.path)
+    root = Path(settings.HOCKEYOPS_ARTIFACTS_DIR).resolve()
+    if not path.resolve().is_relative_to(root) or not path.is_file():
+        raise Http404("The artifact's file is no longer there.")
+    return FileResponse(path.open("rb"), as_attachment=True, filename=artifact.name)
+
+
+@require_POST
+def cancel_view(request: HttpRequest, model_admin, object_id: int) -> HttpResponse:
+    run = _get_run(request, model_admin, object_id)
+    if not can_run_stages(request.user, run.stages):
+        raise PermissionDenied
+    outcome = cancel_run(run, request.user)
+    text = {"cancelled": "Run #{} was cancelled.",
+            "cancelling": "Run #{} was asked to stop; it stops after the current unit.",
+            "finished": "Run #{} had already finished."}[outcome]
+    (messages.success if outcome != "finished" else messages.warning)(request, text.format(run.pk))
+    return redirect(run.get_absolute_url())
+
+
+@require_POST
+def retry_view(request: HttpRequest, model_admin, object_id: int) -> HttpResponse:
+    run = _get_run(request, model_admin, object_id)
+    if not can_run_stages(request.user, run.stages):
+        raise PermissionDenied
+    try:
+        child = retry_run(run, request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, format_html('Retry of the unfinished steps started as <a href="{}">Run #{}</a>.',
+                                              child.get_absolute_url(), child.pk))
+    return redirect(run.get_absolute_url())

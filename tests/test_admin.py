@@ -1,0 +1,304 @@
+"""The admin console: stage pages, Jobs (audit, schedules, actions), read-only Runs, permissions, query counts."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.admin.sites import site
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django_celery_beat.models import PeriodicTask
+
+from jobs.groups import ensure_groups
+from jobs.models import Job, JobChange, Run, RunStep, Target
+from jobs.services.plans import build_plan
+from jobs.services.runs import create_run
+
+GAMES = ["30001", "30002"]
+TABLES = ["dim_team", "fact_goals", "qa_goal_verification"]
+RUN_ETL = "admin:jobs_run_etl"
+
+
+@pytest.fixture(autouse=True)
+def dirs(settings, tmp_path, sample_src):
+    settings.HOCKEYOPS_DATA_DIR = sample_src
+    settings.HOCKEYOPS_OUTPUT_DIR = tmp_path / "output"
+    settings.HOCKEYOPS_ARTIFACTS_DIR = tmp_path / "artifacts"
+    settings.HOCKEYOPS_RUNS_DIR = tmp_path / "runs"
+    return tmp_path
+
+
+def login(client, name: str, group: str | None = None, **extra) -> User:
+    user = User.objects.create_user(name, password="pw", is_staff=True, **extra)
+    if group:
+        user.groups.add(ensure_groups()[group])
+    client.force_login(user)
+    return user
+
+
+def etl_form(**extra) -> dict:
+    return {"games": GAMES, "tables": TABLES, "source": "excel", "mode": "full", "target": "embedded",
+            "collision": "queue", **extra}
+
+
+def job_form(**extra) -> dict:
+    return {"name": "nightly", "description": "", "enabled": "on", "stages": ["etl"], "games": GAMES,
+            "tables": TABLES, "source": "excel", "mode": "full", "target_name": "embedded", "collision": "queue",
+            "schedule": "", "schema_options": "{}", "sync_options": "{}", **extra}
+
+
+def queued_run(**fields) -> Run:
+    run = create_run(build_plan(["etl"], etl={"games": [30001], "tables": ["dim_team"]}), Run.Trigger.CLI,
+                     enqueue=False)
+    if fields:
+        Run.objects.filter(pk=run.pk).update(**fields)
+        run.refresh_from_db()
+    return run
+
+
+@pytest.mark.django_db(transaction=True)
+def test_operator_previews_then_runs_etl_and_downloads_the_manifest(client, dirs):
+    operator = login(client, "olive", "operator")
+    page = client.get(reverse(RUN_ETL))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "30001 · 2025-09-07" in html and "(tracked)" in html and "No tracking workbook" in html
+    assert "Facts · tracking" in html and 'name="_run"' in html and 'data-filter=' in html
+
+    preview = client.post(reverse(RUN_ETL), etl_form(_preview="Preview"))
+    assert preview.status_code == 200
+    text = preview.content.decode()
+    assert "nothing has been written" in text
+    assert "game 30001" in text and "game 30002" in text and "game 30003" not in text
+    assert all(f"{table}: write" in text for table in TABLES)
+    assert not Run.objects.exists() and not Job.objects.exists()
+    assert not (dirs / "output").exists() and not (dirs / "artifacts").exists()
+
+    response = client.post(reverse(RUN_ETL), etl_form(_run="Run"))
+    run = Run.objects.get()
+    assert response.status_code == 302 and response["Location"] == run.get_absolute_url()
+    assert run.status == Run.Status.SUCCEEDED, run.error_summary
+    assert run.percent == 100.0 and run.trigger == Run.Trigger.ADMIN and run.requested_by == operator
+    assert run.plan["etl"]["resolved"]["games"] == [30001, 30002]
+    assert set(run.steps.values_list("unit", flat=True)) == {"master", "game 30001", "game 30002", "publish"}
+    assert not run.steps.exclude(status=RunStep.Status.SUCCEEDED).exists()
+    assert run.logs.exists()
+
+    detail = client.get(run.get_absolute_url()).content.decode()
+    assert "game 30001: build (full run)" in detail and "fact_goals: write" in detail
+    assert "manifest.json" in detail and run.logs.last().message in detail
+    assert 'id="ho-cancel"' not in detail and 'id="ho-retry"' not in detail  # finished and succeeded
+
+    manifest = run.artifacts.get(name="manifest.json")
+    download = client.get(reverse("admin:jobs_run_artifact", args=[run.pk, manifest.pk]))
+    assert download.status_code == 200 and "attachment" in download["Content-Disposition"]
+    assert sorted(json.loads(b"".join(download.streaming_content))["tables"]) == TABLES
+
+    status = client.get(reverse("admin:jobs_run_status", args=[run.pk]), {"after": 0}).json()
+    assert status["status"] == "succeeded" and status["percent"] == 100.0 and status["terminal"]
+    assert len(status["steps"]) == 4 and status["logs"] and status["last_log_id"] == status["logs"][-1]["id"]
+    later = client.get(reverse("admin:jobs_run_status", args=[run.pk]), {"after": status["last_log_id"]}).json()
+    assert later["logs"] == [] and later["last_log_id"] == status["last_log_id"]
+
+
+@pytest.mark.django_db
+def test_save_as_job_creates_then_updates_a_job_with_its_history(client):
+    operator = login(client, "olive", "operator")
+    response = client.post(reverse(RUN_ETL), etl_form(job_name="two games", mode="incremental", _save_job="Save"))
+    job = Job.objects.get(name="two games")
+    assert response.status_code == 302 and response["Location"] == reverse("admin:jobs_job_change", args=[job.pk])
+    assert job.stages == ["etl"] and job.games == [30001, 30002] and job.tables == TABLES
+    assert job.mode == "incremental" and not Run.objects.exists()
+    client.post(reverse(RUN_ETL), etl_form(job_name="two games", games=["30003"], _save_job="Save"))
+    job.refresh_from_db()
+    assert job.games == [30003]
+    actions = list(JobChange.objects.filter(job=job).order_by("at", "id").values_list("action", "user"))
+    assert actions == [("created", operator.pk), ("changed", operator.pk)]
+    assert JobChange.objects.filter(action="changed").get().changes["games"] == [[30001, 30002], [30003]]
+    missing = client.post(reverse(RUN_ETL), etl_form(_save_job="Save"))
+    assert "Give the Job a name" in missing.content.decode()
+
+
+@pytest.mark.django_db
+def test_bad_selection_is_shown_on_the_page_and_nothing_is_created(client):
+    login(client, "olive", "operator")
+    response = client.post(reverse(RUN_ETL), etl_form(games=["30007"], _run="Run"))
+    assert response.status_code == 200
+    assert "Game 30007 has no tracking workbook" in response.content.decode()
+    response = client.post(reverse(RUN_ETL), etl_form(table_patterns="nosuch_*", _preview="Preview"))
+    assert "The pattern &#x27;nosuch_*&#x27; matches no table" in response.content.decode()
+    assert not Run.objects.exists()
+
+
+@pytest.mark.django_db
+def test_viewer_sees_runs_but_cannot_start_cancel_or_retry(client):
+    login(client, "vic", "viewer")
+    queued, failed = queued_run(), queued_run(status=Run.Status.FAILED)
+    page = client.get(reverse(RUN_ETL)).content.decode()
+    assert 'id="ho-not-allowed"' in page and 'name="_run"' not in page and 'name="_preview"' not in page
+    denied = client.post(reverse(RUN_ETL), etl_form(_run="Run"))
+    assert denied.status_code == 403 and "Can run ETL" in denied.content.decode()
+    assert client.post(reverse(RUN_ETL), etl_form(_preview="Preview")).status_code == 403
+    changelist = client.get(reverse("admin:jobs_run_changelist"))
+    assert changelist.status_code == 200 and f"#{queued.pk}" in changelist.content.decode()
+    assert reverse(RUN_ETL) not in changelist.content.decode()
+    for run in (queued, failed):
+        detail = client.get(run.get_absolute_url())
+        assert detail.status_code == 200
+        assert 'id="ho-cancel"' not in detail.content.decode() and 'id="ho-retry"' not in detail.content.decode()
+    assert client.post(reverse("admin:jobs_run_cancel", args=[queued.pk])).status_code == 403
+    assert client.post(reverse("admin:jobs_run_retry", args=[failed.pk])).status_code == 403
+    assert Run.objects.get(pk=queued.pk).status == Run.Status.QUEUED and Run.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_operator_cancels_a_queued_run_and_sees_retry_on_failed_ones(client):
+    login(client, "olive", "operator")
+    queued, failed = queued_run(), queued_run(status=Run.Status.FAILED)
+    assert 'id="ho-cancel"' in client.get(queued.get_absolute_url()).content.decode()
+    assert 'id="ho-retry"' in client.get(failed.get_absolute_url()).content.decode()
+    assert 'id="ho-live"' in client.get(queued.get_absolute_url()).content.decode()
+    response = client.post(reverse("admin:jobs_run_cancel", args=[queued.pk]))
+    assert response.status_code == 302 and response["Location"] == queued.get_absolute_url()
+    assert Run.objects.get(pk=queued.pk).status == Run.Status.CANCELLED
+    assert client.get(reverse("admin:jobs_run_cancel", args=[queued.pk])).status_code == 405
+
+
+@pytest.mark.django_db
+def test_nobody_adds_changes_or_deletes_runs(client, rf):
+    admin_user = login(client, "root", is_superuser=True)
+    run = queued_run()
+    run_admin = site._registry[Run]
+    request = rf.get("/")
+    request.user = admin_user
+    assert not run_admin.has_delete_permission(request, run)
+    assert not run_admin.has_change_permission(request, run)
+    assert not run_admin.has_add_permission(request)
+    assert client.get(reverse("admin:jobs_run_add")).status_code == 403
+    assert client.post(reverse("admin:jobs_run_delete", args=[run.pk]), {"post": "yes"}).status_code == 403
+    assert client.post(run.get_absolute_url(), {"status": "succeeded"}).status_code == 403
+    page = client.get(run.get_absolute_url()).content.decode()
+    assert 'name="_save"' not in page and "deletelink" not in page
+    assert Run.objects.get(pk=run.pk).status == Run.Status.QUEUED
+
+
+@pytest.mark.django_db
+def test_job_save_records_changes_and_keeps_the_schedule_in_step(client):
+    user = login(client, "root", is_superuser=True)
+    response = client.post(reverse("admin:jobs_job_add"), job_form(schedule="0 3 * * *"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    job = Job.objects.get(name="nightly")
+    assert job.periodic_task is not None and job.periodic_task.crontab.hour == "3"
+    created = JobChange.objects.get(job=job)
+    assert created.action == "created" and created.user == user and created.changes["schedule"] == [None, "0 3 * * *"]
+
+    client.post(reverse("admin:jobs_job_change", args=[job.pk]), job_form(schedule="", mode="incremental"))
+    job.refresh_from_db()
+    assert job.periodic_task is None and not PeriodicTask.objects.filter(name__startswith="hockeyops job").exists()
+    change = JobChange.objects.filter(job=job, action="changed").get()
+    assert change.changes == {"schedule": ["0 3 * * *", ""], "mode": ["full", "incremental"]}
+    page = client.get(reverse("admin:jobs_job_change", args=[job.pk])).content.decode()
+    assert "Change history" in page and "0 3 * * *" in page and "incremental" in page
+
+    bad = client.post(reverse("admin:jobs_job_change", args=[job.pk]), job_form(schedule="every night"))
+    assert bad.status_code == 200 and "five fields" in bad.content.decode()
+    bad = client.post(reverse("admin:jobs_job_change", args=[job.pk]), job_form(stages=["sync"]))
+    assert "not available yet" in bad.content.decode()
+
+    client.post(reverse("admin:jobs_job_change", args=[job.pk]), job_form(schedule="30 2 * * 1"))
+    assert PeriodicTask.objects.filter(name=f"hockeyops job {job.pk}").exists()
+    client.post(reverse("admin:jobs_job_delete", args=[job.pk]), {"post": "yes"})
+    assert not Job.objects.exists() and not PeriodicTask.objects.filter(name__startswith="hockeyops job").exists()
+    deleted = JobChange.objects.get(action="deleted")
+    assert deleted.job_name == "nightly" and deleted.user == user
+
+
+@pytest.mark.django_db
+def test_job_actions_preview_and_run_now(client, django_capture_on_commit_callbacks):
+    job = Job.objects.create(name="two games", stages=["etl"], games=[30001, 30002], tables=["fact_goals"])
+    changelist = reverse("admin:jobs_job_changelist")
+    login(client, "vic", "viewer")
+    page = client.get(changelist).content.decode()
+    assert 'value="preview"' in page and 'value="run_now"' not in page
+    detail = client.get(reverse("admin:jobs_job_change", args=[job.pk]))
+    assert detail.status_code == 200 and 'name="_save"' not in detail.content.decode()
+    client.post(changelist, {"action": "run_now", "_selected_action": [job.pk]})
+    assert not Run.objects.exists()
+
+    login(client, "olive", "operator")
+    preview = client.post(changelist, {"action": "preview", "_selected_action": [job.pk]})
+    assert preview.status_code == 200 and "game 30002: build (full run)" in preview.content.decode()
+    assert not Run.objects.exists()
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(changelist, {"action": "run_now", "_selected_action": [job.pk]})
+    assert response.status_code == 302
+    run = Run.objects.get()
+    assert run.job == job and run.trigger == Run.Trigger.ADMIN and run.requested_by.username == "olive"
+    assert f"#{run.pk} Queued" in client.get(changelist).content.decode()
+
+
+@pytest.mark.django_db
+def test_schema_and_sync_pages_explain_they_arrive_later(client):
+    login(client, "sam", "schema admin")
+    for name in ("admin:jobs_run_schema", "admin:jobs_run_sync"):
+        page = client.get(reverse(name)).content.decode()
+        assert "arrives with its issue" in page and 'name="target"' in page
+        response = client.post(reverse(name), {"target": "embedded", "collision": "queue", "_preview": "Preview"})
+        assert response.status_code == 200 and "not available yet" in response.content.decode()
+    assert not Run.objects.exists()
+    index = client.get(reverse("admin:index")).content.decode()
+    assert reverse(RUN_ETL) in index and reverse("admin:jobs_run_schema") in index
+
+
+@pytest.mark.django_db
+def test_targets_show_whether_variables_are_set_never_their_values(client, monkeypatch):
+    monkeypatch.setenv("HOCKEYOPS_TARGET_WAREHOUSE_URL", "postgresql://secret-user:pw@db/warehouse")
+    Target.objects.create(name="warehouse", description="The league warehouse")
+    Target.objects.create(name="staging", kind=Target.Kind.SUPABASE_REST, key_env="STAGING_KEY")
+    login(client, "root", is_superuser=True)
+    page = client.get(reverse("admin:jobs_target_changelist")).content.decode()
+    assert "set (HOCKEYOPS_TARGET_WAREHOUSE_URL)" in page and "not set (HOCKEYOPS_TARGET_STAGING_URL)" in page
+    assert "not set (STAGING_KEY)" in page and "secret-user" not in page
+    detail = client.get(reverse("admin:jobs_target_change", args=[Target.objects.get(name="warehouse").pk]))
+    assert "secret-user" not in detail.content.decode()
+
+
+def _changelist_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def _make_runs(count: int, start: int) -> None:
+    users = [User.objects.create_user(f"u{start + i}") for i in range(count)]
+    jobs = [Job.objects.create(name=f"job {start + i}", stages=["etl"]) for i in range(count)]
+    Run.objects.bulk_create([Run(job=jobs[i], requested_by=users[i], trigger=Run.Trigger.ADMIN, target_name="embedded",
+                                 status=Run.Status.SUCCEEDED, percent=100.0) for i in range(count)])
+
+
+@pytest.mark.django_db
+def test_run_and_job_lists_use_a_fixed_number_of_queries(client):
+    login(client, "root", is_superuser=True)
+    _make_runs(5, 0)
+    small = {url: _changelist_queries(client, url) for url in (reverse("admin:jobs_run_changelist"),
+                                                               reverse("admin:jobs_job_changelist"))}
+    _make_runs(45, 100)
+    for url, queries in small.items():
+        assert _changelist_queries(client, url) == queries, url
+    page = client.get(reverse("admin:jobs_run_changelist")).content.decode()
+    assert page.count('class="ho-badge ho-status-succeeded"') == 50 and "ho-progress" in page
+    assert f"#{Run.objects.first().pk}" in client.get(reverse("admin:jobs_run_changelist"),
+                                                      {"q": f"#{Run.objects.first().pk}"}).content.decode()
+
+
+@pytest.mark.django_db
+def test_ensure_groups_is_idempotent_and_layered():
+    groups = ensure_groups()
+    ensure_groups()
+    codes = {name: set(g.permissions.values_list("codename", flat=True)) for name, g in groups.items()}
+    assert "view_run" in codes["viewer"] and "run_etl" not in codes["viewer"]
+    assert codes["viewer"] < codes["operator"] < codes["schema admin"]
+    assert {"run_etl", "run_sync", "add_job", "change_job"} <= codes["operator"]
+    assert {"apply_schema", "apply_destructive_schema"} <= codes["schema admin"] - codes["operator"]
