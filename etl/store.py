@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import ctypes
 import ctypes.util
-import hashlib
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ import pandas as pd
 
 from .catalog import Table, get_table
 from .errors import BuilderError
+from .excel_source import file_hash as file_digest
 
 MANIFEST = "manifest.json"
 CSV_OPTIONS = dict(index=False, header=False, na_rep="", lineterminator="\n")
@@ -76,14 +76,6 @@ def render_csv(df: pd.DataFrame, table: Table) -> tuple[str, int]:
     """Conformed rows sorted by primary key, as CSV text without header."""
     out = conform(df, table).sort_values(list(table.primary_key), kind="stable")
     return out.to_csv(**CSV_OPTIONS), len(out)
-
-
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class TableWriter:
