@@ -324,7 +324,8 @@ def _build_games(data_dir: Path, games: list[GamePlan], league, game_tables: lis
     have = {gp.game_id for gp in games if parts_dir is not None and _part_path(parts_dir, gp).exists()}
     missing = [gp for gp in games if gp.game_id not in have]
     workers = min(workers, len(missing))
-    if workers <= 1 or "fork" not in mp.get_all_start_methods():
+    # a daemonic process (e.g. a Celery prefork child) may not start a pool: build in-process there
+    if workers <= 1 or "fork" not in mp.get_all_start_methods() or mp.current_process().daemon:
         fresh: Iterator[_GameUnit] = (_render_game(gp) for gp in missing)
     else:
         fresh = _pool_map(missing, workers)

@@ -14,14 +14,17 @@ def execute_run_task(self, run_id: int) -> str:
 @shared_task(acks_late=True, name="jobs.tasks.build_game_part")
 def build_game_part_task(run_id: int, options: dict, plan: dict, game_id: int, parts_dir: str) -> str:
     """One game of a fanned-out ETL; skipped when the coordinating task already claimed it."""
-    from etl.pipeline import EtlOptions, EtlPlan, build_game_part, claim_part
+    from etl.pipeline import EtlOptions, EtlPlan, build_game_part, claim_part, part_ready
     from jobs.models import Run
 
     if not Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, cancel_requested=False).exists():
         return "not running"
+    etl_plan = EtlPlan.from_dict(plan)
+    if part_ready(parts_dir, etl_plan, game_id):
+        return "already built"
     if not claim_part(parts_dir, game_id):
         return "claimed elsewhere"
-    return build_game_part(EtlOptions(**options), EtlPlan.from_dict(plan), game_id, parts_dir)["status"]
+    return build_game_part(EtlOptions(**options), etl_plan, game_id, parts_dir)["status"]
 
 
 @shared_task(name="jobs.tasks.run_scheduled_job")

@@ -23,6 +23,7 @@ from .reporting import RunCancelToken, RunReporter, write_log
 from .runs import transition
 
 S = Run.Status
+PARTS_QUEUE = "parts"  # per-game tasks: their own queue so new Runs do not wait behind them
 
 
 def worker_host() -> str:
@@ -79,7 +80,7 @@ def execute_run(run_id: int, task_id: str = "", echo: Reporter | None = None) ->
             write_log(run, "info", "", f"Target '{run.target_name}' is busy: waiting for Run #{holder.pk}.", logfile)
 
     if not locking.acquire(run, run.collision, still_wanted, on_wait):
-        holder = locking.try_acquire(run)
+        holder = locking.holder(run.target_name)
         reason = f"Skipped: target '{run.target_name}' is busy with Run #{holder.pk}." if holder else "Skipped."
         if transition(run_id, [S.QUEUED], S.SKIPPED, error_summary=reason, waiting_for=holder):
             write_log(run, "info", "", reason, logfile)
@@ -180,8 +181,10 @@ def _fan_out(run: Run, options: EtlOptions, plan: EtlPlan, parts: Path, games: l
 
     prepare_parts(options, plan, parts)
     plan_data = plan.as_dict()
-    opts = {k: v for k, v in options.__dict__.items()}
-    sent = [build_game_part_task.apply_async(args=[run.pk, opts, plan_data, gid, str(parts)]) for gid in games]
+    opts = dict(options.__dict__)
+    games = [gid for gid in games if not part_ready(parts, plan, gid)]  # parts kept from a retried run
+    sent = [build_game_part_task.apply_async(args=[run.pk, opts, plan_data, gid, str(parts)], queue=PARTS_QUEUE)
+            for gid in games]
     reporter.log("info", f"Fanned out {len(games)} games to per-game tasks.")
     try:
         for gid in games:

@@ -42,5 +42,11 @@ def acquire(run: Run, policy: str, still_wanted: Callable[[], bool], on_wait: Ca
         time.sleep(poll)
 
 
+def holder(target_name: str) -> Run | None:
+    """The Run holding the target's lease, if any (without taking it)."""
+    lease = TargetLease.objects.filter(target_name=target_name).select_related("run").first()
+    return lease.run if lease else None
+
+
 def release(run: Run) -> None:
     TargetLease.objects.filter(run=run).delete()
