@@ -420,8 +420,8 @@ def get_table(name: str) -> Table:
         raise KeyError(f"unknown table {name!r}") from None
 
 
-def catalog_version() -> str:
-    """Short hash of the whole catalog: changes whenever any declaration changes."""
+def catalog_version(tables: tuple[Table, ...] | list[Table] | None = None) -> str:
+    """Short hash of the catalog (or of ``tables``): changes whenever any declaration changes."""
     payload = [
         {
             "name": t.name,
@@ -433,7 +433,7 @@ def catalog_version() -> str:
             "game_scoped": t.game_scoped,
             "columns": [(c.name, c.type, c.nullable) for c in t.columns],
         }
-        for t in TABLES
+        for t in (TABLES if tables is None else tables)
     ]
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     return digest[:12]

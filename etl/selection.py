@@ -53,7 +53,7 @@ def match_term(term: str, tables: Sequence[Table] = TABLES) -> list[str]:
         if not hits:
             raise SelectionError(f"The pattern '{term}' matches no table in the catalog.")
         return hits
-    if term in TABLES_BY_NAME:
+    if term in names:
         return [term]
     close = [n for n in names if term.lower() in n.lower()][:3]
     hint = f" Did you mean {', '.join(close)}?" if close else ""

@@ -1,0 +1,166 @@
+"""python manage.py schema generate|plan|apply: the warehouse DDL from the catalog, and migrating a target to it."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from etl.errors import EtlError
+from etl.selection import MODES
+
+
+class _EchoReporter:
+    """Log lines to the command's stderr; progress is implied by the log lines."""
+
+    def __init__(self, write, verbosity: int) -> None:
+        self.write, self.verbosity = write, verbosity
+
+    def progress(self, done: int, total: int, unit: str, rows: int) -> None:
+        pass
+
+    def log(self, level: str, message: str) -> None:
+        if self.verbosity >= 2 or level != "info" or "waiting for lock" in message or message.startswith("Got the"):
+            self.write(message)
+
+
+def _selection_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("table selection (the same grammar as the ETL)")
+    group.add_argument("--mode", action="append", default=[], choices=list(MODES),
+                       help="Tables by mode; repeatable (default: all).")
+    group.add_argument("--tables", nargs="*", default=[], help="Table names.")
+    group.add_argument("--pattern", action="append", default=[], help="Glob such as 'fact_player*'; repeatable.")
+    group.add_argument("--exclude", nargs="*", default=[], help="Names or globs to leave out.")
+
+
+def _content_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("content")
+    bool_opt = argparse.BooleanOptionalAction
+    group.add_argument("--pk", action=bool_opt, default=True, help="Primary keys (default: on).")
+    group.add_argument("--fk", action=bool_opt, default=True,
+                       help="Deferrable foreign keys between the selected tables (default: on).")
+    group.add_argument("--indexes", action=bool_opt, default=True,
+                       help="Indexes on game_id, player_id and team_id columns (default: on).")
+    group.add_argument("--comments", action=bool_opt, default=True,
+                       help="Table and column comments from the catalog (default: on).")
+    group.add_argument("--rls", action=bool_opt, default=False,
+                       help="Supabase row-level security with a read policy (default: off).")
+    group.add_argument("--rls-role", default="anon", help="Role the read policy is for (default: anon).")
+
+
+class Command(BaseCommand):
+    help = (
+        "Warehouse schema from the table catalog. `generate` writes the SQL script (default "
+        "sql/reset_supabase.sql); `plan --target NAME` compares the catalog with the target's live schema and "
+        "lists the operations (never writes); `apply --target NAME` runs them in one transaction."
+    )
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{generate,plan,apply}")
+        gen = sub.add_parser("generate", help="Write the SQL script for an empty database.")
+        plan = sub.add_parser("plan", help="Show what apply would change in a target; writes nothing.")
+        apply = sub.add_parser("apply", help="Change a target's schema to match the catalog, all or nothing.")
+        for p in (gen, plan, apply):
+            _selection_args(p)
+            _content_args(p)
+        gen.add_argument("--drop", action="store_true", help="Drop the selected tables first (never CASCADE).")
+        gen.add_argument("--output", default=str(Path(settings.BASE_DIR) / "sql" / "reset_supabase.sql"),
+                         help="Script file to write (default: sql/reset_supabase.sql).")
+        for p in (plan, apply):
+            p.add_argument("--target", default="embedded", help="Target name (default: embedded).")
+            p.add_argument("--json", action="store_true", help="Print the plan as JSON.")
+        plan.add_argument("--sql", action="store_true", help="Print each operation's statements.")
+        plan.add_argument("--exit-code", action="store_true",
+                          help="Exit with status 2 when there are operations, 0 when there are none.")
+        apply.add_argument("--allow-destructive", action="store_true",
+                           help="Allow operations that drop data (drop column, drop table, narrowing types).")
+        apply.add_argument("--lock-timeout", default="10s",
+                           help="How long a statement may wait for a table lock (PostgreSQL interval, default 10s).")
+        apply.add_argument("--lock-wait", type=float, default=600.0,
+                           help="Seconds to wait for another writer on the target (default 600).")
+
+    def handle(self, *args, **opts):
+        try:
+            options = self._options(opts)
+            if opts["action"] == "generate":
+                return self._generate(options, opts)
+            url = self._target_url(opts["target"])
+            if opts["action"] == "plan":
+                return self._plan(url, options, opts)
+            return self._apply(url, options, opts)
+        except EtlError as exc:
+            raise CommandError(str(exc)) from None
+
+    @staticmethod
+    def _options(opts):
+        from etl.schema import SchemaOptions
+
+        return SchemaOptions(tables=tuple(opts["tables"]), modes=tuple(opts["mode"]),
+                             patterns=tuple(opts["pattern"]), exclude=tuple(opts["exclude"]), pk=opts["pk"],
+                             fk=opts["fk"], indexes=opts["indexes"], comments=opts["comments"], rls=opts["rls"],
+                             rls_role=opts["rls_role"], drop=opts.get("drop", False))
+
+    def _generate(self, options, opts):
+        from etl.schema import catalog_version_of, render_script
+
+        text = render_script(options)
+        path = Path(opts["output"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+        count = len(options.resolve())
+        self.stdout.write(f"Wrote {path}: {count} tables, catalog {catalog_version_of()}, {options.describe()}.")
+
+    def _target_url(self, name: str) -> str:
+        from etl.embedded_pg import ensure_running
+        from jobs.services.targets import EMBEDDED, get_target
+
+        try:
+            info = get_target(name)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        url = info.url()
+        if url:
+            return url
+        if name == EMBEDDED:
+            return ensure_running(Path(settings.VAR_DIR) / "embedded-pg")
+        raise CommandError(f"Target {name} has no connection URL: set {info.url_env} in the environment.")
+
+    def _plan(self, url, options, opts):
+        from etl.schema import plan_schema
+
+        plan = plan_schema(url, options)
+        if opts["json"]:
+            self.stdout.write(json.dumps(plan.as_dict(), indent=2))
+        else:
+            self.stdout.write(f"Schema plan for target {opts['target']}:")
+            self.stdout.write(plan.describe(with_sql=opts["sql"]))
+        if opts["exit_code"]:
+            self.stdout.flush()
+            sys.exit(2 if plan.operations else 0)
+
+    def _apply(self, url, options, opts):
+        from etl.schema import apply_schema
+
+        reporter = _EchoReporter(self.stderr.write, opts["verbosity"])
+        result = apply_schema(url, options, target_name=opts["target"], allow_destructive=opts["allow_destructive"],
+                              lock_timeout=opts["lock_timeout"], lock_wait=opts["lock_wait"], reporter=reporter)
+        if opts["json"]:
+            self.stdout.write(json.dumps({**result.plan.as_dict(), "history_id": result.history_id,
+                                          "lock_waited_seconds": round(result.lock.waited, 3),
+                                          "lock_holder": result.lock.holder}, indent=2))
+            return
+        if result.plan.empty:
+            self.stdout.write(f"Target {opts['target']} already matches the catalog; nothing to apply.")
+        else:
+            self.stdout.write(result.plan.describe())
+            self.stdout.write(f"Applied {result.applied} operations to target {opts['target']} in "
+                              f"{result.seconds:.1f}s (history #{result.history_id}).")
