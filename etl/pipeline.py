@@ -18,10 +18,11 @@ from .builders.master import build_master
 from .builders.vocab import strength_table, vocab_table
 from .catalog import TABLES, catalog_version, get_table
 from .errors import EtlError, InputError
-from .excel_source import GameFile, discover_games, file_hash, find_master, read_game, read_master
+from .excel_source import GameFile
 from .issues import IssueLog
 from .progress import CancelToken, NullReporter, Reporter
 from .selection import GameSelection, TableSelection, upstream_closure, why_built
+from .sources import Source, open_source
 from .store import OutputStore, read_previous_groups, render_csv
 
 MODES = ("full", "incremental")
@@ -40,6 +41,17 @@ class EtlOptions:
     mode: str = "full"
     source: str = "excel"
     workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
+    # staging source only: the target's URL, resolved by the caller at run time; never persisted or logged
+    staging_url: str = field(default="", repr=False, compare=False)
+
+    def public(self) -> dict:
+        """The options without secrets (safe for plans, logs and task arguments)."""
+        data = asdict(self)
+        data.pop("staging_url", None)
+        return data
+
+    def open_source(self) -> Source:
+        return open_source(self.source, self.data_dir, self.staging_url)
 
 
 @dataclass
@@ -115,16 +127,13 @@ def plan_etl(options: EtlOptions) -> EtlPlan:
     """Resolve tables, games and incremental decisions. Reads file hashes only; writes nothing."""
     if options.mode not in MODES:
         raise EtlError(f"Unknown mode '{options.mode}'; use full or incremental.")
-    if options.source != "excel":
-        raise EtlError(f"The source '{options.source}' is not available yet; use excel.")
     selection = TableSelection.from_options(tables=options.tables, exclude=options.exclude_tables)
     selected = selection.resolve()
     build = upstream_closure(selected)
     reasons = why_built(selected, build)
-    data_dir = Path(options.data_dir)
-    master = find_master(data_dir)
-    master_hash = file_hash(master)
-    found = discover_games(data_dir)
+    source = options.open_source()
+    master_file, master_hash = source.master()
+    found = source.games()
     chosen = GameSelection.from_options(options.games, options.exclude_games).resolve(found)
     mode, full_reason = options.mode, ""
     previous = OutputStore(Path(options.output_dir)).manifest() if mode == "incremental" else None
@@ -153,7 +162,7 @@ def plan_etl(options: EtlOptions) -> EtlPlan:
     if needs_games:
         for gid in chosen:
             gf = found[gid]
-            digest = file_hash(gf.path)
+            digest = source.game_hash(gf)
             prev = prev_games.get(str(gid))
             asked = not options.games or gid in set(options.games)
             if prev is None:
@@ -163,7 +172,7 @@ def plan_etl(options: EtlOptions) -> EtlPlan:
             else:
                 action, why = "build", "workbook changed"
             games.append(GamePlan(gid, action, why, gf.relpath, digest, gf.note))
-    return EtlPlan(mode, selected, build, reasons, games, master.name, master_hash, catalog_version(),
+    return EtlPlan(mode, selected, build, reasons, games, master_file, master_hash, catalog_version(),
                    full_reason)
 
 
@@ -184,7 +193,6 @@ def run_etl(
     started = time.perf_counter()
     plan = plan or plan_etl(options)
     reporter.log("info", plan.describe().splitlines()[0])
-    data_dir = Path(options.data_dir)
     store = OutputStore(Path(options.output_dir))
     previous = store.manifest() or {}
     write = set(plan.tables)
@@ -195,9 +203,9 @@ def run_etl(
     game_status: dict[int, str] = {}
     store.begin()
     try:
-        master_path = data_dir / plan.master_file
+        source = options.open_source()
         master_issues = IssueLog(None)
-        frames, sheet_issues = read_master(master_path, plan.master_file)
+        frames, sheet_issues = source.read_master()
         for issue in sheet_issues:
             master_issues.add(issue["file"], issue["problem"], issue["action"], sheet=issue["sheet"])
         master_tables, league = build_master(frames, plan.master_file, master_issues)
@@ -220,7 +228,7 @@ def run_etl(
         prev_groups = _previous_readers(store, plan, game_tables)
         games_manifest: dict[str, dict] = {}
         to_build = [gp for gp in plan.games if gp.action == "build"]
-        built = _build_games(data_dir, to_build, league, game_tables, options.workers, parts_dir)
+        built = _build_games(source, to_build, league, game_tables, options.workers, parts_dir)
         try:
             for gp in plan.games:
                 cancel.check()
@@ -276,11 +284,11 @@ def run_etl(
     return EtlResult(plan, manifest, seconds, total_rows, game_status)
 
 
-def _build_one(data_dir: Path, gp: GamePlan, league) -> tuple[GameResult, IssueLog]:
-    game = GameFile(gp.game_id, data_dir / gp.file, gp.file, gp.note)
+def _build_one(source: Source, gp: GamePlan, league) -> tuple[GameResult, IssueLog]:
+    game = GameFile(gp.game_id, Path(gp.file), gp.file, gp.note)
     issues = IssueLog(gp.game_id)
     try:
-        frames = read_game(game)
+        frames = source.read_game(game)
     except InputError as exc:
         issues.add(exc.file, exc.problem, "game left out", sheet=exc.sheet, row=exc.row, column=exc.column)
         return read_error_result(game, exc), issues
@@ -305,8 +313,8 @@ _WORKER: dict = {}
 
 
 def _render_game(gp: GamePlan) -> _GameUnit:
-    data_dir, league, game_tables = _WORKER["data_dir"], _WORKER["league"], _WORKER["tables"]
-    result, issues = _build_one(data_dir, gp, league)
+    source, league, game_tables = _WORKER["source"], _WORKER["league"], _WORKER["tables"]
+    result, issues = _build_one(source, gp, league)
     issues.finish()
     extra = {"qa_game_completeness": pd.DataFrame([result.completeness]), "qa_data_issues": issues.frame()}
     chunks = {}
@@ -317,10 +325,10 @@ def _render_game(gp: GamePlan) -> _GameUnit:
     return _GameUnit(gp.game_id, result.status, result.completeness.get("reason", ""), chunks, result.codes)
 
 
-def _build_games(data_dir: Path, games: list[GamePlan], league, game_tables: list[str], workers: int,
+def _build_games(source: Source, games: list[GamePlan], league, game_tables: list[str], workers: int,
                  parts_dir: Path | None = None) -> Iterator[_GameUnit]:
     """Built games in plan order: from parts where present, else built (in forked processes if workers > 1)."""
-    _WORKER.update(data_dir=data_dir, league=league, tables=game_tables)
+    _WORKER.update(source=source, league=league, tables=game_tables)
     have = {gp.game_id for gp in games if parts_dir is not None and _part_path(parts_dir, gp).exists()}
     missing = [gp for gp in games if gp.game_id not in have]
     workers = min(workers, len(missing))
@@ -398,7 +406,7 @@ def save_league(parts_dir: Path, league, master_hash: str) -> None:
 
 def prepare_parts(options: EtlOptions, plan: EtlPlan, parts_dir: Path) -> None:
     """Read the master workbook once and keep its lookups for per-game tasks."""
-    frames, _ = read_master(Path(options.data_dir) / plan.master_file, plan.master_file)
+    frames, _ = options.open_source().read_master()
     _, league = build_master(frames, plan.master_file, IssueLog(None))
     save_league(Path(parts_dir), league, plan.master_hash)
 
@@ -412,7 +420,7 @@ def build_game_part(options: EtlOptions, plan: EtlPlan, game_id: int, parts_dir:
         raise EtlError("The master workbook changed while the run was in progress; start the run again.")
     gp = next(g for g in plan.games if g.game_id == game_id)
     game_tables = [t.name for t in TABLES if t.grain == "game" and t.name in set(plan.tables)]
-    _WORKER.update(data_dir=Path(options.data_dir), league=saved["league"], tables=game_tables)
+    _WORKER.update(source=options.open_source(), league=saved["league"], tables=game_tables)
     unit = _render_game(gp)
     _save_part(parts_dir, gp, game_tables, unit)
     return {"game_id": game_id, "status": unit.status, "rows": sum(c for _, c in unit.chunks.values())}

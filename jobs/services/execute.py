@@ -181,7 +181,7 @@ def _fan_out(run: Run, options: EtlOptions, plan: EtlPlan, parts: Path, games: l
 
     prepare_parts(options, plan, parts)
     plan_data = plan.as_dict()
-    opts = dict(options.__dict__)
+    opts = options.public()  # no secrets in task arguments
     games = [gid for gid in games if not part_ready(parts, plan, gid)]  # parts kept from a retried run
     sent = [build_game_part_task.apply_async(args=[run.pk, opts, plan_data, gid, str(parts)], queue=PARTS_QUEUE)
             for gid in games]

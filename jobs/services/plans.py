@@ -1,8 +1,6 @@
 """Turn requested options into a frozen plan: concrete stages, games and tables. Never writes."""
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from django.conf import settings
 
 from etl.pipeline import EtlOptions, plan_etl
@@ -50,7 +48,7 @@ def build_plan(stages: list[str], etl: dict | None = None, target: str = "embedd
             resolved = plan_etl(options)
         except EtlError as exc:
             raise PlanError(str(exc)) from None
-        requested = asdict(options)
+        requested = options.public()
         requested.pop("workers", None)
         plan["etl"] = {
             "requested": {k: v for k, v in (etl or {}).items()},
