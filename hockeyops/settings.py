@@ -110,3 +110,6 @@ HOCKEYOPS_FANOUT_MIN_GAMES = int(os.environ.get("HOCKEYOPS_FANOUT_MIN_GAMES", "8
 CELERY_BEAT_SCHEDULE = {
     "hockeyops-reap-runs": {"task": "jobs.tasks.reap_runs", "schedule": 30.0},
 }
+
+# The embedded target: a PostgreSQL started on demand with its data folder here.
+HOCKEYOPS_EMBEDDED_PG_DIR = Path(os.environ.get("HOCKEYOPS_EMBEDDED_PG_DIR", VAR_DIR / "embedded-pg"))

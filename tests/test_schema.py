@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -407,6 +408,13 @@ def test_plan_command_exit_code_and_apply(db, monkeypatch, capsys):
         call_command("schema", "plan", "--target", "schematest", "--exit-code", "--mode", "dims")
     assert exit_.value.code == 2
     call_command("schema", "apply", "--target", "schematest", "--mode", "dims")
+    from jobs.models import Run
+
+    run = Run.objects.get()  # the CLI leaves the same audit trail as the admin
+    assert (run.trigger, run.status, run.target_name) == ("cli", "succeeded", "schematest")
+    assert set(run.steps.values_list("unit", "status")) == {("plan", "succeeded"), ("apply", "succeeded")}
+    assert {"schema_plan.json", "schema_plan.sql", "run.log"} <= set(run.artifacts.values_list("name", flat=True))
+    assert db not in json.dumps(run.plan) and db not in Path(run.artifacts.get(name="run.log").path).read_text()
     with pytest.raises(SystemExit) as exit_:
         call_command("schema", "plan", "--target", "schematest", "--exit-code", "--mode", "dims")
     assert exit_.value.code == 0
@@ -446,3 +454,54 @@ def test_embedded_concurrent_start_stable_port_and_stop():
     finally:
         embedded_pg.stop(data_dir)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------- through Runs and Jobs
+
+@pytest.mark.django_db(transaction=True)
+def test_job_with_etl_and_schema_stages_runs_plan_and_apply(db, monkeypatch, settings, tmp_path):
+    from jobs.models import Job, Run
+    from jobs.services.runs import run_job
+
+    monkeypatch.setenv("HOCKEYOPS_TARGET_WAREHOUSE_URL", db)
+    settings.HOCKEYOPS_OUTPUT_DIR = tmp_path / "out"
+    settings.HOCKEYOPS_ARTIFACTS_DIR = tmp_path / "artifacts"
+    settings.HOCKEYOPS_RUNS_DIR = tmp_path / "runs"
+    job = Job.objects.create(name="nightly", stages=["schema", "etl"], target_name="warehouse",
+                             games=[30001], tables=["dim_team"], schema_options={"modes": ["dims"]})
+    run = run_job(job, Run.Trigger.ADMIN)
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error_summary
+    assert run.plan["stages"] == ["etl", "schema"]
+    units = [(s.stage, s.status) for s in run.steps.all()]
+    assert units == [("etl", "succeeded")] * len(run.plan["etl"]["units"]) + [("schema", "succeeded")] * 2
+    with psycopg.connect(db) as conn:
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert "dim_team" in tables and "fact_events" not in tables
+
+    again = run_job(job, Run.Trigger.ADMIN)
+    again.refresh_from_db()
+    assert again.status == "succeeded"
+    assert again.logs.filter(message__startswith="Schema plan: no changes").exists() or \
+        again.logs.filter(message__icontains="no changes").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_destructive_schema_change_fails_the_run_without_permission(db, monkeypatch, settings, tmp_path):
+    from jobs.models import Run
+    from jobs.services.plans import build_plan
+    from jobs.services.runs import create_run
+
+    monkeypatch.setenv("HOCKEYOPS_TARGET_WAREHOUSE_URL", db)
+    settings.HOCKEYOPS_ARTIFACTS_DIR = tmp_path / "artifacts"
+    apply_schema(db, SchemaOptions(modes=("dims",)), target_name="warehouse")
+    with psycopg.connect(db, autocommit=True) as conn:  # a column the catalog no longer declares, with data
+        conn.execute('ALTER TABLE "dim_league" ADD COLUMN "legacy_code" text')
+        conn.execute('INSERT INTO "dim_league" ("league_id", "league", "legacy_code") VALUES (%s, %s, %s)',
+                     ("N", "NORAD", "old"))
+    run = create_run(build_plan(["schema"], schema={"modes": ["dims"]}, target="warehouse"), Run.Trigger.ADMIN)
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert "destructive" in run.error_summary.lower()
+    with psycopg.connect(db) as conn:
+        assert conn.execute('SELECT count(*) FROM "dim_league"').fetchone()[0] == 1

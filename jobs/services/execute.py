@@ -203,4 +203,41 @@ def _fan_out(run: Run, options: EtlOptions, plan: EtlPlan, parts: Path, games: l
             res.revoke()
 
 
-STAGES = {Stage.ETL: _etl_stage}
+def _schema_stage(run: Run, logfile: Path, echo: Reporter | None = None) -> None:
+    """Plan against the live target, keep plan and SQL as artifacts, apply in one transaction."""
+    import json
+
+    from etl.schema import apply_schema, plan_schema
+
+    from .plans import schema_options
+    from .targets import resolve_url
+
+    spec = run.plan["schema"]
+    options = schema_options(spec["options"])
+    reporter = RunReporter(run, Stage.SCHEMA, logfile, echo)
+    cancel = RunCancelToken(run.pk)
+    try:
+        url = resolve_url(run.target_name)
+    except ValueError as exc:
+        raise EtlError(str(exc)) from None
+    plan = plan_schema(url, options, reporter=reporter, cancel=cancel)
+    folder = artifact_dir(run.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "schema_plan.json").write_text(json.dumps(plan.as_dict(), indent=2, default=str))
+    (folder / "schema_plan.sql").write_text(plan.describe(with_sql=True) + "\n")
+    _attach(run, "schema_plan.json", "plan", folder / "schema_plan.json")
+    _attach(run, "schema_plan.sql", "sql", folder / "schema_plan.sql")
+    reporter.log("info", f"Schema plan: {plan.summary()}")
+    reporter.progress(1, 2, "plan", 0)
+    requested = spec.get("requested", {})
+    result = apply_schema(url, options, target_name=run.target_name, allow_destructive=spec["allow_destructive"],
+                          lock_timeout=requested.get("lock_timeout") or "10s", lock_wait=requested.get("lock_wait"),
+                          reporter=reporter, cancel=cancel)
+    if result.lock.waited > 0.5:
+        reporter.log("info", f"Waited {result.lock.waited:.1f}s for the target lock ({result.lock.holder}).")
+    reporter.log("info", f"Applied {result.applied} schema operations in {result.seconds:.1f}s"
+                         + (f" (history #{result.history_id})." if result.history_id else "."))
+    reporter.progress(2, 2, "apply", result.applied)
+
+
+STAGES = {Stage.ETL: _etl_stage, Stage.SCHEMA: _schema_stage}

@@ -62,10 +62,39 @@ def build_plan(stages: list[str], etl: dict | None = None, target: str = "embedd
             },
             "units": ["master"] + [f"game {g.game_id}" for g in resolved.games] + ["publish"],
         }
-    for name in (Stage.SCHEMA, Stage.SYNC):
-        if name in ordered:
-            raise PlanError(f"The {name.label} stage is not available yet.")
+    if Stage.SCHEMA in ordered:
+        plan["schema"] = schema_plan(schema or {})
+    if Stage.SYNC in ordered:
+        raise PlanError(f"The {Stage.SYNC.label} stage is not available yet.")
     return plan
+
+
+SCHEMA_FIELDS = ("tables", "modes", "patterns", "exclude", "pk", "fk", "indexes", "comments", "rls", "rls_role")
+
+
+def schema_options(requested: dict):
+    """SchemaOptions from a request (unknown keys ignored; lists for the selection terms)."""
+    from etl.schema import SchemaOptions
+
+    values = {k: requested[k] for k in SCHEMA_FIELDS if k in requested and requested[k] is not None}
+    for key in ("tables", "modes", "patterns", "exclude"):
+        if key in values:
+            values[key] = tuple(values[key])
+    return SchemaOptions(**values)
+
+
+def schema_plan(requested: dict) -> dict:
+    """The schema stage's frozen part: options as requested and resolved (no database is touched)."""
+    from etl.errors import EtlError
+
+    try:
+        options = schema_options(requested)
+        tables = [t.name for t in options.resolve()]
+    except (EtlError, TypeError) as exc:
+        raise PlanError(str(exc)) from None
+    return {"requested": dict(requested), "options": options.as_dict(),
+            "allow_destructive": bool(requested.get("allow_destructive")),
+            "resolved": {"tables": tables}, "units": ["plan", "apply"]}
 
 
 def describe(plan: dict) -> list[str]:
@@ -80,4 +109,9 @@ def describe(plan: dict) -> list[str]:
             lines.append(f"  game {gid}: {r['game_actions'][str(gid)]}")
         for table in r["build"]:
             lines.append(f"  {table}: {'write' if table in r['tables'] else 'build only'} ({r['reasons'][table]})")
+    schema = plan.get("schema")
+    if schema:
+        flags = [k for k in ("pk", "fk", "indexes", "comments", "rls") if schema["options"].get(k)]
+        lines.append(f"Schema: plan and apply {len(schema['resolved']['tables'])} tables ({', '.join(flags)}); "
+                     f"destructive changes {'allowed' if schema['allow_destructive'] else 'refused'}")
     return lines

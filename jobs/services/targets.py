@@ -59,3 +59,22 @@ def get_target(name: str) -> TargetInfo:
         raise ValueError(f"There is no target called '{name}'. Add it under Targets in the admin or set "
                          f"{env_var_for(name)}.")
     return targets[name]
+
+
+def resolve_url(name: str) -> str:
+    """The connection URL of target ``name``, resolved in the worker from the environment.
+
+    The embedded target falls back to the project's own PostgreSQL, started on demand. The URL is a
+    secret: callers pass it to etl/ and never store or log it.
+    """
+    from django.conf import settings
+
+    info = get_target(name)
+    url = info.url()
+    if url:
+        return url
+    if name == EMBEDDED:
+        from etl.embedded_pg import ensure_running
+
+        return ensure_running(settings.HOCKEYOPS_EMBEDDED_PG_DIR)
+    raise ValueError(f"Target '{name}' has no connection URL: set {info.url_env} in the worker's environment.")

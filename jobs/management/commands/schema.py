@@ -89,10 +89,9 @@ class Command(BaseCommand):
             options = self._options(opts)
             if opts["action"] == "generate":
                 return self._generate(options, opts)
-            url = self._target_url(opts["target"])
-            if opts["action"] == "plan":
-                return self._plan(url, options, opts)
-            return self._apply(url, options, opts)
+            if opts["action"] == "apply":
+                return self._apply(opts)
+            return self._plan(self._target_url(opts["target"]), options, opts)
         except EtlError as exc:
             raise CommandError(str(exc)) from None
 
@@ -120,19 +119,12 @@ class Command(BaseCommand):
         self.stdout.write(f"Wrote {path}: {count} tables, catalog {catalog_version_of()}, {options.describe()}.")
 
     def _target_url(self, name: str) -> str:
-        from etl.embedded_pg import ensure_running
-        from jobs.services.targets import EMBEDDED, get_target
+        from jobs.services.targets import resolve_url
 
         try:
-            info = get_target(name)
+            return resolve_url(name)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        url = info.url()
-        if url:
-            return url
-        if name == EMBEDDED:
-            return ensure_running(Path(settings.VAR_DIR) / "embedded-pg")
-        raise CommandError(f"Target {name} has no connection URL: set {info.url_env} in the environment.")
 
     def _plan(self, url, options, opts):
         from etl.schema import plan_schema
@@ -147,20 +139,37 @@ class Command(BaseCommand):
             self.stdout.flush()
             sys.exit(2 if plan.operations else 0)
 
-    def _apply(self, url, options, opts):
-        from etl.schema import apply_schema
+    def _apply(self, opts):
+        """Apply through a Run (trigger cli), so the CLI leaves the same audit trail as the admin."""
+        from django.db import transaction
 
-        reporter = _EchoReporter(self.stderr.write, opts["verbosity"])
-        result = apply_schema(url, options, target_name=opts["target"], allow_destructive=opts["allow_destructive"],
-                              lock_timeout=opts["lock_timeout"], lock_wait=opts["lock_wait"], reporter=reporter)
+        from jobs.cli import print_run
+        from jobs.models import Run
+        from jobs.services.execute import execute_run
+        from jobs.services.plans import PlanError, build_plan
+        from jobs.services.runs import create_run
+
+        requested = {"tables": opts["tables"], "modes": opts["mode"], "patterns": opts["pattern"],
+                     "exclude": opts["exclude"], "pk": opts["pk"], "fk": opts["fk"], "indexes": opts["indexes"],
+                     "comments": opts["comments"], "rls": opts["rls"], "rls_role": opts["rls_role"],
+                     "allow_destructive": opts["allow_destructive"], "lock_timeout": opts["lock_timeout"],
+                     "lock_wait": opts["lock_wait"]}
+        try:
+            plan = build_plan(["schema"], schema=requested, target=opts["target"])
+        except PlanError as exc:
+            raise CommandError(str(exc)) from None
+        with transaction.atomic():
+            run = create_run(plan, Run.Trigger.CLI, enqueue=False)
+        execute_run(run.pk, echo=_EchoReporter(self.stderr.write, opts["verbosity"]))
+        run.refresh_from_db()
         if opts["json"]:
-            self.stdout.write(json.dumps({**result.plan.as_dict(), "history_id": result.history_id,
-                                          "lock_waited_seconds": round(result.lock.waited, 3),
-                                          "lock_holder": result.lock.holder}, indent=2))
-            return
-        if result.plan.empty:
-            self.stdout.write(f"Target {opts['target']} already matches the catalog; nothing to apply.")
+            artifact = run.artifacts.filter(name="schema_plan.json").first()
+            plan_data = json.loads(Path(artifact.path).read_text()) if artifact else {}
+            self.stdout.write(json.dumps({"run": run.pk, "status": run.status, "plan": plan_data,
+                                          "error": run.error_summary}, indent=2))
         else:
-            self.stdout.write(result.plan.describe())
-            self.stdout.write(f"Applied {result.applied} operations to target {opts['target']} in "
-                              f"{result.seconds:.1f}s (history #{result.history_id}).")
+            for line in run.logs.filter(stage="schema").values_list("message", flat=True):
+                self.stdout.write(line)
+            print_run(run, self.stdout.write)
+        if run.status != Run.Status.SUCCEEDED:
+            raise CommandError(f"Run #{run.pk} {run.status}: {run.error_summary}")
