@@ -19,7 +19,7 @@ from etl.progress import Reporter
 from jobs.models import Run, RunArtifact, RunStep, Stage
 
 from . import locking
-from .reporting import RunCancelToken, RunReporter, write_log
+from .reporting import RunCancelToken, RunProgress, RunReporter, write_log
 from .runs import transition
 
 S = Run.Status
@@ -97,9 +97,10 @@ def execute_run(run_id: int, task_id: str = "", echo: Reporter | None = None) ->
     try:
         if waited > 0.5 and run.waiting_for_id:
             write_log(run, "info", "", f"Waited {waited:.1f}s for Run #{run.waiting_for_id}.", logfile)
+        overall = RunProgress({stage: len(run.plan.get(stage, {}).get("units", [stage])) for stage in run.stages})
         for stage in run.stages:
             Run.objects.filter(pk=run_id).update(current_stage=stage)
-            STAGES[stage](run, logfile, echo)
+            STAGES[stage](run, logfile, echo, overall)
         final, summary = S.SUCCEEDED, ""
         write_log(run, "info", "", "Run succeeded.", logfile)
     except Cancelled as exc:
@@ -140,10 +141,10 @@ def _attach(run: Run, name: str, kind: str, src: Path, copy: bool = False) -> No
                                          defaults={"kind": kind, "path": str(dst), "size": dst.stat().st_size})
 
 
-def _etl_stage(run: Run, logfile: Path, echo: Reporter | None = None) -> None:
+def _etl_stage(run: Run, logfile: Path, echo: Reporter | None = None, overall: RunProgress | None = None) -> None:
     spec = run.plan["etl"]
     options = EtlOptions(**{**spec["options"], "workers": min(2, os.cpu_count() or 1)})
-    reporter = RunReporter(run, Stage.ETL, logfile, echo)
+    reporter = RunReporter(run, Stage.ETL, logfile, echo, overall)
     cancel = RunCancelToken(run.pk)
     plan = plan_etl(options)
     parts = run_dir(run.pk) / "parts"
@@ -159,6 +160,7 @@ def _etl_stage(run: Run, logfile: Path, echo: Reporter | None = None) -> None:
     reporter.log("info", result.summary())
     manifest = Path(options.output_dir) / "manifest.json"
     _attach(run, "manifest.json", "manifest", manifest, copy=True)
+    reporter.finish()
 
 
 def _link_parts(src: Path, dst: Path) -> None:
@@ -203,7 +205,8 @@ def _fan_out(run: Run, options: EtlOptions, plan: EtlPlan, parts: Path, games: l
             res.revoke()
 
 
-def _schema_stage(run: Run, logfile: Path, echo: Reporter | None = None) -> None:
+def _schema_stage(run: Run, logfile: Path, echo: Reporter | None = None,
+                  overall: RunProgress | None = None) -> None:
     """Plan against the live target, keep plan and SQL as artifacts, apply in one transaction."""
     import json
 
@@ -214,7 +217,7 @@ def _schema_stage(run: Run, logfile: Path, echo: Reporter | None = None) -> None
 
     spec = run.plan["schema"]
     options = schema_options(spec["options"])
-    reporter = RunReporter(run, Stage.SCHEMA, logfile, echo)
+    reporter = RunReporter(run, Stage.SCHEMA, logfile, echo, overall)
     cancel = RunCancelToken(run.pk)
     try:
         url = resolve_url(run.target_name)
@@ -227,7 +230,6 @@ def _schema_stage(run: Run, logfile: Path, echo: Reporter | None = None) -> None
     (folder / "schema_plan.sql").write_text(plan.describe(with_sql=True) + "\n")
     _attach(run, "schema_plan.json", "plan", folder / "schema_plan.json")
     _attach(run, "schema_plan.sql", "sql", folder / "schema_plan.sql")
-    reporter.log("info", f"Schema plan: {plan.summary()}")
     reporter.progress(1, 2, "plan", 0)
     requested = spec.get("requested", {})
     result = apply_schema(url, options, target_name=run.target_name, allow_destructive=spec["allow_destructive"],
@@ -238,6 +240,7 @@ def _schema_stage(run: Run, logfile: Path, echo: Reporter | None = None) -> None
     reporter.log("info", f"Applied {result.applied} schema operations in {result.seconds:.1f}s"
                          + (f" (history #{result.history_id})." if result.history_id else "."))
     reporter.progress(2, 2, "apply", result.applied)
+    reporter.finish()
 
 
 STAGES = {Stage.ETL: _etl_stage, Stage.SCHEMA: _schema_stage}

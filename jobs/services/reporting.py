@@ -11,11 +11,33 @@ from etl.progress import CancelToken, Reporter
 from jobs.models import Run, RunLog, RunStep
 
 
+class RunProgress:
+    """Progress of a whole Run across its stages: units and rows of finished stages plus the current one."""
+
+    def __init__(self, planned: dict[str, int]) -> None:
+        self.planned = dict(planned)  # stage -> planned units
+        self.done_units = 0
+        self.done_rows = 0
+
+    def overall(self, stage: str, done: int, total: int, rows: int) -> tuple[int, int, int]:
+        """(units done, units total, rows) for the Run while ``stage`` reports (done, total, rows)."""
+        self.planned[stage] = max(total, 1)
+        later = list(self.planned)[list(self.planned).index(stage) + 1:]
+        return (self.done_units + done, self.done_units + total + sum(self.planned[s] for s in later),
+                self.done_rows + rows)
+
+    def finish(self, stage: str, rows: int) -> None:
+        self.done_units += self.planned.get(stage, 0)
+        self.done_rows += rows
+
+
 class RunReporter:
     """Turns etl progress/log callbacks into Run fields, step rows and log lines (bounded write rate)."""
 
-    def __init__(self, run: Run, stage: str, log_path: Path, echo: Reporter | None = None) -> None:
+    def __init__(self, run: Run, stage: str, log_path: Path, echo: Reporter | None = None,
+                 overall: RunProgress | None = None) -> None:
         self.run = run
+        self.overall = overall or RunProgress({stage: 1})
         self.echo = echo
         self.stage = stage
         self.log_path = log_path
@@ -39,10 +61,15 @@ class RunReporter:
             return
         self._last_write = now
         elapsed = now - self.started
+        run_done, run_total, run_rows = self.overall.overall(self.stage, done, total, rows)
         Run.objects.filter(pk=self.run.pk).update(
-            current_stage=self.stage, current_unit=unit[:100], units_done=done, units_total=total,
-            percent=round(100.0 * done / total, 1) if total else 100.0, rows=rows,
+            current_stage=self.stage, current_unit=unit[:100], units_done=run_done, units_total=run_total,
+            percent=round(100.0 * run_done / run_total, 1) if run_total else 100.0, rows=run_rows,
             rows_per_sec=round(rows / elapsed, 1) if elapsed > 0 else 0, heartbeat_at=timezone.now())
+
+    def finish(self) -> None:
+        """The stage is done: later stages report on top of its units and rows."""
+        self.overall.finish(self.stage, self._last_rows)
 
     def log(self, level: str, message: str) -> None:
         if self.echo:

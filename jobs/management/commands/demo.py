@@ -15,7 +15,7 @@ from jobs.services.plans import PlanError
 from jobs.services.runs import run_job
 from jobs.services.schedules import sync_schedule
 
-AVAILABLE_STAGES = ["etl"]
+AVAILABLE_STAGES = ["etl", "schema"]
 
 
 class Command(BaseCommand):
