@@ -299,3 +299,45 @@ def test_fan_out_equals_in_process_run(celery_worker_proc: CeleryWorker, league4
                           worker.log_text())
     assert {"COMPLETE", "PARTIAL"} & set(by_tasks), "no game was built by a per-game task"
     assert table_digests(out) == table_digests(reference40)
+
+
+def test_operator_admin_flow_runs_on_the_worker(celery_worker_proc: CeleryWorker, client, settings, tmp_path: Path):
+    """Log in as an operator, open Run ETL, pick two games and three tables, preview, submit; a worker runs it."""
+    from django.contrib.auth.models import User
+    from django.urls import reverse
+
+    from jobs.groups import ensure_groups
+    from jobs.models import Run
+
+    settings.HOCKEYOPS_OUTPUT_DIR = tmp_path / "admin-output"
+    groups = ensure_groups()
+    operator = User.objects.create_user("olive", password="pw", is_staff=True)
+    operator.groups.add(groups["operator"])
+    client.force_login(operator)
+    url = reverse("admin:jobs_run_etl")
+    page = client.get(url)
+    assert page.status_code == 200 and "30001" in page.content.decode()
+    form = {"games": ["30001", "30002"], "tables": ["dim_team", "fact_goals", "qa_goal_verification"],
+            "source": "excel", "mode": "full", "target": "embedded", "collision": "queue"}
+    preview = client.post(url, {**form, "_preview": "Preview"}).content.decode()
+    assert "game 30001" in preview and "fact_goals" in preview and not Run.objects.exists()
+    response = client.post(url, {**form, "_run": "Run"})
+    assert response.status_code == 302
+    run = Run.objects.get()
+    wait_for(lambda: fresh(run.pk).is_terminal, 60, what=f"Run #{run.pk} to finish")
+    run = fresh(run.pk)
+    assert run.status == "succeeded", run.error_summary
+    assert run.trigger == "admin" and run.requested_by == operator
+    assert run.worker_host and not run.worker_host.endswith(f":{os.getpid()}")  # executed by the worker
+    assert run.percent == 100.0 and run.logs.exists()
+    assert set(run.steps.values_list("status", flat=True)) == {"succeeded"}
+    manifest = run.artifacts.get(name="manifest.json")
+    download = client.get(reverse("admin:jobs_run_artifact", args=[run.pk, manifest.pk]))
+    assert download.status_code == 200
+    assert sorted(json.loads(b"".join(download.streaming_content))["tables"]) == form["tables"]
+
+    viewer = User.objects.create_user("vic", password="pw", is_staff=True)
+    viewer.groups.add(groups["viewer"])
+    client.force_login(viewer)
+    assert client.post(url, {**form, "_run": "Run"}).status_code == 403
+    assert Run.objects.count() == 1
