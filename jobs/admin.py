@@ -19,7 +19,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from jobs import views
-from jobs.forms import JobForm, record_change, snapshot
+from jobs.forms import JOB_SCHEMA_FIELDS, JobForm, record_change, snapshot
 from jobs.models import Job, JobChange, Run, Target, TargetLease
 from jobs.services.plans import PlanError, build_plan, describe
 from jobs.services.runs import run_job
@@ -141,7 +141,7 @@ class RunAdmin(ReadOnlyAdmin):
 
         return [
             path("run-etl/", wrap(views.stage_view, stage="etl"), name="jobs_run_etl"),
-            path("schema/", wrap(views.stage_view, stage="schema"), name="jobs_run_schema"),
+            path("schema/", wrap(views.schema_view), name="jobs_run_schema"),
             path("sync/", wrap(views.stage_view, stage="sync"), name="jobs_run_sync"),
             path("<int:object_id>/status/", wrap(views.run_status_view), name="jobs_run_status"),
             path("<int:object_id>/cancel/", wrap(views.cancel_view), name="jobs_run_cancel"),
@@ -159,6 +159,7 @@ class RunAdmin(ReadOnlyAdmin):
     def changelist_view(self, request, extra_context=None):
         user = request.user
         stages = {key: user.has_perm(perm) for key, perm in views.STAGE_PERMISSIONS.items()}
+        stages["schema"] = True  # Generate and Plan need only the view permission
         return super().changelist_view(request, {"stage_allowed": stages, **(extra_context or {})})
 
 
@@ -182,7 +183,10 @@ class JobAdmin(admin.ModelAdmin):
                                     "exclude_tables", "exclude_patterns", "source", "mode")}),
         ("Where", {"fields": ("target_name", "collision")}),
         ("When", {"fields": ("schedule", "periodic_task_display")}),
-        ("Stage options", {"classes": ("collapse",), "fields": ("schema_options", "sync_options")}),
+        ("Schema options", {"classes": ("ho-schema-options",), "fields": JOB_SCHEMA_FIELDS,
+                            "description": "Used when the schema stage is selected: what the schema stage plans "
+                                           "and applies on the target before the sync stage."}),
+        ("Stage options", {"classes": ("collapse",), "fields": ("sync_options",)}),
         ("Record", {"classes": ("collapse",), "fields": ("created_at", "updated_at")}),
     ]
 
@@ -203,10 +207,16 @@ class JobAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is not None and not self.has_change_permission(request, obj):  # view-only: no form-only fields
-            form_only = {"table_patterns", "exclude_patterns"}
-            fieldsets = [(name, {**opts, "fields": [f for f in opts["fields"] if f not in form_only]})
+            form_only = {"table_patterns", "exclude_patterns", *JOB_SCHEMA_FIELDS}
+            fieldsets = [(name, {**opts, "fields": ["schema_options"] if name == "Schema options"
+                                 else [f for f in opts["fields"] if f not in form_only]})
                          for name, opts in fieldsets]
         return fieldsets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.user = request.user  # a fresh class per request: the schema permissions are checked on save
+        return form
 
     @admin.display(description="Stages")
     def stages_display(self, job: Job) -> str:
@@ -258,7 +268,8 @@ class JobAdmin(admin.ModelAdmin):
     @admin.action(description="Run now", permissions=["run_etl"])
     def run_now(self, request, queryset) -> None:
         for job in queryset:
-            if not views.can_run_stages(request.user, job.stages):
+            destructive = bool((job.schema_options or {}).get("allow_destructive"))
+            if not views.can_run_stages(request.user, job.stages, destructive):
                 self.message_user(request, f"You may not run the stages of “{job}”.", messages.ERROR)
                 continue
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from etl.selection import MODES
 from jobs.models import STAGE_ORDER, Job, JobChange, Stage
 from jobs.services.catalog_choices import flat_values, game_choices, table_choices
 from jobs.services.plans import PlanError, build_plan
@@ -158,17 +159,120 @@ class EtlRunForm(SelectionFields, StageForm):
                 "collision": self.cleaned_data["collision"]}
 
 
-class SchemaForm(StageForm):
+# ---- schema options, shared by the Schema page (no prefix) and the Job form (prefix "schema_")
+
+SCHEMA_SWITCHES = ("pk", "fk", "indexes", "comments", "rls")
+SCHEMA_DEFAULTS = {"pk": True, "fk": True, "indexes": True, "comments": True, "rls": False, "rls_role": "anon"}
+SCHEMA_SELECTION = ("modes", "tables", "patterns", "exclude", "exclude_patterns")
+SCHEMA_CONTENT = (*SCHEMA_SWITCHES, "rls_role")
+SCHEMA_DESTRUCTIVE = ("allow_destructive", "confirm_destructive")
+DESTRUCTIVE_PERMISSION = "jobs.apply_destructive_schema"
+CONFIRM_LABEL = "I understand rows will be deleted"
+
+
+def schema_fields(prefix: str = "") -> type[forms.Form]:
+    """A form mixin with the schema options as fields named ``prefix + option``."""
+    tables = table_choices(include_modes=False)
+    switch = {"pk": ("Primary keys", "Primary key constraints from the catalog."),
+              "fk": ("Foreign keys", "Deferrable foreign keys between the selected tables (needs primary keys)."),
+              "indexes": ("Indexes", "Indexes on game_id, player_id and team_id columns."),
+              "comments": ("Comments", "Table and column comments from the catalog."),
+              "rls": ("Row-level security", "Supabase row-level security with a read-only policy for the role "
+                                            "below.")}
+    fields: dict[str, forms.Field] = {
+        "modes": forms.MultipleChoiceField(
+            required=False, choices=[(m, f"{m} — {text}") for m, text in MODES.items()],
+            widget=forms.CheckboxSelectMultiple, label="Modes",
+            help_text="Tables by mode. Nothing ticked and no tables chosen means every table of the catalog."),
+        "tables": forms.MultipleChoiceField(
+            required=False, choices=tables, widget=FilterableSelectMultiple("Filter tables…"), label="Tables",
+            help_text="Catalog tables. Ctrl/⌘-click selects several."),
+        "patterns": forms.CharField(
+            required=False, label="Table patterns", widget=forms.TextInput(attrs={"class": "vTextField"}),
+            help_text="More tables as names or globs, separated by spaces or commas, e.g. fact_player*."),
+        "exclude": forms.MultipleChoiceField(
+            required=False, choices=tables, widget=FilterableSelectMultiple("Filter tables…", size=6),
+            label="Excluded tables", help_text="Tables to leave out."),
+        "exclude_patterns": forms.CharField(
+            required=False, label="Excluded patterns", widget=forms.TextInput(attrs={"class": "vTextField"}),
+            help_text="More exclusions as names or globs, e.g. qa_*."),
+        **{name: forms.BooleanField(required=False, initial=SCHEMA_DEFAULTS[name], label=label, help_text=text)
+           for name, (label, text) in switch.items()},
+        "rls_role": forms.CharField(
+            required=False, max_length=63, initial="anon", label="RLS role",
+            help_text="Role the read policy is for (created NOLOGIN when missing)."),
+        "allow_destructive": forms.BooleanField(
+            required=False, label="Allow destructive changes",
+            help_text="Drop columns and tables no longer in the catalog and narrow column types; rows are lost. "
+                      "Needs the permission “Can apply destructive schema changes”."),
+        "confirm_destructive": forms.BooleanField(
+            required=False, label=CONFIRM_LABEL, help_text="Required together with “Allow destructive changes”."),
+    }
+    return type("SchemaFields", (forms.Form,), {prefix + name: field for name, field in fields.items()})
+
+
+def schema_initial(options: dict | None, prefix: str = "") -> dict:
+    """Form initial values for stored schema options (unknown tables go to the pattern fields)."""
+    options = options or {}
+    known = flat_values(table_choices(include_modes=False))
+    tables, other = _split_known(options.get("tables"), known)
+    exclude, exclude_other = _split_known(options.get("exclude"), known)
+    values = {"modes": list(options.get("modes") or []), "tables": tables,
+              "patterns": " ".join([*other, *(options.get("patterns") or [])]),
+              "exclude": exclude, "exclude_patterns": " ".join(exclude_other),
+              **{k: options.get(k, default) for k, default in SCHEMA_DEFAULTS.items()},
+              "allow_destructive": bool(options.get("allow_destructive")), "confirm_destructive": False}
+    return {prefix + k: v for k, v in values.items()}
+
+
+def schema_requested(data: dict, prefix: str = "") -> dict:
+    """The schema options (as build_plan takes and Job.schema_options stores) from cleaned form data."""
+    def get(name):
+        return data.get(prefix + name)
+
+    return {"tables": list(get("tables") or []), "modes": list(get("modes") or []),
+            "patterns": _terms(get("patterns")),
+            "exclude": list(get("exclude") or []) + _terms(get("exclude_patterns")),
+            **{name: bool(get(name)) for name in SCHEMA_SWITCHES},
+            "rls_role": (get("rls_role") or "").strip() or "anon",
+            "allow_destructive": bool(get("allow_destructive"))}
+
+
+class SchemaForm(schema_fields(), StageForm):
+    """Schema page: table selection, content switches, target, collision policy, destructive opt-in."""
+
     stage = Stage.SCHEMA
+    destructive_title = "Destructive changes (Apply only)"
+    fieldsets = [
+        ("Tables", list(SCHEMA_SELECTION)),
+        ("Content", list(SCHEMA_CONTENT)),
+        ("Target", ["target", "collision"]),
+        (destructive_title, list(SCHEMA_DESTRUCTIVE)),
+    ]
+
+    def schema_options(self) -> dict:
+        return schema_requested(self.cleaned_data)
+
+    def stage_options(self) -> dict:
+        return {"schema": self.schema_options()}
 
 
 class SyncForm(StageForm):
     stage = Stage.SYNC
 
 
-class JobForm(SelectionFields, forms.ModelForm):
-    """A Job: stages and selection as lists to pick from; the plan is checked before saving."""
+JOB_SCHEMA_PREFIX = "schema_"
+JOB_SCHEMA_FIELDS = [JOB_SCHEMA_PREFIX + name for name in (*SCHEMA_SELECTION, *SCHEMA_CONTENT, *SCHEMA_DESTRUCTIVE)]
 
+
+class JobForm(SelectionFields, schema_fields(JOB_SCHEMA_PREFIX), forms.ModelForm):
+    """A Job: stages and selection as lists to pick from; the plan is checked before saving.
+
+    The schema options are edited as ``schema_*`` fields and stored in ``schema_options`` when the schema
+    stage is selected. ``user`` (set by the admin) is checked for the schema permissions.
+    """
+
+    user = None
     stages = forms.MultipleChoiceField(choices=Stage.choices, widget=forms.CheckboxSelectMultiple,
                                        help_text=Job._meta.get_field("stages").help_text)
     target_name = forms.ChoiceField(label="Target", help_text=Job._meta.get_field("target_name").help_text)
@@ -176,8 +280,7 @@ class JobForm(SelectionFields, forms.ModelForm):
     class Meta:
         model = Job
         fields = ["name", "description", "enabled", "stages", "games", "exclude_games", "tables",
-                  "exclude_tables", "source", "mode", "target_name", "collision", "schedule",
-                  "schema_options", "sync_options"]
+                  "exclude_tables", "source", "mode", "target_name", "collision", "schedule", "sync_options"]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -188,6 +291,7 @@ class JobForm(SelectionFields, forms.ModelForm):
         for name in ("games", "exclude_games"):
             self.initial[name] = [str(g) for g in self.initial.get(name) or []]
             self.fields[name].help_text = Job._meta.get_field(name).help_text or self.fields[name].help_text
+        self.initial.update(schema_initial(self.instance.schema_options, JOB_SCHEMA_PREFIX))
 
     def clean_schedule(self) -> str:
         value = " ".join(self.cleaned_data.get("schedule", "").split())
@@ -204,14 +308,40 @@ class JobForm(SelectionFields, forms.ModelForm):
             return data
         data.update(self.selection())
         data["stages"] = [s.value for s in STAGE_ORDER if s.value in set(data["stages"])]
+        with_schema = Stage.SCHEMA.value in data["stages"]
+        stored = self.instance.schema_options or {}
+        schema = {**stored, **schema_requested(data, JOB_SCHEMA_PREFIX)} if with_schema else stored
+        if with_schema:
+            self._check_schema_permissions(data, schema)
         try:
             build_plan(data["stages"], etl={k: data[k] for k in ("games", "exclude_games", "tables",
                                                                  "exclude_tables", "source", "mode")},
-                       target=data["target_name"], schema=data.get("schema_options"),
-                       sync=data.get("sync_options"))
+                       target=data["target_name"], schema=schema, sync=data.get("sync_options"))
         except PlanError as exc:
             raise forms.ValidationError(str(exc)) from None
+        data["schema_options"] = schema
+        self.instance.schema_options = schema  # not a form field: the schema_* fields edit it
         return data
+
+    def _check_schema_permissions(self, data: dict, schema: dict) -> None:
+        """A new or changed schema request needs apply_schema; allowing destructive changes also needs
+        apply_destructive_schema and the explicit confirmation."""
+        old = self.instance
+        unchanged = (old.pk and Stage.SCHEMA.value in (old.stages or []) and old.schema_options == schema
+                     and old.target_name == data["target_name"])
+        if unchanged or self.user is None:
+            return
+        if not self.user.has_perm("jobs.apply_schema"):
+            raise forms.ValidationError("You need the permission “Can apply schema changes” to save a Job with "
+                                        "this schema stage.")
+        if not schema.get("allow_destructive"):
+            return
+        if not self.user.has_perm(DESTRUCTIVE_PERMISSION):
+            self.add_error(JOB_SCHEMA_PREFIX + "allow_destructive",
+                           "You need the permission “Can apply destructive schema changes” to allow them.")
+        elif not data.get(JOB_SCHEMA_PREFIX + "confirm_destructive"):
+            self.add_error(JOB_SCHEMA_PREFIX + "confirm_destructive",
+                           f"Tick “{CONFIRM_LABEL}” to allow destructive changes.")
 
 
 # ---- audit trail of Job edits

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -17,11 +19,22 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from jobs.forms import EtlRunForm, SchemaForm, StageForm, SyncForm, record_change, snapshot
+from etl.errors import EtlError
+from jobs.forms import (
+    CONFIRM_LABEL,
+    DESTRUCTIVE_PERMISSION,
+    EtlRunForm,
+    SchemaForm,
+    StageForm,
+    SyncForm,
+    record_change,
+    snapshot,
+)
 from jobs.models import Job, Run, RunLog, RunStep
-from jobs.services.plans import describe
+from jobs.services.plans import describe, schema_options
 from jobs.services.runs import cancel_run, create_run, retry_run
 from jobs.services.schedules import sync_schedule
+from jobs.services.targets import resolve_url
 
 STAGE_PERMISSIONS = {"etl": "jobs.run_etl", "schema": "jobs.apply_schema", "sync": "jobs.run_sync"}
 STAGE_GROUPS = {"etl": "operator", "schema": "schema admin", "sync": "operator"}  # see jobs.groups
@@ -29,14 +42,22 @@ PERMISSION_NAMES = {f"jobs.{code}": name for code, name in Run._meta.permissions
 LOG_BATCH = 500
 
 
-def stage_permissions(stages: list[str]) -> list[str]:
+def stage_permissions(stages: list[str], destructive: bool = False) -> list[str]:
     """The permissions a user needs to start (or cancel, or retry) a run of these stages."""
-    return [STAGE_PERMISSIONS[s] for s in stages if s in STAGE_PERMISSIONS]
+    perms = [STAGE_PERMISSIONS[s] for s in stages if s in STAGE_PERMISSIONS]
+    if destructive and "schema" in stages:
+        perms.append(DESTRUCTIVE_PERMISSION)
+    return perms
 
 
-def can_run_stages(user, stages: list[str]) -> bool:
-    perms = stage_permissions(stages)
+def can_run_stages(user, stages: list[str], destructive: bool = False) -> bool:
+    perms = stage_permissions(stages, destructive)
     return bool(perms) and user.has_perms(perms)
+
+
+def plan_is_destructive(plan: dict) -> bool:
+    """True when a Run's plan lets its schema stage apply destructive changes."""
+    return bool((plan.get("schema") or {}).get("allow_destructive"))
 
 
 STAGE_PAGES: dict[str, dict] = {
@@ -44,9 +65,9 @@ STAGE_PAGES: dict[str, dict] = {
             "intro": "Build dimension, fact and QA tables from the league's workbooks and publish them as CSV "
                      "files. Preview shows the resolved plan without writing anything."},
     "schema": {"title": "Schema", "form": SchemaForm,
-               "notice": "The Schema stage (DDL generated from the table catalog, planned against the target "
-                         "and applied) arrives with its issue. Until then Preview and Run explain that it is not "
-                         "available."},
+               "intro": "The warehouse tables from the catalog. Generate downloads the SQL script for an empty "
+                        "database; Plan compares it with the target's live schema and lists the operations "
+                        "(writes nothing); Apply runs them as a Run, in one transaction."},
     "sync": {"title": "Sync", "form": SyncForm,
              "notice": "The Sync stage (loading the published tables into the target and checking them) arrives "
                        "with its issue. Until then Preview and Run explain that it is not available."},
@@ -57,13 +78,18 @@ def _stage_context(request: HttpRequest, model_admin, stage: str, form: StageFor
     permission = STAGE_PERMISSIONS[stage]
     user = request.user
     tabs = [(page["title"], reverse(f"admin:jobs_run_{key}"), key == stage) for key, page in STAGE_PAGES.items()]
+    can_save_job = stage == "etl" and (user.has_perm("jobs.add_job") or user.has_perm("jobs.change_job"))
+    hidden = [] if can_save_job else ["Save as Job"]
+    if stage == "schema" and not user.has_perm(permission):
+        hidden.append(SchemaForm.destructive_title)  # only Apply uses it
     return {
         **model_admin.admin_site.each_context(request),
         "opts": Run._meta, "title": STAGE_PAGES[stage]["title"], "stage": stage, "tabs": tabs, "form": form,
         "intro": STAGE_PAGES[stage].get("intro", ""), "notice": STAGE_PAGES[stage].get("notice", ""),
         "allowed": user.has_perm(permission), "permission_name": PERMISSION_NAMES[permission],
+        "can_destroy": user.has_perm(DESTRUCTIVE_PERMISSION),
         "group_name": STAGE_GROUPS[stage],
-        "can_save_job": stage == "etl" and (user.has_perm("jobs.add_job") or user.has_perm("jobs.change_job")),
+        "can_save_job": can_save_job, "hidden_sections": hidden,
         "media": model_admin.media + form.media, **extra,
     }
 
@@ -96,6 +122,77 @@ def stage_view(request: HttpRequest, model_admin, stage: str) -> HttpResponse:
             extra = {"preview_lines": describe(form.plan), "plan_json": json.dumps(form.plan, indent=2)}
     return TemplateResponse(request, template, _stage_context(request, model_admin, stage, form, **extra),
                             status=status)
+
+
+def schema_view(request: HttpRequest, model_admin) -> HttpResponse:
+    """The Schema page: Generate (SQL download) and Plan (read-only, against the target) need only the view
+    permission; Apply needs apply_schema, and with destructive changes apply_destructive_schema too."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    template = "admin/jobs/run/schema_form.html"
+    if request.method != "POST":
+        return TemplateResponse(request, template, _stage_context(request, model_admin, "schema", SchemaForm()))
+    applying = "_apply" in request.POST
+    destructive = forms.CheckboxInput().value_from_datadict(request.POST, {}, "allow_destructive")
+    for needed, wanted in (("jobs.apply_schema", applying), (DESTRUCTIVE_PERMISSION, applying and destructive)):
+        if wanted and not request.user.has_perm(needed):
+            context = _stage_context(request, model_admin, "schema", SchemaForm(request.POST), denied=True,
+                                     permission_name=PERMISSION_NAMES[needed])
+            return TemplateResponse(request, template, context, status=403)
+    form = SchemaForm(request.POST)
+    extra: dict = {}
+    if form.is_valid():
+        options = schema_options(form.plan["schema"]["options"])
+        if "_generate" in request.POST:
+            return _script_download(options)
+        if not applying:
+            extra = _live_plan(form.cleaned_data["target"], options, form.cleaned_data["allow_destructive"])
+        elif destructive and not form.cleaned_data["confirm_destructive"]:
+            form.add_error("confirm_destructive", f"Tick “{CONFIRM_LABEL}” to apply destructive changes.")
+        else:
+            with transaction.atomic():
+                run = create_run(form.plan, Run.Trigger.ADMIN, user=request.user,
+                                 collision=form.cleaned_data["collision"])
+            messages.success(request, format_html("Run #{} was started: schema plan and apply.", run.pk))
+            return redirect(run.get_absolute_url())
+    return TemplateResponse(request, template, _stage_context(request, model_admin, "schema", form, **extra))
+
+
+def _script_download(options) -> HttpResponse:
+    """The SQL script for an empty database, as the file ``reset_supabase.sql``; nothing is written."""
+    from etl.schema import render_script
+
+    response = HttpResponse(render_script(options), content_type="application/sql; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="reset_supabase.sql"'
+    return response
+
+
+def _live_plan(target: str, options, allow_destructive: bool) -> dict:
+    """Template context for Plan: the operations against the target's live schema, or a readable error."""
+    from etl.schema import plan_schema
+
+    url = ""
+    try:
+        url = resolve_url(target)
+        plan = plan_schema(url, options)
+    except (ValueError, EtlError, psycopg.Error, OSError) as exc:
+        return {"plan_error": f"Could not plan against target '{target}': {_without_secrets(str(exc), url)}"}
+    return {"schema_plan": plan, "plan_target": target, "allow_destructive": allow_destructive,
+            "destructive_count": len(plan.destructive)}
+
+
+def _without_secrets(message: str, url: str) -> str:
+    """``message`` with the URL and its password taken out (they must never reach a page)."""
+    text = message.strip() or "unknown error"
+    if url:
+        text = text.replace(url, "<target url>")
+        try:
+            password = psycopg.conninfo.conninfo_to_dict(url).get("password")
+        except psycopg.Error:
+            password = None
+        if password:
+            text = text.replace(str(password), "***")
+    return text
 
 
 def _save_as_job(request: HttpRequest, form: EtlRunForm) -> HttpResponse | tuple[str, int]:
@@ -158,6 +255,7 @@ def run_detail_context(request: HttpRequest, run: Run) -> dict:
     """What the Run page shows below its fields: plan, steps, log, artifacts, and which buttons apply."""
     logs = list(run.logs.order_by("-pk")[:1000])[::-1]
     allowed = can_run_stages(request.user, run.stages)
+    may_retry = allowed and can_run_stages(request.user, run.stages, plan_is_destructive(run.plan))
     return {
         "plan_lines": describe(run.plan) if run.plan.get("stages") else [],
         "plan_json": json.dumps(run.plan, indent=2),
@@ -166,7 +264,7 @@ def run_detail_context(request: HttpRequest, run: Run) -> dict:
         "artifacts": list(run.artifacts.all()),
         "live": run.status in Run.ACTIVE,
         "can_cancel": allowed and run.status in Run.ACTIVE,
-        "can_retry": allowed and run.status in (Run.Status.FAILED, Run.Status.CANCELLED),
+        "can_retry": may_retry and run.status in (Run.Status.FAILED, Run.Status.CANCELLED),
     }
 
 
@@ -197,7 +295,7 @@ def cancel_view(request: HttpRequest, model_admin, object_id: int) -> HttpRespon
 @require_POST
 def retry_view(request: HttpRequest, model_admin, object_id: int) -> HttpResponse:
     run = _get_run(request, model_admin, object_id)
-    if not can_run_stages(request.user, run.stages):
+    if not can_run_stages(request.user, run.stages, plan_is_destructive(run.plan)):
         raise PermissionDenied
     try:
         child = retry_run(run, request.user)

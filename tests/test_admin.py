@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
 
+import psycopg
 import pytest
 from django.contrib.admin.sites import site
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
+from psycopg import sql
 
+from etl.catalog import catalog_version
 from jobs.groups import ensure_groups
 from jobs.models import Job, JobChange, Run, RunStep, Target
 from jobs.services.plans import build_plan
@@ -302,3 +307,229 @@ def test_ensure_groups_is_idempotent_and_layered():
     assert codes["viewer"] < codes["operator"] < codes["schema admin"]
     assert {"run_etl", "run_sync", "add_job", "change_job"} <= codes["operator"]
     assert {"apply_schema", "apply_destructive_schema"} <= codes["schema admin"] - codes["operator"]
+
+
+# ---- Schema page and schema Jobs (against a fresh database on the PostgreSQL server)
+
+SCHEMA = "admin:jobs_run_schema"
+SERVER_ADMIN_URL = os.environ.get("HOCKEYOPS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+SECRET = "pw-never-shown-7f3a"  # in the target URL; the server trusts, so it is sent but never checked
+
+
+@pytest.fixture()
+def target_db(monkeypatch):
+    """A fresh, empty database declared as target ``wh`` through HOCKEYOPS_TARGET_WH_URL; dropped afterwards."""
+    try:
+        psycopg.connect(SERVER_ADMIN_URL, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL server answers at {SERVER_ADMIN_URL}: {str(exc).strip().splitlines()[0]}")
+    name = f"admin_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(SERVER_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    info = psycopg.conninfo.conninfo_to_dict(SERVER_ADMIN_URL)
+    url = (f"postgresql://{info.get('user') or 'postgres'}:{SECRET}@{info.get('host') or '127.0.0.1'}:"
+           f"{info.get('port') or 5432}/{name}")
+    monkeypatch.setenv("HOCKEYOPS_TARGET_WH_URL", url)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(SERVER_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def live_tables(url: str) -> set[str]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").fetchall()
+    return {r[0] for r in rows}
+
+
+def live_columns(url: str, table: str) -> list[str]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                            "AND table_name = %s ORDER BY ordinal_position", [table]).fetchall()
+    return [r[0] for r in rows]
+
+
+def schema_form(**extra) -> dict:
+    return {"tables": ["dim_team", "fact_goals"], "pk": "on", "fk": "on", "indexes": "on", "comments": "on",
+            "rls_role": "anon", "target": "wh", "collision": "queue", **extra}
+
+
+def text_of(response, url: str = "") -> str:
+    """The page's text, after checking that neither the target URL nor its password is in it."""
+    text = response.content.decode()
+    assert SECRET not in text and (not url or url not in text)
+    return text
+
+
+@pytest.mark.django_db
+def test_schema_page_generate_downloads_the_script_for_a_viewer(client, dirs):
+    login(client, "vic", "viewer")
+    page = text_of(client.get(reverse(SCHEMA)))
+    assert 'name="_generate"' in page and 'name="_plan"' in page and 'name="_apply"' not in page
+    assert 'id="ho-not-allowed"' in page and 'name="modes"' in page and 'name="rls_role"' in page
+    assert "Facts · tracking" in page and "I understand rows will be deleted" not in page  # Apply only
+
+    response = client.post(reverse(SCHEMA), schema_form(tables=[], modes=["dims"], fk="", target="embedded",
+                                                   _generate="Generate"))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="reset_supabase.sql"'
+    script = response.content.decode()
+    assert script.startswith("-- hockeyops warehouse schema") and f"-- catalog version: {catalog_version()}" in script
+    assert 'CREATE TABLE "dim_team"' in script and "fact_goals" not in script and "FOREIGN KEY" not in script
+    assert not Run.objects.exists() and not (dirs / "artifacts").exists()
+
+    bad = client.post(reverse(SCHEMA), schema_form(pk="", target="embedded", _generate="Generate"))
+    assert bad.status_code == 200 and "Foreign keys reference primary keys" in bad.content.decode()
+
+
+@pytest.mark.django_db
+def test_schema_plan_lists_operations_and_writes_nothing(client, target_db):
+    login(client, "olive", "operator")
+    response = client.post(reverse(SCHEMA), schema_form(_plan="Plan"))
+    assert response.status_code == 200
+    page = text_of(response, target_db)
+    assert "nothing has been written" in page and 'id="ho-operations"' in page
+    assert "create table dim_team" in page and "create table fact_goals" in page
+    assert 'class="ho-badge ho-status-succeeded">safe<' in page and ">destructive<" not in page
+    assert live_tables(target_db) == set() and not Run.objects.exists()
+
+
+@pytest.mark.django_db
+def test_schema_plan_errors_are_readable(client, monkeypatch):
+    login(client, "olive", "operator")
+    Target.objects.create(name="nourl")
+    response = client.post(reverse(SCHEMA), schema_form(target="nourl", _plan="Plan"))
+    assert response.status_code == 200
+    assert "has no connection URL: set HOCKEYOPS_TARGET_NOURL_URL" in response.content.decode()
+    down = f"postgresql://someone:{SECRET}@127.0.0.1:1/nowhere"
+    monkeypatch.setenv("HOCKEYOPS_TARGET_DOWN_URL", down)
+    response = client.post(reverse(SCHEMA), schema_form(target="down", _plan="Plan"))
+    assert response.status_code == 200
+    page = text_of(response, down)
+    assert 'id="ho-plan-error"' in page and "Could not connect to the target database" in page
+    assert not Run.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_schema_admin_applies_through_a_run_with_plan_and_sql_artifacts(client, target_db):
+    admin_user = login(client, "sam", "schema admin")
+    page = text_of(client.get(reverse(SCHEMA)), target_db)
+    assert 'name="_apply"' in page and 'id="ho-not-allowed"' not in page and "wh (environment" in page
+    assert 'name="confirm_destructive"' in page and "I understand rows will be deleted" in page
+
+    response = client.post(reverse(SCHEMA), schema_form(_apply="Apply"))
+    run = Run.objects.get()
+    assert response.status_code == 302 and response["Location"] == run.get_absolute_url()
+    assert run.status == Run.Status.SUCCEEDED, run.error_summary
+    assert run.trigger == Run.Trigger.ADMIN and run.requested_by == admin_user and run.target_name == "wh"
+    assert run.stages == ["schema"] and run.plan["schema"]["resolved"]["tables"] == ["dim_team", "fact_goals"]
+    assert {"dim_team", "fact_goals"} <= live_tables(target_db)
+    artifacts = {a.name: a for a in run.artifacts.all()}
+    assert {"schema_plan.json", "schema_plan.sql"} <= set(artifacts)
+    plan = json.loads(client.get(reverse("admin:jobs_run_artifact", args=[run.pk, artifacts["schema_plan.json"].pk]))
+                      .getvalue())
+    assert "create table" in {op["kind"] for op in plan["operations"]}
+    detail = text_of(client.get(run.get_absolute_url()), target_db)
+    assert "schema_plan.sql" in detail and "Schema: plan and apply 2 tables" in detail
+    status = client.get(reverse("admin:jobs_run_status", args=[run.pk]))
+    assert SECRET not in status.content.decode()
+
+    again = text_of(client.post(reverse(SCHEMA), schema_form(_plan="Plan")), target_db)
+    assert "No changes: the target matches the catalog" in again
+
+    with psycopg.connect(target_db, autocommit=True) as conn:  # a column the catalog no longer has, with data
+        conn.execute("ALTER TABLE dim_team ADD COLUMN legacy text")
+        conn.execute("INSERT INTO dim_team (team_id, team_name, legacy) VALUES ('T1', 'One', 'old')")
+    planned = text_of(client.post(reverse(SCHEMA), schema_form(_plan="Plan")), target_db)
+    assert "drop column dim_team.legacy" in planned and ">destructive<" in planned
+    assert 'class="ho-num ho-rows">1<' in planned  # rows with a value in the dropped column
+    assert "Apply refuses destructive operations" in planned
+
+    unconfirmed = client.post(reverse(SCHEMA), schema_form(allow_destructive="on", _apply="Apply"))
+    assert unconfirmed.status_code == 200 and Run.objects.count() == 1
+    assert "Tick “I understand rows will be deleted”" in text_of(unconfirmed, target_db)
+    assert "legacy" in live_columns(target_db, "dim_team")
+
+    confirmed = client.post(reverse(SCHEMA), schema_form(allow_destructive="on", confirm_destructive="on",
+                                                         _apply="Apply"))
+    run = Run.objects.first()
+    assert confirmed.status_code == 302 and Run.objects.count() == 2
+    assert run.status == Run.Status.SUCCEEDED, run.error_summary
+    assert run.plan["schema"]["allow_destructive"] and "legacy" not in live_columns(target_db, "dim_team")
+
+
+@pytest.mark.django_db
+def test_apply_needs_apply_schema_and_destructive_apply_its_own_permission(client, target_db):
+    operator = login(client, "olive", "operator")
+    page = text_of(client.get(reverse(SCHEMA)))
+    assert 'name="_plan"' in page and 'name="_generate"' in page and 'name="_apply"' not in page
+    denied = client.post(reverse(SCHEMA), schema_form(_apply="Apply"))
+    assert denied.status_code == 403 and "Can apply schema changes" in text_of(denied, target_db)
+    assert not Run.objects.exists()
+
+    operator.user_permissions.add(Permission.objects.get(codename="apply_schema"))
+    operator = User.objects.get(pk=operator.pk)  # fresh permission cache
+    client.force_login(operator)
+    destructive = client.post(reverse(SCHEMA), schema_form(allow_destructive="on", confirm_destructive="on",
+                                                           _apply="Apply"))
+    assert destructive.status_code == 403 and "Can apply destructive schema changes" in text_of(destructive)
+    assert not Run.objects.exists()
+    response = client.post(reverse(SCHEMA), schema_form(_apply="Apply"))  # queued; runs after commit
+    run = Run.objects.get()
+    assert response.status_code == 302 and run.requested_by == operator and not run.plan["schema"]["allow_destructive"]
+    assert live_tables(target_db) == set()
+
+    job = Job.objects.create(name="drop old columns", stages=["schema"], target_name="wh",
+                             schema_options={"allow_destructive": True})
+    client.post(reverse("admin:jobs_job_changelist"), {"action": "run_now", "_selected_action": [job.pk]})
+    assert not Run.objects.filter(job=job).exists()
+
+
+def schema_job_form(**extra) -> dict:
+    return job_form(**{"stages": ["etl", "schema"], "target_name": "wh", "schema_tables": TABLES, "schema_pk": "on",
+                       "schema_fk": "on", "schema_indexes": "on", "schema_comments": "on", "schema_rls_role": "anon",
+                       **extra})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_job_with_etl_and_schema_stages_runs_both(client, target_db):
+    login(client, "olive", "operator")
+    add = reverse("admin:jobs_job_add")
+    refused = client.post(add, schema_job_form())
+    assert refused.status_code == 200 and "Can apply schema changes" in text_of(refused, target_db)
+
+    login(client, "sam", "schema admin")
+    form_page = text_of(client.get(add), target_db)
+    assert 'name="schema_modes"' in form_page and "ho-schema-options" in form_page
+    bad = client.post(add, schema_job_form(schema_pk=""))
+    assert "Foreign keys reference primary keys" in bad.content.decode()
+    unconfirmed = client.post(add, schema_job_form(schema_allow_destructive="on"))
+    assert "Tick “I understand rows will be deleted”" in unconfirmed.content.decode() and not Job.objects.exists()
+    response = client.post(add, schema_job_form(schema_exclude_patterns="qa_*"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    job = Job.objects.get()
+    assert job.stages == ["etl", "schema"] and job.target_name == "wh"
+    assert job.schema_options["tables"] == TABLES and job.schema_options["exclude"] == ["qa_*"]
+    assert job.schema_options["pk"] and not job.schema_options["rls"] and not job.schema_options["allow_destructive"]
+    page = text_of(client.get(reverse("admin:jobs_job_change", args=[job.pk])), target_db)
+    assert 'value="fact_goals" selected' in page
+    login(client, "olive2", "operator")  # may edit the rest of a schema Job, not its schema request
+    edited = client.post(reverse("admin:jobs_job_change", args=[job.pk]),
+                         schema_job_form(schema_exclude_patterns="qa_*", description="nightly, then the schema"))
+    assert edited.status_code == 302 and Job.objects.get().description == "nightly, then the schema"
+    changed = client.post(reverse("admin:jobs_job_change", args=[job.pk]), schema_job_form())
+    assert "Can apply schema changes" in changed.content.decode()
+    assert Job.objects.get().schema_options["exclude"] == ["qa_*"]
+    client.force_login(User.objects.get(username="sam"))
+
+    response = client.post(reverse("admin:jobs_job_changelist"), {"action": "run_now", "_selected_action": [job.pk]})
+    assert response.status_code == 302
+    run = Run.objects.get()
+    assert run.status == Run.Status.SUCCEEDED, run.error_summary
+    assert run.stages == ["etl", "schema"] and run.job == job
+    assert live_tables(target_db) >= {"dim_team", "fact_goals"} and "qa_goal_verification" not in live_tables(target_db)
+    assert {"manifest.json", "schema_plan.json", "schema_plan.sql"} <= set(run.artifacts.values_list("name", flat=True))
+    assert [s.stage for s in run.steps.order_by("id")][-2:] == ["schema", "schema"]
