@@ -1,0 +1,360 @@
+"""PostgreSQL transport: COPY the outputs into the target, check, publish in one transaction, then verify.
+
+Publish strategy (a deliberate deviation from "load a new table and rename it in"): a full refresh runs
+``DELETE FROM t`` and ``COPY t FROM STDIN (FORMAT csv)`` in the transaction that publishes, checks the
+result and commits. MVCC gives the guarantees the swap was meant to give: until the commit every reader
+sees the old rows (never an empty or half-loaded table), DELETE and COPY take only ROW EXCLUSIVE locks so
+readers are never blocked, and a failure or a killed client rolls everything back. Unlike a rename swap,
+the table keeps its identity, so views, grants, RLS policies, triggers, publications, comments and the
+deferrable foreign keys that reference it keep working untouched, and nothing is ever dropped. Measured
+on a 500,000-row table (bench/sync.py) this runs at about psql ``\\copy`` speed: both are bound by the
+same per-row index and foreign-key work, while a rename swap would also have to re-create every dependent
+object. The price is table bloat (the old rows are dead tuples until autovacuum), which is what any
+in-place refresh costs.
+
+Game-scoped syncs stage the chosen games' rows (filtered while streaming) in a temporary table, check
+them, then ``DELETE ... WHERE game_id = ANY(...)`` and ``INSERT ... SELECT`` in the same transaction.
+
+Checks before commit: the file's sha256 equals the manifest's (the bytes loaded are the published ones),
+COPY's row count equals the manifest's, the primary key is unique and required columns are not null
+(enforced by the target's constraints when it has them, queried otherwise); deferred foreign keys are
+checked at commit. After the commit, verification recomputes the row digest (see ``etl.sync.stream``)
+from the committed rows and compares count and digest with the file; both are recorded in
+``hockeyops_sync_history`` in the target, whose load rows are written in the load's own transaction.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+
+import psycopg
+from psycopg import sql
+
+from ..catalog import get_table
+from ..errors import Cancelled
+from ..progress import CancelToken, NullReporter, Reporter
+from ..schema.apply import LockBusy, target_lock
+from .errors import SyncError, SyncFailed, VerificationFailed
+from .plan import SyncOptions, SyncPlan, TablePlan, resolve_sync
+from .result import SyncResult, TableResult
+from .stream import OutputSnapshot, RecordDigest, game_filter, sample_keys
+from .target import (
+    LiveTable,
+    columns_sql,
+    committed_by,
+    connect,
+    count_rows,
+    duplicate_key,
+    ensure_history,
+    has_rows,
+    inspect_tables,
+    keys_present,
+    merge_statements,
+    null_in_required,
+    record_load,
+    record_verification,
+    row_digest,
+    validate,
+)
+
+PROGRESS_EVERY = 0.5  # seconds between progress events while a table streams
+SMALL_TABLE = 20_000  # rows: always merged (the choice costs more than either method)
+
+
+def sync_postgres(url: str, output_dir: str, options: SyncOptions, *, target_name: str,
+                  reporter: Reporter | None = None, cancel: CancelToken | None = None) -> SyncResult:
+    """Load the selected outputs into a PostgreSQL target under its writer lock; see the module docstring."""
+    reporter = reporter or NullReporter()
+    cancel = cancel or CancelToken()
+    sync_id = options.sync_id or f"sync-{uuid.uuid4().hex[:12]}"
+    with OutputSnapshot(output_dir) as snap:
+        plan = resolve_sync(output_dir, options, snap)
+        plan.target = target_name
+        snap.open_tables(plan.names)
+        result = SyncResult(sync_id, target_name, "postgres", atomic=not options.per_table_commit)
+        with connect(url, f"hockeyops sync ({target_name})") as conn:
+            try:
+                with target_lock(conn, target_name, reporter, cancel, timeout=options.lock_wait) as lock:
+                    result.lock_waited, result.lock_holder = lock.waited, lock.holder
+                    _Loader(conn, snap, plan, options, result, reporter, cancel).run()
+                    if options.verify:
+                        verify(conn, plan, result, reporter)
+            except LockBusy as exc:
+                raise SyncError(str(exc)) from None
+            except psycopg.Error as exc:  # taking the lock, inspecting, or verifying
+                raise SyncError(f"The sync to target {target_name} failed: {_reason(exc)}. {_state(result)}") from None
+    reporter.log("info", result.summary())
+    return result
+
+
+def _reason(exc: psycopg.Error) -> str:
+    diag = getattr(exc, "diag", None)
+    text = (diag.message_primary if diag and diag.message_primary else str(exc)).strip().rstrip(".")
+    context = diag.context if diag and diag.context else ""
+    if context and "COPY" in context:
+        text += f" ({context.strip().splitlines()[0]})"
+    return text
+
+
+def _state(result: SyncResult) -> str:
+    done = result.committed
+    if not done:
+        return "Nothing was changed in the target."
+    return f"Tables already committed: {', '.join(done)}; the others were left as they were."
+
+
+class _Loader:
+    """Loads the plan's tables in one transaction (or one per table) and records each load."""
+
+    def __init__(self, conn: psycopg.Connection, snap: OutputSnapshot, plan: SyncPlan, options: SyncOptions,
+                 result: SyncResult, reporter: Reporter, cancel: CancelToken) -> None:
+        self.conn, self.snap, self.plan, self.options = conn, snap, plan, options
+        self.result, self.reporter, self.cancel = result, reporter, cancel
+        self.live: dict[str, LiveTable] = {}
+        self.rows_committed = 0
+
+    def run(self) -> None:
+        conn, plan, result = self.conn, self.plan, self.result
+        started = time.perf_counter()
+        self.live = inspect_tables(conn, plan.names)
+        validate(plan.names, self.live, result.target)
+        ensure_history(conn)
+        done = committed_by(conn, self.options.resume_from)
+        todo: list[TablePlan] = []
+        for tp in plan.tables:
+            if done.get(tp.name) == tp.sha256:
+                result.tables.append(TableResult(tp.name, tp.strategy, tp.rows, tp.bytes, sha256=tp.sha256,
+                                                 games=tp.games, skipped="committed by an earlier attempt"))
+                self.reporter.log("info", f"{tp.name}: already committed by an earlier attempt; skipped.")
+            else:
+                todo.append(tp)
+        units = len(todo) + (0 if self.options.per_table_commit else 1)
+        try:
+            if self.options.per_table_commit:
+                for i, tp in enumerate(todo):
+                    with conn.transaction():
+                        self._settings()
+                        tr = self._load(tp, i, units)
+                        commit_from = time.perf_counter()
+                    tr.seconds += time.perf_counter() - commit_from
+                    self._committed(i + 1, units, tr)
+            else:
+                loaded: list[TableResult] = []
+                with conn.transaction():
+                    self._settings()
+                    for i, tp in enumerate(todo):
+                        loaded.append(self._load(tp, i, units))
+                        self.reporter.progress(i + 1, units, f"{tp.name} (loaded, not committed)",
+                                               self.rows_committed)
+                    self.cancel.check()
+                    commit_from = time.perf_counter()
+                result.publish_seconds = time.perf_counter() - commit_from
+                for i, tr in enumerate(loaded):
+                    self._committed(i + 1, units, tr)
+                self.reporter.progress(units, units, "publish", self.rows_committed)
+                self.reporter.log("info", f"Published {len(loaded)} tables in one transaction "
+                                          f"(commit {result.publish_seconds:.2f}s).")
+        except Cancelled:
+            exc = Cancelled(f"The sync was cancelled. {_state(result)}")
+            exc.result = result  # type: ignore[attr-defined]
+            raise exc from None
+        except psycopg.Error as exc:
+            if conn.broken:
+                message = f"The connection to the target broke ({_reason(exc)}). {_rolled_back(result)}"
+            else:
+                message = f"The target rejected the load ({_reason(exc)}). {_rolled_back(result)}"
+                if isinstance(exc, psycopg.errors.ForeignKeyViolation):
+                    message += " Rows the load needs are missing from a referenced table: sync that table too."
+            raise self._failure(message) from None
+        except SyncError as exc:
+            raise self._failure(f"{exc} {_rolled_back(result)}") from None
+        finally:
+            result.seconds = time.perf_counter() - started
+
+    def _committed(self, done: int, units: int, tr: TableResult) -> None:
+        """Report a committed table: the only progress event whose unit is a table name."""
+        tr.committed = True
+        self.rows_committed += tr.rows
+        self.reporter.progress(done, units, tr.name, self.rows_committed)
+
+    def _failure(self, message: str) -> SyncError:
+        if self.result.committed:
+            return SyncFailed(message, self.result)
+        return SyncError(message)
+
+    def _settings(self) -> None:
+        self.conn.execute("SELECT set_config('lock_timeout', %s, true)", (self.options.lock_timeout,))
+
+    def _load(self, tp: TablePlan, index: int, units: int) -> TableResult:
+        """Stream one table into the target inside the open transaction and check it."""
+        self.cancel.check()
+        started = time.perf_counter()
+        table = get_table(tp.name)
+        tr = TableResult(tp.name, tp.strategy, sha256=tp.sha256, games=list(tp.games))
+        self.result.tables.append(tr)
+        tr.method = "games" if tp.strategy == "games" else self._method(table, tp.rows)
+        reader = self.snap.reader(tp.name)
+        try:
+            header = reader.header()
+            if header != table.column_names:
+                raise SyncError(f"{tp.name}.csv has the columns {header}, not the catalog's; run the ETL again.")
+            digest = RecordDigest(table)
+            target = sql.Identifier(tp.name)
+            if tr.method == "replace":
+                tr.deleted = self.conn.execute(sql.SQL("DELETE FROM {}").format(target)).rowcount
+                copied, _ = self._copy(target, table, reader, digest, index, units)
+                tr.bytes = reader.stats.bytes
+                self._check(table, copied, digest, reader.stats.sha256, tp)
+                tr.inserted = copied
+            else:
+                stage = self._stage(tp.name)
+                keep = game_filter(header, tp.games) if tr.method == "games" else None
+                copied, sent = self._copy(sql.Identifier(stage), table, reader, digest, index, units, keep)
+                tr.bytes = sent if keep else reader.stats.bytes
+                self._check(table, copied, digest, reader.stats.sha256, tp, relation=stage)
+                if tr.method == "games":
+                    self._publish_games(tr, table, stage)
+                else:
+                    self._publish_merge(tr, table, stage, tp.rows)
+        finally:
+            reader.close()
+        tr.replaced_rows = tr.deleted + tr.updated
+        tr.rows, tr.digest = digest.rows, digest.digest
+        tr.history_id = record_load(self.conn, self.result.sync_id, tp.name, tp.strategy, tp.games,
+                                    self.plan.manifest_created_at, tr.sha256, tr.rows, tr.replaced_rows, tr.digest)
+        tr.seconds = time.perf_counter() - started
+        games = f" {', '.join(map(str, tp.games))}" if tp.games else ""
+        self.reporter.log("info", f"{tp.name}: {tr.rows} rows ({tr.method}{games}): {tr.inserted} inserted, "
+                                  f"{tr.updated} updated, {tr.deleted} deleted in {tr.seconds:.2f}s "
+                                  f"({tr.rows_per_second:,.0f} rows/s, {tr.mb_per_second:.1f} MB/s).")
+        return tr
+
+    def _method(self, table, rows: int) -> str:
+        """merge when the target already holds most of the file's keys (sampled), else replace.
+
+        Both publish the file exactly. merge touches only rows that differ (no dead tuples and no foreign-key
+        checks for unchanged rows: a re-sync of mostly unchanged outputs runs several times faster than a
+        bulk load); replace (DELETE + COPY straight into the table) is the fastest way to load mostly new
+        rows. merge needs the catalog's primary key on the target; small tables are always merged.
+        """
+        if not self._has_pk(table):
+            return "replace"
+        if rows <= SMALL_TABLE:
+            return "merge"
+        if not has_rows(self.conn, table.name):
+            return "replace"
+        sampled, present = keys_present(self.conn, table, sample_keys(self.snap, table.name,
+                                                                      list(table.primary_key)))
+        return "merge" if sampled and present * 2 >= sampled else "replace"
+
+    def _stage(self, name: str) -> str:
+        """A temporary copy of the target table's columns for this load, dropped at commit."""
+        stage = f"hockeyops_stage_{name}"
+        self.conn.execute(sql.SQL("CREATE TEMPORARY TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
+            sql.Identifier(stage), sql.Identifier(name)))
+        return stage
+
+    def _publish_games(self, tr: TableResult, table, stage: str) -> None:
+        target = sql.Identifier(table.name)
+        tr.deleted = self.conn.execute(sql.SQL("DELETE FROM {} WHERE game_id = ANY(%s)").format(target),
+                                       (list(tr.games),)).rowcount
+        cols = columns_sql(table)
+        tr.inserted = self.conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
+            target, cols, cols, sql.Identifier(stage))).rowcount
+        if not self._has_pk(table):
+            self._check_pk(table, table.name)
+
+    def _publish_merge(self, tr: TableResult, table, stage: str, expected: int) -> None:
+        delete, update, insert = merge_statements(table, stage)
+        tr.deleted = self.conn.execute(delete).rowcount
+        tr.updated = self.conn.execute(update).rowcount if update is not None else 0
+        tr.inserted = self.conn.execute(insert).rowcount
+        total = count_rows(self.conn, table.name)
+        if total != expected:  # only a key repeated in the file can get here (the target's key is unique)
+            self._check_pk(table, stage)
+            raise SyncError(f"{table.name}: the table would hold {total} rows, the output has {expected}.")
+
+    def _copy(self, relation: sql.Identifier, table, reader, digest: RecordDigest, index: int, units: int,
+              keep=None) -> tuple[int, int]:
+        """COPY the file's records (those ``keep`` accepts) into ``relation``; returns (rows copied, bytes sent)."""
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(relation, columns_sql(table))
+        sent = 0
+        last = 0.0  # the first block reports at once
+        with self.conn.cursor() as cur:
+            with cur.copy(statement) as copy:
+                for raw, records in reader.blocks():
+                    if keep is not None:
+                        records = [r for r in records if keep(r)]
+                        if not records:
+                            continue
+                        raw = b"\n".join(records) + b"\n"
+                    copy.write(raw)
+                    sent += len(raw)
+                    digest.add(records)
+                    if time.monotonic() - last > PROGRESS_EVERY:
+                        self.cancel.check()
+                        self.reporter.progress(index, units, f"{table.name} (loading)", self.rows_committed)
+                        last = time.monotonic()
+            return cur.rowcount, sent
+
+    def _has_pk(self, table) -> bool:
+        return set(self.live[table.name].primary_key) == set(table.primary_key)
+
+    def _check_pk(self, table, relation: str) -> None:
+        dup = duplicate_key(self.conn, table, relation)
+        if dup is not None:
+            raise SyncError(f"{table.name}: the primary key {dict(zip(table.primary_key, dup, strict=True))} "
+                            f"occurs more than once.")
+
+    def _check(self, table, copied: int, digest: RecordDigest, sha256: str, tp: TablePlan,
+               relation: str | None = None) -> None:
+        """Pre-commit checks: same file as the manifest, every row loaded, key unique, required not null.
+
+        ``relation`` is the staged copy when the rows were staged (key uniqueness is then checked there).
+        """
+        if sha256 != tp.sha256:
+            raise SyncError(f"{tp.name}.csv differs from what the manifest records (sha256); the outputs changed "
+                            f"while the sync read them. Run the sync again.")
+        if copied != digest.rows or (tp.strategy == "full" and copied != tp.rows):
+            raise SyncError(f"{tp.name}: loaded {copied} rows but the output has "
+                            f"{tp.rows if tp.strategy == 'full' else digest.rows}.")
+        live = self.live[tp.name]
+        if not self._has_pk(table) or (relation is not None and tp.strategy == "games"):
+            self._check_pk(table, relation or tp.name)
+        required = [c.name for c in table.columns if not c.nullable and live.columns[c.name][1]]
+        bad = null_in_required(self.conn, table, required, relation) if required else None
+        if bad:
+            raise SyncError(f"{tp.name}: the required column {bad} has empty values.")
+
+
+def _rolled_back(result: SyncResult) -> str:
+    if result.committed:
+        return (f"Tables committed before the failure: {', '.join(result.committed)}; "
+                f"the failing table was rolled back.")
+    return "Everything was rolled back; the target is as it was."
+
+
+def verify(conn: psycopg.Connection, plan: SyncPlan, result: SyncResult, reporter: Reporter) -> None:
+    """Recompute count and row digest of the committed rows (one snapshot) and compare them with the files."""
+    started = time.perf_counter()
+    loaded = [t for t in result.tables if t.committed]
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        for tr in loaded:
+            games = tr.games if tr.strategy == "games" else None
+            tr.verified_rows, tr.verified_digest = row_digest(conn, get_table(tr.name), games)
+            tr.verified = tr.verified_rows == tr.rows and tr.verified_digest == tr.digest
+    with conn.transaction():
+        for tr in loaded:
+            if tr.history_id is not None:
+                record_verification(conn, tr.history_id, bool(tr.verified), tr.verified_rows or 0,
+                                    tr.verified_digest or "")
+    result.verify_seconds = time.perf_counter() - started
+    bad = [t for t in loaded if not t.verified]
+    if bad:
+        detail = "; ".join(f"{t.name}: target has {t.verified_rows} rows (digest {t.verified_digest}), the output "
+                           f"{t.rows} (digest {t.digest})" for t in bad)
+        raise VerificationFailed(f"Verification failed after the commit: {detail}. The rows are committed; their "
+                                 f"values differ from the outputs (check the target's column types and triggers).",
+                                 result)
+    reporter.log("info", f"Verified {len(loaded)} tables against the outputs in {result.verify_seconds:.2f}s.")

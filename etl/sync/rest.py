@@ -1,0 +1,191 @@
+"""Supabase REST transport: for setups that only have the project URL and a service key.
+
+Rows go through the supabase Python client as batched upserts on the catalog's primary key
+(``POST /rest/v1/<table>?on_conflict=<pk>`` with ``Prefer: resolution=merge-duplicates,return=minimal``).
+Every value is sent as the JSON string the output holds (or null for an empty field), so PostgREST casts
+it with the column's own input function: ids stay text, numerics are never rounded through floats.
+
+What this transport cannot do, reported in every result's notes:
+- it is NOT atomic: each batch commits on its own; a failure leaves earlier batches and tables written
+  (re-running is safe: upserts are idempotent);
+- it is upsert-only: rows that are no longer in the outputs are not deleted from the target;
+- it takes no writer lock in the target (hockeyops' own target lease still serialises its runs);
+- it cannot apply schemas, and it does not read rows back, so there is no checksum verification.
+
+Failed batches are retried with exponential backoff (plus jitter) when the failure is transient: network
+errors, timeouts, HTTP 408/429/5xx, PostgREST connection errors (PGRST000-003) and PostgreSQL
+serialization, deadlock, resource and connection errors.
+"""
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+
+import httpx
+
+from ..catalog import get_table
+from ..errors import Cancelled
+from ..progress import CancelToken, NullReporter, Reporter
+from .errors import SyncError, SyncFailed
+from .plan import SyncOptions, TablePlan, resolve_sync
+from .result import SyncResult, TableResult
+from .stream import OutputSnapshot, game_filter, parse_record
+
+NOTES = (
+    "Supabase REST transport: not atomic (each batch commits on its own; re-running is safe).",
+    "Upsert only: rows no longer in the outputs stay in the target; use a PostgreSQL URL for exact refreshes.",
+    "No writer lock in the target and no checksum verification through REST.",
+)
+_RETRY_STATUS = {408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524}
+_RETRY_CODES = ("PGRST000", "PGRST001", "PGRST002", "PGRST003", "40001", "40P01", "53", "57P", "08")
+
+
+class _Status(threading.local):
+    code: int = 0
+
+
+def sync_rest(project_url: str, service_key: str, output_dir: str, options: SyncOptions, *, target_name: str,
+              reporter: Reporter | None = None, cancel: CancelToken | None = None, batch_size: int = 1000,
+              max_retries: int = 5, backoff: float = 0.5, timeout: float = 60.0) -> SyncResult:
+    """Upsert the selected outputs through Supabase REST, batch by batch (see the module docstring)."""
+    from postgrest.exceptions import APIError
+    from postgrest.types import ReturnMethod
+    from supabase import create_client
+    from supabase.lib.client_options import SyncClientOptions
+
+    reporter = reporter or NullReporter()
+    cancel = cancel or CancelToken()
+    result = SyncResult(options.sync_id or f"sync-{uuid.uuid4().hex[:12]}", target_name, "supabase-rest",
+                        atomic=False, notes=list(NOTES))
+    status = _Status()
+    http = httpx.Client(timeout=timeout, event_hooks={"response": [lambda r: setattr(status, "code", r.status_code)]})
+    try:
+        client = create_client(project_url, service_key,
+                               options=SyncClientOptions(httpx_client=http, postgrest_client_retry=False,
+                                                         auto_refresh_token=False, persist_session=False))
+    except Exception as exc:  # the client validates URL and key
+        http.close()
+        raise SyncError(f"Target {target_name}: the Supabase client refused the URL or key ({exc}).") from None
+    started = time.perf_counter()
+    try:
+        with OutputSnapshot(output_dir) as snap:
+            plan = resolve_sync(output_dir, options, snap)
+            snap.open_tables(plan.names)
+            reporter.log("warning", NOTES[0])
+            total = len(plan.tables)
+            for i, tp in enumerate(plan.tables):
+                cancel.check()
+                tr = TableResult(tp.name, tp.strategy, sha256=tp.sha256, games=list(tp.games))
+                result.tables.append(tr)
+                t0 = time.perf_counter()
+
+                def send(batch: list[dict], tp: TablePlan = tp, tr: TableResult = tr, i: int = i) -> None:
+                    _send(client, tp, batch, tr, status, APIError, ReturnMethod.minimal, max_retries, backoff,
+                          reporter, cancel)
+                    reporter.progress(i, total, f"{tp.name} (loading)", sum(t.rows for t in result.tables
+                                                                             if t.committed))
+
+                _stream(snap, tp, tr, batch_size, send)
+                tr.seconds = time.perf_counter() - t0
+                tr.committed = True
+                reporter.log("info", f"{tp.name}: upserted {tr.rows} rows in {tr.batches} batches "
+                                     f"({tr.retries} retries) in {tr.seconds:.2f}s.")
+                reporter.progress(i + 1, total, tp.name, sum(t.rows for t in result.tables if t.committed))
+    except Cancelled:
+        raise Cancelled(f"The sync was cancelled. {_partial(result)}") from None
+    except SyncError as exc:
+        if any(t.batches for t in result.tables):
+            raise SyncFailed(f"{exc} {_partial(result)}", result) from None
+        raise
+    finally:
+        http.close()
+        result.seconds = time.perf_counter() - started
+    reporter.log("info", result.summary())
+    return result
+
+
+def _partial(result: SyncResult) -> str:
+    done = [t.name for t in result.tables if t.committed]
+    part = [f"{t.name} ({t.rows} rows)" for t in result.tables if not t.committed and t.rows]
+    text = "The REST transport is not atomic: "
+    text += f"tables written completely: {', '.join(done) or 'none'}"
+    if part:
+        text += f"; written in part: {', '.join(part)}"
+    return text + ". Running the sync again completes it (upserts are idempotent)."
+
+
+def _stream(snap: OutputSnapshot, tp: TablePlan, tr: TableResult, batch_size: int, send) -> None:
+    """Check the file against the manifest, then send its (filtered) rows in batches."""
+    table = get_table(tp.name)
+    check = snap.reader(tp.name)
+    try:
+        check.header()
+        for _ in check.blocks():
+            pass
+        if check.stats.sha256 != tp.sha256:
+            raise SyncError(f"{tp.name}.csv differs from what the manifest records (sha256); run the sync again.")
+    finally:
+        check.close()
+    reader = snap.reader(tp.name)
+    try:
+        header = reader.header()
+        if header != table.column_names:
+            raise SyncError(f"{tp.name}.csv has the columns {header}, not the catalog's; run the ETL again.")
+        keep = game_filter(header, tp.games) if tp.strategy == "games" else None
+        batch: list[dict] = []
+        for _raw, records in reader.blocks():
+            for record in records:
+                if keep is not None and not keep(record):
+                    continue
+                values = parse_record(record)
+                batch.append({c: (v.decode("utf-8") if v is not None else None)
+                              for c, v in zip(header, values, strict=True)})
+                tr.bytes += len(record) + 1
+                if len(batch) >= batch_size:
+                    send(batch)
+                    tr.rows += len(batch)
+                    batch = []
+        if batch:
+            send(batch)
+            tr.rows += len(batch)
+    finally:
+        reader.close()
+
+
+def _retryable(code: str | None, status: int) -> bool:
+    if status in _RETRY_STATUS or ((code or "").isdigit() and int(code) in _RETRY_STATUS):
+        return True
+    return bool(code) and code.startswith(_RETRY_CODES)
+
+
+def _send(client, tp: TablePlan, batch: list[dict], tr: TableResult, status: _Status, api_error, minimal,
+          max_retries: int, backoff: float, reporter: Reporter, cancel: CancelToken) -> None:
+    """One upsert request, retried with exponential backoff while the failure is transient."""
+    on_conflict = ",".join(get_table(tp.name).primary_key)
+    attempt = 0
+    while True:
+        cancel.check()
+        status.code = 0
+        try:
+            client.table(tp.name).upsert(batch, on_conflict=on_conflict, returning=minimal,
+                                         default_to_null=True).execute()
+            tr.batches += 1
+            return
+        except api_error as exc:
+            retry = _retryable(exc.code, status.code)
+            reason = f"{exc.message or exc.code} (HTTP {status.code or '?'}, code {exc.code})"
+            if exc.code == "PGRST204" or (exc.code == "42703"):
+                raise SyncError(f"{tp.name}: the target lacks a column the outputs have ({exc.message}); run the "
+                                f"schema stage against the database first.") from None
+        except httpx.TransportError as exc:  # connect/read errors and timeouts
+            retry, reason = True, f"{type(exc).__name__}: {exc}"
+        if not retry or attempt >= max_retries:
+            raise SyncError(f"{tp.name}: the upsert of rows {tr.rows + 1}-{tr.rows + len(batch)} failed after "
+                            f"{attempt + 1} attempt{'s' if attempt else ''}: {reason}.")
+        delay = backoff * (2 ** attempt) * (1 + random.random() / 2)
+        attempt += 1
+        tr.retries += 1
+        reporter.log("warning", f"{tp.name}: batch failed ({reason}); retry {attempt}/{max_retries} in {delay:.1f}s.")
+        time.sleep(delay)

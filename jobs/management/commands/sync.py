@@ -1,0 +1,113 @@
+"""python manage.py sync --target NAME: load the ETL outputs into a target (library call; not yet a Run)."""
+from __future__ import annotations
+
+import json
+import os
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from etl.errors import EtlError
+from etl.selection import MODES
+
+
+class _EchoReporter:
+    """Log lines to stderr (info only with -v 2); progress is implied by the log lines."""
+
+    def __init__(self, write, verbosity: int) -> None:
+        self.write, self.verbosity = write, verbosity
+
+    def progress(self, done: int, total: int, unit: str, rows: int) -> None:
+        pass
+
+    def log(self, level: str, message: str) -> None:
+        if self.verbosity >= 2 or level != "info" or "waiting for lock" in message:
+            self.write(message)
+
+
+def resolve_target(name: str) -> tuple[str, str | None]:
+    """(URL, service key or None) of target ``name``; the URL is a secret and is never printed."""
+    from jobs.services.targets import get_target, resolve_url
+
+    try:
+        info = get_target(name)
+        if info.kind == "supabase-rest":
+            url = info.url()
+            key = os.environ.get(info.key_env) if info.key_env else None
+            if not url or not key:
+                raise ValueError(f"Target '{name}' is a Supabase REST target: set {info.url_env} (project URL) and "
+                                 f"{info.key_env or 'its key variable'} (service key) in the environment.")
+            return url, key
+        return resolve_url(name), None
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the ETL outputs (CSV files + manifest.json) into a target. PostgreSQL targets load with COPY in one "
+        "transaction under the target's writer lock (readers keep seeing the old rows until the commit) and are "
+        "verified against the manifest afterwards; Supabase REST targets get batched upserts (not atomic)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--target", default="embedded", help="Target name (default: embedded).")
+        parser.add_argument("--output-dir", default=str(settings.HOCKEYOPS_OUTPUT_DIR),
+                            help="Folder with the ETL outputs (default: HOCKEYOPS_OUTPUT_DIR).")
+        group = parser.add_argument_group("table selection (the same grammar as the ETL)")
+        group.add_argument("--mode", action="append", default=[], choices=list(MODES),
+                           help="Tables by mode; repeatable, union (default: all).")
+        group.add_argument("--tables", nargs="*", default=[], help="Table names.")
+        group.add_argument("--pattern", action="append", default=[], help="Glob such as 'fact_player*'; repeatable.")
+        group.add_argument("--exclude", nargs="*", default=[], help="Names or globs to leave out.")
+        parser.add_argument("--games", nargs="*", default=[],
+                            help="Replace only these games' rows of game-scoped tables (other tables: full refresh).")
+        parser.add_argument("--per-table-commit", action="store_true",
+                            help="Commit each table on its own (very large loads) instead of all or nothing.")
+        parser.add_argument("--resume-from", nargs="*", default=[],
+                            help="Skip tables these earlier sync ids committed from the same files.")
+        parser.add_argument("--sync-id", default="", help="Label recorded in the target's sync history.")
+        parser.add_argument("--no-verify", action="store_true", help="Skip the verification after the commit.")
+        parser.add_argument("--lock-timeout", default="30s",
+                            help="How long a statement may wait for a table lock (PostgreSQL interval, default 30s).")
+        parser.add_argument("--lock-wait", type=float, default=600.0,
+                            help="Seconds to wait for another writer on the target (default 600).")
+        parser.add_argument("--dry-run", action="store_true",
+                            help="Print each table's rows, strategy and the rows it would replace; write nothing.")
+        parser.add_argument("--json", action="store_true", help="Print the plan or the result as JSON.")
+
+    def handle(self, *args, **opts):
+        from etl.sync import SyncOptions, plan_sync, resolve_sync, sync_tables, transport_of
+
+        try:
+            options = SyncOptions(modes=opts["mode"], tables=opts["tables"], patterns=opts["pattern"],
+                                  exclude=opts["exclude"], games=opts["games"],
+                                  per_table_commit=opts["per_table_commit"], dry_run=opts["dry_run"],
+                                  verify=not opts["no_verify"], lock_timeout=opts["lock_timeout"],
+                                  lock_wait=opts["lock_wait"], sync_id=opts["sync_id"],
+                                  resume_from=opts["resume_from"])
+            url, key = resolve_target(opts["target"])
+            if opts["dry_run"]:
+                if transport_of(url) == "postgres":
+                    plan = plan_sync(url, opts["output_dir"], options, target_name=opts["target"])
+                else:
+                    plan = resolve_sync(opts["output_dir"], options)
+                    plan.target = opts["target"]
+                self.stdout.write(json.dumps(plan.as_dict(), indent=2) if opts["json"] else plan.describe())
+                return
+            reporter = _EchoReporter(self.stderr.write, opts["verbosity"])
+            result = sync_tables(url, opts["output_dir"], options, target_name=opts["target"], reporter=reporter,
+                                 service_key=key)
+        except EtlError as exc:
+            raise CommandError(str(exc)) from None
+        if opts["json"]:
+            self.stdout.write(json.dumps(result.as_dict(), indent=2, default=str))
+            return
+        for t in result.tables:
+            state = t.skipped or ("verified" if t.verified else "committed" if t.committed else "not committed")
+            how = t.method or t.strategy
+            self.stdout.write(f"  {t.name:<32} {t.rows:>9} rows  {how:<7}  replaced {t.replaced_rows:>9}  "
+                              f"{t.seconds:6.2f}s  {t.rows_per_second:>10,.0f} rows/s  {state}")
+        for note in result.notes:
+            self.stdout.write(f"  note: {note}")
+        self.stdout.write(result.summary())
