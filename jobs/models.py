@@ -58,6 +58,7 @@ class Job(models.Model):
 
     class Source(models.TextChoices):
         EXCEL = "excel", "Excel workbooks"
+        STAGING = "staging", "Staging tables in the target (loaded with `stage`)"
 
     class Mode(models.TextChoices):
         FULL = "full", "Full rebuild"

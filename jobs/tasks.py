@@ -24,7 +24,12 @@ def build_game_part_task(run_id: int, options: dict, plan: dict, game_id: int, p
         return "already built"
     if not claim_part(parts_dir, game_id):
         return "claimed elsewhere"
-    return build_game_part(EtlOptions(**options), etl_plan, game_id, parts_dir)["status"]
+    etl_options = EtlOptions(**options)
+    if etl_options.source == "staging":  # the URL never travels in task arguments
+        from jobs.services.targets import resolve_url
+
+        etl_options.staging_url = resolve_url(Run.objects.get(pk=run_id).target_name)
+    return build_game_part(etl_options, etl_plan, game_id, parts_dir)["status"]
 
 
 @shared_task(name="jobs.tasks.run_scheduled_job")

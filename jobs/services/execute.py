@@ -144,6 +144,8 @@ def _attach(run: Run, name: str, kind: str, src: Path, copy: bool = False) -> No
 def _etl_stage(run: Run, logfile: Path, echo: Reporter | None = None, overall: RunProgress | None = None) -> None:
     spec = run.plan["etl"]
     options = EtlOptions(**{**spec["options"], "workers": min(2, os.cpu_count() or 1)})
+    if options.source == "staging":
+        options.staging_url = _target_url(run.target_name)
     reporter = RunReporter(run, Stage.ETL, logfile, echo, overall)
     cancel = RunCancelToken(run.pk)
     plan = plan_etl(options)
@@ -213,16 +215,16 @@ def _schema_stage(run: Run, logfile: Path, echo: Reporter | None = None,
     from etl.schema import apply_schema, plan_schema
 
     from .plans import schema_options
-    from .targets import resolve_url
+    from .targets import get_target
 
     spec = run.plan["schema"]
     options = schema_options(spec["options"])
     reporter = RunReporter(run, Stage.SCHEMA, logfile, echo, overall)
     cancel = RunCancelToken(run.pk)
-    try:
-        url = resolve_url(run.target_name)
-    except ValueError as exc:
-        raise EtlError(str(exc)) from None
+    if get_target(run.target_name).kind == "supabase-rest":
+        raise EtlError(f"Target '{run.target_name}' is a Supabase REST target: schemas cannot be applied through "
+                       "the REST API.")
+    url = _target_url(run.target_name)
     plan = plan_schema(url, options, reporter=reporter, cancel=cancel)
     folder = artifact_dir(run.pk)
     folder.mkdir(parents=True, exist_ok=True)
@@ -243,4 +245,62 @@ def _schema_stage(run: Run, logfile: Path, echo: Reporter | None = None,
     reporter.finish()
 
 
-STAGES = {Stage.ETL: _etl_stage, Stage.SCHEMA: _schema_stage}
+def _target_url(name: str) -> str:
+    from .targets import resolve_url
+
+    try:
+        return resolve_url(name)
+    except ValueError as exc:
+        raise EtlError(str(exc)) from None
+
+
+def _parent_sync_ids(run: Run) -> tuple[str, ...]:
+    """Sync ids of the Runs this one retries (their committed tables need not be loaded again)."""
+    ids, parent = [], run.parent
+    while parent is not None:
+        ids.append(f"run-{parent.pk}")
+        parent = parent.parent
+    return tuple(ids)
+
+
+def _sync_stage(run: Run, logfile: Path, echo: Reporter | None = None, overall: RunProgress | None = None) -> None:
+    """Load the published outputs into the target; the per-table result is kept as an artifact."""
+    import json
+
+    from etl.sync import SyncFailed, SyncOptions, VerificationFailed, sync_tables
+
+    from .targets import get_target
+
+    spec = run.plan["sync"]
+    values = {**spec["options"], "sync_id": f"run-{run.pk}", "resume_from": _parent_sync_ids(run)}
+    if run.parent_id:  # a retry loads only the tables that did not commit
+        values.update(tables=[u for u in spec["units"] if u != "publish"], modes=[], patterns=[], exclude=[])
+    options = SyncOptions.from_dict(values)
+    info = get_target(run.target_name)
+    if info.kind == "supabase-rest":
+        url, key = info.url(), os.environ.get(info.key_env or "", "")
+        if not url or not key:
+            raise EtlError(f"Target '{run.target_name}' needs {info.url_env} and {info.key_env or 'a key variable'} "
+                           "set in the worker's environment.")
+    else:
+        url, key = _target_url(run.target_name), None
+    reporter = RunReporter(run, Stage.SYNC, logfile, echo, overall)
+    folder = artifact_dir(run.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        result = sync_tables(url, spec["output_dir"], options, target_name=run.target_name, reporter=reporter,
+                             cancel=RunCancelToken(run.pk), service_key=key)
+    except (SyncFailed, VerificationFailed) as exc:
+        if getattr(exc, "result", None) is not None:
+            (folder / "sync_result.json").write_text(json.dumps(exc.result.as_dict(), indent=2, default=str))
+            _attach(run, "sync_result.json", "sync", folder / "sync_result.json")
+        raise
+    (folder / "sync_result.json").write_text(json.dumps(result.as_dict(), indent=2, default=str))
+    _attach(run, "sync_result.json", "sync", folder / "sync_result.json")
+    speed = f"{result.rows_per_second:,.0f} rows/s, {result.mb_per_second:.1f} MB/s"
+    reporter.log("info", f"Synced {result.rows:,} rows in {result.seconds:.2f}s ({speed}) via {result.transport}"
+                         + ("" if result.atomic else " (not atomic)"))
+    reporter.finish()
+
+
+STAGES = {Stage.ETL: _etl_stage, Stage.SCHEMA: _schema_stage, Stage.SYNC: _sync_stage}

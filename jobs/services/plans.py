@@ -13,8 +13,9 @@ class PlanError(ValueError):
     """The request cannot be planned; the message names what is wrong."""
 
 
-def etl_options(requested: dict) -> EtlOptions:
-    return EtlOptions(
+def etl_options(requested: dict, target: str | None = None) -> EtlOptions:
+    """EtlOptions from a request; the staging source gets the target's URL (resolved, never stored)."""
+    options = EtlOptions(
         data_dir=str(requested.get("data_dir") or settings.HOCKEYOPS_DATA_DIR),
         output_dir=str(requested.get("output_dir") or settings.HOCKEYOPS_OUTPUT_DIR),
         games=[int(g) for g in requested.get("games") or []],
@@ -24,6 +25,11 @@ def etl_options(requested: dict) -> EtlOptions:
         mode=requested.get("mode") or "full",
         source=requested.get("source") or "excel",
     )
+    if options.source == "staging" and target:
+        from .targets import resolve_url
+
+        options.staging_url = resolve_url(target)
+    return options
 
 
 def build_plan(stages: list[str], etl: dict | None = None, target: str = "embedded",
@@ -43,10 +49,10 @@ def build_plan(stages: list[str], etl: dict | None = None, target: str = "embedd
         raise PlanError(str(exc)) from None
     plan: dict = {"stages": ordered, "target": target}
     if Stage.ETL in ordered:
-        options = etl_options(etl or {})
         try:
+            options = etl_options(etl or {}, target)
             resolved = plan_etl(options)
-        except EtlError as exc:
+        except (EtlError, ValueError) as exc:
             raise PlanError(str(exc)) from None
         requested = options.public()
         requested.pop("workers", None)
@@ -63,10 +69,37 @@ def build_plan(stages: list[str], etl: dict | None = None, target: str = "embedd
             "units": ["master"] + [f"game {g.game_id}" for g in resolved.games] + ["publish"],
         }
     if Stage.SCHEMA in ordered:
+        if get_target(target).kind == "supabase-rest":
+            raise PlanError(f"Target '{target}' is a Supabase REST target: schemas cannot be applied through the "
+                            "REST API. Apply the schema through a direct PostgreSQL target.")
         plan["schema"] = schema_plan(schema or {})
     if Stage.SYNC in ordered:
-        raise PlanError(f"The {Stage.SYNC.label} stage is not available yet.")
+        output_dir = (plan.get("etl", {}).get("options", {}).get("output_dir")
+                      or (sync or {}).get("output_dir") or str(settings.HOCKEYOPS_OUTPUT_DIR))
+        plan["sync"] = sync_plan(sync or {}, output_dir, after_etl=Stage.ETL in ordered)
     return plan
+
+
+def sync_plan(requested: dict, output_dir: str, after_etl: bool) -> dict:
+    """The sync stage's frozen part. After an ETL stage the outputs do not exist yet: only the selection is
+    resolved now, and rows/strategies at execution."""
+    from etl.errors import EtlError
+    from etl.sync import SyncOptions, resolve_sync
+
+    try:
+        options = SyncOptions.from_dict({k: v for k, v in requested.items() if k != "output_dir"})
+        if after_etl:
+            tables = options.selection().resolve()
+            resolved = {"tables": tables, "after_etl": True}
+            units = tables + ([] if options.per_table_commit else ["publish"])
+        else:
+            sync = resolve_sync(output_dir, options)
+            resolved = sync.as_dict()
+            units = list(sync.units)
+    except (EtlError, TypeError, ValueError) as exc:
+        raise PlanError(str(exc)) from None
+    return {"requested": dict(requested), "options": options.as_dict(), "output_dir": output_dir,
+            "resolved": resolved, "units": units}
 
 
 SCHEMA_FIELDS = ("tables", "modes", "patterns", "exclude", "pk", "fk", "indexes", "comments", "rls", "rls_role")
@@ -114,4 +147,12 @@ def describe(plan: dict) -> list[str]:
         flags = [k for k in ("pk", "fk", "indexes", "comments", "rls") if schema["options"].get(k)]
         lines.append(f"Schema: plan and apply {len(schema['resolved']['tables'])} tables ({', '.join(flags)}); "
                      f"destructive changes {'allowed' if schema['allow_destructive'] else 'refused'}")
+    sync = plan.get("sync")
+    if sync:
+        tables = sync["resolved"].get("tables", [])
+        names = [t["name"] if isinstance(t, dict) else t for t in tables]
+        games = sync["options"].get("games") or []
+        lines.append(f"Sync: {len(names)} tables from {sync['output_dir']}"
+                     + (f", games {', '.join(map(str, games))}" if games else "")
+                     + (" (per-table commits)" if sync["options"].get("per_table_commit") else " (one transaction)"))
     return lines

@@ -15,7 +15,7 @@ from jobs.services.plans import PlanError
 from jobs.services.runs import run_job
 from jobs.services.schedules import sync_schedule
 
-AVAILABLE_STAGES = ["etl", "schema"]
+AVAILABLE_STAGES = ["etl", "schema", "sync"]
 
 
 class Command(BaseCommand):
@@ -47,6 +47,21 @@ class Command(BaseCommand):
         self.stdout.write(self._goal_check(Path(settings.HOCKEYOPS_OUTPUT_DIR)))
         if run.status != Run.Status.SUCCEEDED:
             raise CommandError(f"Run #{run.pk} {run.status}: {run.error_summary}")
+        self._read_back(job.target_name)
+
+    def _read_back(self, target: str) -> None:
+        """Row counts per table as the target holds them after the sync."""
+        import psycopg
+        from psycopg import sql
+
+        from etl.catalog import TABLES
+        from jobs.services.targets import resolve_url
+
+        with psycopg.connect(resolve_url(target)) as conn:
+            self.stdout.write(f"Read back from target '{target}':")
+            for table in TABLES:
+                count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table.name))).fetchone()
+                self.stdout.write(f"  {table.name:<32} {count[0]:>9,} rows")
 
     @staticmethod
     def _goal_check(output_dir: Path) -> str:

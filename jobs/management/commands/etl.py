@@ -8,11 +8,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from etl.errors import EtlError
-from etl.pipeline import EtlOptions, plan_etl
+from etl.pipeline import plan_etl
 from jobs.cli import ProgressBar, print_run
 from jobs.models import Run
 from jobs.services.execute import execute_run
-from jobs.services.plans import PlanError, build_plan
+from jobs.services.plans import PlanError, build_plan, etl_options
 from jobs.services.runs import create_run
 
 
@@ -35,8 +35,10 @@ class Command(BaseCommand):
         parser.add_argument("--exclude-tables", nargs="*", default=[], help="Tables (names or globs) to skip.")
         parser.add_argument("--mode", choices=["full", "incremental"], default="full",
                             help="incremental rebuilds only games whose workbook changed.")
-        parser.add_argument("--source", choices=["excel"], default="excel", help="Where inputs are read from.")
-        parser.add_argument("--target", default="embedded", help="Target the run is recorded against.")
+        parser.add_argument("--source", choices=["excel", "staging"], default="excel",
+                            help="Read the Excel workbooks, or the stage_* tables in --target (see `stage`).")
+        parser.add_argument("--target", default="embedded",
+                            help="Target the run is recorded against (and, with --source staging, read from).")
         parser.add_argument("--dry-run", action="store_true", help="Print the plan and write nothing.")
         parser.add_argument("--json", action="store_true", help="Print the plan or the manifest as JSON.")
 
@@ -45,11 +47,11 @@ class Command(BaseCommand):
                                           "exclude_tables", "mode", "source")}
         try:
             if opts["dry_run"]:
-                plan = plan_etl(EtlOptions(**requested))
+                plan = plan_etl(etl_options(requested, opts["target"]))
                 self.stdout.write(json.dumps(plan.as_dict(), indent=2) if opts["json"] else plan.describe())
                 return
             plan = build_plan(["etl"], etl=requested, target=opts["target"])
-        except (EtlError, PlanError) as exc:
+        except (EtlError, PlanError, ValueError) as exc:
             raise CommandError(str(exc)) from None
         with transaction.atomic():
             run = create_run(plan, Run.Trigger.CLI, enqueue=False)

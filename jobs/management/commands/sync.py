@@ -1,8 +1,9 @@
-"""python manage.py sync --target NAME: load the ETL outputs into a target (library call; not yet a Run)."""
+"""python manage.py sync --target NAME: load the ETL outputs into a target (recorded as a Run; --dry-run plans only)."""
 from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -77,7 +78,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the plan or the result as JSON.")
 
     def handle(self, *args, **opts):
-        from etl.sync import SyncOptions, plan_sync, resolve_sync, sync_tables, transport_of
+        from etl.sync import SyncOptions, plan_sync, resolve_sync, transport_of
 
         try:
             options = SyncOptions(modes=opts["mode"], tables=opts["tables"], patterns=opts["pattern"],
@@ -95,19 +96,41 @@ class Command(BaseCommand):
                     plan.target = opts["target"]
                 self.stdout.write(json.dumps(plan.as_dict(), indent=2) if opts["json"] else plan.describe())
                 return
-            reporter = _EchoReporter(self.stderr.write, opts["verbosity"])
-            result = sync_tables(url, opts["output_dir"], options, target_name=opts["target"], reporter=reporter,
-                                 service_key=key)
         except EtlError as exc:
             raise CommandError(str(exc)) from None
+        self._run(opts, options)
+
+    def _run(self, opts, options) -> None:
+        """The load itself goes through a Run (trigger cli): the same audit trail as the admin."""
+        from django.db import transaction
+
+        from jobs.cli import print_run
+        from jobs.models import Run
+        from jobs.services.execute import execute_run
+        from jobs.services.plans import PlanError, build_plan
+        from jobs.services.runs import create_run
+
+        requested = {k: v for k, v in options.as_dict().items() if k not in ("dry_run", "sync_id")}
+        requested["output_dir"] = str(opts["output_dir"])
+        try:
+            plan = build_plan(["sync"], sync=requested, target=opts["target"])
+        except PlanError as exc:
+            raise CommandError(str(exc)) from None
+        with transaction.atomic():
+            run = create_run(plan, Run.Trigger.CLI, enqueue=False)
+        execute_run(run.pk, echo=_EchoReporter(self.stderr.write, opts["verbosity"]))
+        run.refresh_from_db()
+        artifact = run.artifacts.filter(name="sync_result.json").first()
+        result = json.loads(Path(artifact.path).read_text()) if artifact else {}
         if opts["json"]:
-            self.stdout.write(json.dumps(result.as_dict(), indent=2, default=str))
-            return
-        for t in result.tables:
-            state = t.skipped or ("verified" if t.verified else "committed" if t.committed else "not committed")
-            how = t.method or t.strategy
-            self.stdout.write(f"  {t.name:<32} {t.rows:>9} rows  {how:<7}  replaced {t.replaced_rows:>9}  "
-                              f"{t.seconds:6.2f}s  {t.rows_per_second:>10,.0f} rows/s  {state}")
-        for note in result.notes:
-            self.stdout.write(f"  note: {note}")
-        self.stdout.write(result.summary())
+            self.stdout.write(json.dumps({"run": run.pk, "status": run.status, "error": run.error_summary,
+                                          "result": result}, indent=2, default=str))
+        else:
+            for t in result.get("tables", []):
+                state = t.get("skipped") or ("verified" if t.get("verified") else
+                                             "committed" if t.get("committed") else "not committed")
+                self.stdout.write(f"  {t['name']:<32} {t['rows']:>9} rows  {t.get('method') or t['strategy']:<7}  "
+                                  f"{t['seconds']:6.2f}s  {t['rows_per_second']:>10,.0f} rows/s  {state}")
+            print_run(run, self.stdout.write)
+        if run.status != Run.Status.SUCCEEDED:
+            raise CommandError(f"Run #{run.pk} {run.status}: {run.error_summary}")
