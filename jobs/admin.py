@@ -142,7 +142,8 @@ class RunAdmin(ReadOnlyAdmin):
         return [
             path("run-etl/", wrap(views.stage_view, stage="etl"), name="jobs_run_etl"),
             path("schema/", wrap(views.schema_view), name="jobs_run_schema"),
-            path("sync/", wrap(views.stage_view, stage="sync"), name="jobs_run_sync"),
+            path("sync/", wrap(views.sync_view), name="jobs_run_sync"),
+            path("stage/", wrap(views.stage_upload_view), name="jobs_run_stage"),
             path("<int:object_id>/status/", wrap(views.run_status_view), name="jobs_run_status"),
             path("<int:object_id>/cancel/", wrap(views.cancel_view), name="jobs_run_cancel"),
             path("<int:object_id>/retry/", wrap(views.retry_view), name="jobs_run_retry"),

@@ -1,6 +1,9 @@
 """Admin forms: the Run ETL / Schema / Sync pages and the Job edit form, plus the Job audit helpers."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from django import forms
 from django.conf import settings
 
@@ -258,7 +261,136 @@ class SchemaForm(schema_fields(), StageForm):
 
 
 class SyncForm(StageForm):
+    """Sync page: which published tables (modes, tables, globs) and games to load, commit and verify options."""
+
     stage = Stage.SYNC
+    modes = forms.MultipleChoiceField(
+        required=False, choices=[(m, f"{m} — {text}") for m, text in MODES.items()],
+        widget=forms.CheckboxSelectMultiple, label="Modes",
+        help_text="Tables by mode. Nothing ticked and no tables chosen means every published table.")
+    tables = forms.MultipleChoiceField(
+        required=False, widget=FilterableSelectMultiple("Filter tables…"), label="Tables",
+        help_text="Catalog tables. Ctrl/⌘-click selects several.")
+    patterns = forms.CharField(
+        required=False, label="Table patterns", widget=forms.TextInput(attrs={"class": "vTextField"}),
+        help_text="More tables as names or globs, separated by spaces or commas, e.g. fact_player*.")
+    exclude = forms.MultipleChoiceField(
+        required=False, widget=FilterableSelectMultiple("Filter tables…", size=6), label="Excluded tables",
+        help_text="Tables to leave out.")
+    exclude_patterns = forms.CharField(
+        required=False, label="Excluded patterns", widget=forms.TextInput(attrs={"class": "vTextField"}),
+        help_text="More exclusions as names or globs, e.g. qa_*.")
+    games = forms.MultipleChoiceField(
+        required=False, widget=FilterableSelectMultiple("Filter games…", size=8), label="Games",
+        help_text="Tracked games: only game-scoped tables replace just these games' rows; other tables are loaded "
+                  "whole. Empty means all games.")
+    per_table_commit = forms.BooleanField(
+        required=False, label="Commit each table separately",
+        help_text="Otherwise every table commits in one transaction (all or nothing).")
+    verify = forms.BooleanField(required=False, initial=True, label="Verify",
+                                help_text="Read the loaded rows back and compare counts and checksums.")
+    fieldsets = [
+        ("Tables", ["modes", "tables", "patterns", "exclude", "exclude_patterns"]),
+        ("Games", ["games"]),
+        ("Options", ["per_table_commit", "verify", "target", "collision"]),
+    ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        tables = table_choices(include_modes=False)
+        self.fields["tables"].choices = tables
+        self.fields["exclude"].choices = tables
+        tracked = [group for group in game_choices(str(settings.HOCKEYOPS_DATA_DIR)) if group[0] == "Tracked games"]
+        self.fields["games"].choices = tracked
+
+    def sync_options(self) -> dict:
+        """The sync options as build_plan and Job.sync_options take them."""
+        data = self.cleaned_data
+        return {"modes": list(data.get("modes") or []),
+                "tables": list(data.get("tables") or []), "patterns": _terms(data.get("patterns")),
+                "exclude": list(data.get("exclude") or []) + _terms(data.get("exclude_patterns")),
+                "games": [int(g) for g in data.get("games") or []],
+                "per_table_commit": bool(data.get("per_table_commit")), "verify": bool(data.get("verify"))}
+
+    def stage_options(self) -> dict:
+        return {"sync": self.sync_options()}
+
+
+UPLOAD_GAME_NAME = re.compile(r"^(\d+)_tracking\.xlsx$", re.IGNORECASE)
+UPLOAD_MASTER_NAME = "blb_tables.xlsx"
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """A file input that accepts several files; cleans to a list."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".xlsx"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else [data] if data else []
+        if not files and self.required:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        clean = super().clean
+        return [clean(f, initial) for f in files]
+
+
+class StageUploadForm(forms.Form):
+    """Load workbooks into staging: the master and tracking workbooks, saved in the league layout, staged."""
+
+    files = MultipleFileField(
+        label="Workbooks",
+        help_text="BLB_TABLES.xlsx (required: staging reads the master with every upload) and any number of "
+                  "<game_id>_tracking.xlsx files, e.g. 30001_tracking.xlsx.")
+    target = forms.ChoiceField(help_text="The target whose stage_* tables receive the workbooks.")
+    fieldsets = [("Workbooks", ["files", "target"])]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = target_choices()
+
+    def grouped(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return [(title, [self[name] for name in names]) for title, names in self.fieldsets]
+
+    def clean_files(self) -> list:
+        files = self.cleaned_data["files"]
+        bad = [f.name for f in files if f.name.lower() != UPLOAD_MASTER_NAME and not UPLOAD_GAME_NAME.match(f.name)]
+        if bad:
+            raise forms.ValidationError(
+                f"Not a league workbook name: {', '.join(bad)}. Upload BLB_TABLES.xlsx and files named "
+                "<game_id>_tracking.xlsx (e.g. 30001_tracking.xlsx).")
+        masters = [f for f in files if f.name.lower() == UPLOAD_MASTER_NAME]
+        if not masters:
+            raise forms.ValidationError(
+                "Include the master workbook BLB_TABLES.xlsx: staging always reads the master together with the "
+                "game workbooks (unchanged workbooks are skipped).")
+        ids = [int(UPLOAD_GAME_NAME.match(f.name).group(1)) for f in files if f not in masters]
+        duplicated = sorted({g for g in ids if ids.count(g) > 1})
+        if len(masters) > 1 or duplicated:
+            what = ", ".join(["BLB_TABLES.xlsx"] * (len(masters) > 1) + [f"game {g}" for g in duplicated])
+            raise forms.ValidationError(f"Each workbook once, please: {what} was uploaded more than once.")
+        return files
+
+    def game_ids(self) -> list[int]:
+        return sorted(int(m.group(1)) for f in self.cleaned_data["files"] if (m := UPLOAD_GAME_NAME.match(f.name)))
+
+    def save_league(self, folder: Path) -> None:
+        """Write the uploads in the league layout: BLB_TABLES.xlsx at the root, games/<id>/<id>_tracking.xlsx."""
+        for upload in self.cleaned_data["files"]:
+            match = UPLOAD_GAME_NAME.match(upload.name)
+            if match:
+                gid = int(match.group(1))
+                path = folder / "games" / str(gid) / f"{gid}_tracking.xlsx"
+            else:
+                path = folder / "BLB_TABLES.xlsx"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
 
 
 JOB_SCHEMA_PREFIX = "schema_"

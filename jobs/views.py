@@ -3,6 +3,7 @@ artifact downloads, Cancel and Retry. ``RunAdmin.get_urls`` wraps each in ``admi
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import psycopg
@@ -26,6 +27,7 @@ from jobs.forms import (
     EtlRunForm,
     SchemaForm,
     StageForm,
+    StageUploadForm,
     SyncForm,
     record_change,
     snapshot,
@@ -34,7 +36,7 @@ from jobs.models import Job, Run, RunLog, RunStep
 from jobs.services.plans import describe, schema_options
 from jobs.services.runs import cancel_run, create_run, retry_run
 from jobs.services.schedules import sync_schedule
-from jobs.services.targets import resolve_url
+from jobs.services.targets import available_targets, get_target, resolve_url
 
 STAGE_PERMISSIONS = {"etl": "jobs.run_etl", "schema": "jobs.apply_schema", "sync": "jobs.run_sync"}
 STAGE_GROUPS = {"etl": "operator", "schema": "schema admin", "sync": "operator"}  # see jobs.groups
@@ -69,15 +71,18 @@ STAGE_PAGES: dict[str, dict] = {
                         "database; Plan compares it with the target's live schema and lists the operations "
                         "(writes nothing); Apply runs them as a Run, in one transaction."},
     "sync": {"title": "Sync", "form": SyncForm,
-             "notice": "The Sync stage (loading the published tables into the target and checking them) arrives "
-                       "with its issue. Until then Preview and Run explain that it is not available."},
+             "intro": "Load the published tables into a target. Preview checks them against the target read-only: "
+                      "each table with its rows, strategy and the rows it would replace (writes nothing). Run loads "
+                      "them as a Run, in one transaction unless each table commits separately."},
 }
+STAGING_LINK = "Load workbooks into staging"
 
 
 def _stage_context(request: HttpRequest, model_admin, stage: str, form: StageForm, **extra) -> dict:
     permission = STAGE_PERMISSIONS[stage]
     user = request.user
     tabs = [(page["title"], reverse(f"admin:jobs_run_{key}"), key == stage) for key, page in STAGE_PAGES.items()]
+    tabs.append((STAGING_LINK, reverse("admin:jobs_run_stage"), False))
     can_save_job = stage == "etl" and (user.has_perm("jobs.add_job") or user.has_perm("jobs.change_job"))
     hidden = [] if can_save_job else ["Save as Job"]
     if stage == "schema" and not user.has_perm(permission):
@@ -156,6 +161,89 @@ def schema_view(request: HttpRequest, model_admin) -> HttpResponse:
             messages.success(request, format_html("Run #{} was started: schema plan and apply.", run.pk))
             return redirect(run.get_absolute_url())
     return TemplateResponse(request, template, _stage_context(request, model_admin, "schema", form, **extra))
+
+
+def sync_view(request: HttpRequest, model_admin) -> HttpResponse:
+    """The Sync page: Preview (read-only, against the target) needs only the view permission; Run needs run_sync."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    template = "admin/jobs/run/sync_form.html"
+    rest = sorted(name for name, info in available_targets().items() if info.kind == "supabase-rest")
+    if request.method != "POST":
+        return TemplateResponse(request, template, _stage_context(request, model_admin, "sync", SyncForm(),
+                                                                  rest_targets=rest))
+    running = "_run" in request.POST
+    if running and not request.user.has_perm(STAGE_PERMISSIONS["sync"]):
+        context = _stage_context(request, model_admin, "sync", SyncForm(request.POST), denied=True,
+                                 rest_targets=rest)
+        return TemplateResponse(request, template, context, status=403)
+    form = SyncForm(request.POST)
+    extra: dict = {"rest_targets": rest}
+    if form.is_valid():
+        if running:
+            run = create_run(form.plan, Run.Trigger.ADMIN, user=request.user, collision=form.cleaned_data["collision"])
+            messages.success(request, format_html("Run #{} was started: sync to target “{}”.", run.pk, run.target_name))
+            return redirect(run.get_absolute_url())
+        extra.update(_sync_preview(form.cleaned_data["target"], form.plan["sync"]))
+    return TemplateResponse(request, template, _stage_context(request, model_admin, "sync", form, **extra))
+
+
+def _sync_preview(target: str, spec: dict) -> dict:
+    """Template context for the sync Preview: the plan checked against the target read-only, or an error."""
+    from etl.sync import SyncOptions, plan_sync, resolve_sync
+
+    options = SyncOptions.from_dict(spec["options"])
+    url = ""
+    try:
+        rest = get_target(target).kind == "supabase-rest"
+        if rest:  # the REST transport cannot count rows read-only: the plan comes from the outputs alone
+            plan = resolve_sync(spec["output_dir"], options)
+            plan.target = target
+        else:
+            url = resolve_url(target)
+            plan = plan_sync(url, spec["output_dir"], options, target_name=target)
+    except (ValueError, EtlError, psycopg.Error, OSError) as exc:
+        return {"sync_error": f"Could not preview the sync to target '{target}': {_without_secrets(str(exc), url)}"}
+    return {"sync_plan": plan, "plan_target": target, "rest_target": rest,
+            "sync_rows": sum(t.load_rows for t in plan.tables)}
+
+
+def stage_upload_view(request: HttpRequest, model_admin) -> HttpResponse:
+    """Load workbooks into staging: uploads saved in the league layout in a temporary folder, then staged
+    synchronously into the target's stage_* tables (needs run_etl)."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    template = "admin/jobs/run/staging_form.html"
+    permission = STAGE_PERMISSIONS["etl"]
+
+    def page(form: StageUploadForm, status: int = 200, **extra) -> TemplateResponse:
+        tabs = [(p["title"], reverse(f"admin:jobs_run_{key}"), False) for key, p in STAGE_PAGES.items()]
+        context = {**model_admin.admin_site.each_context(request), "opts": Run._meta, "title": STAGING_LINK,
+                   "tabs": [*tabs, (STAGING_LINK, reverse("admin:jobs_run_stage"), True)], "form": form,
+                   "allowed": request.user.has_perm(permission), "permission_name": PERMISSION_NAMES[permission],
+                   "group_name": STAGE_GROUPS["etl"], "media": model_admin.media + form.media, **extra}
+        return TemplateResponse(request, template, context, status=status)
+
+    if request.method != "POST":
+        return page(StageUploadForm())
+    if not request.user.has_perm(permission):
+        return page(StageUploadForm(), status=403, denied=True)
+    form = StageUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return page(form)
+    from etl.staging import stage_inputs
+
+    target, games, url = form.cleaned_data["target"], form.game_ids(), ""
+    try:
+        with tempfile.TemporaryDirectory(prefix="hockeyops-upload-") as folder:
+            form.save_league(Path(folder))
+            url = resolve_url(target)
+            # [] (master only) never removes staged games; None would drop every game not in this upload
+            result = stage_inputs(url, folder, games=games, target_name=target)
+    except (ValueError, EtlError, psycopg.Error, OSError) as exc:
+        return page(form, stage_error=f"Could not stage into target '{target}': {_without_secrets(str(exc), url)}")
+    messages.success(request, f"Target “{target}”: {result.summary()}")
+    return page(StageUploadForm(initial={"target": target}), stage_result=result, stage_target=target)
 
 
 def _script_download(options) -> HttpResponse:

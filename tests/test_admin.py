@@ -245,16 +245,14 @@ def test_job_actions_preview_and_run_now(client, django_capture_on_commit_callba
 
 
 @pytest.mark.django_db
-def test_sync_page_explains_it_arrives_later(client):
+def test_sync_page_and_console_links(client):
     login(client, "sam", "schema admin")
-    for name in ("admin:jobs_run_sync",):
-        page = client.get(reverse(name)).content.decode()
-        assert "arrives with its issue" in page and 'name="target"' in page
-        response = client.post(reverse(name), {"target": "embedded", "collision": "queue", "_preview": "Preview"})
-        assert response.status_code == 200 and "not available yet" in response.content.decode()
-    assert not Run.objects.exists()
+    page = client.get(reverse("admin:jobs_run_sync")).content.decode()
+    assert 'name="target"' in page and 'name="_run"' in page and reverse("admin:jobs_run_stage") in page
+    assert "arrives with its issue" not in page
     index = client.get(reverse("admin:index")).content.decode()
     assert reverse(RUN_ETL) in index and reverse("admin:jobs_run_schema") in index
+    assert "arrives with its issue" not in index
 
 
 @pytest.mark.django_db

@@ -606,10 +606,14 @@ def test_sync_waits_for_the_writer_lock(db: str, sample_out: Path) -> None:
 
 
 @pytest.mark.django_db
-def test_sync_command_runs_and_reports(db: str, sample_out: Path, monkeypatch, capsys) -> None:
+@pytest.mark.django_db
+def test_sync_command_runs_and_reports(db: str, sample_out: Path, monkeypatch, capsys, settings, tmp_path) -> None:
     monkeypatch.setenv(f"HOCKEYOPS_TARGET_{TARGET.upper()}_URL", db)
+    settings.HOCKEYOPS_ARTIFACTS_DIR = tmp_path / "artifacts"
     call_command("sync", "--target", TARGET, "--output-dir", str(sample_out), "--json")
-    result = json.loads(capsys.readouterr().out)
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "succeeded" and out["run"]  # recorded as a Run (trigger cli)
+    result = out["result"]
     assert result["atomic"] and {t["name"] for t in result["tables"]} == set(TABLES_BY_NAME)
     assert all(t["verified"] and t["rows_per_second"] >= 0 for t in result["tables"])
     with pytest.raises(CommandError, match="There is no table called 'fact_nope'"):
