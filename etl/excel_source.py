@@ -143,13 +143,12 @@ def _read_sheets(path: Path, relpath: str, sheets: list[str]) -> dict[str, pd.Da
     return {name: _drop_empty_tail(_clean_headers(df)) for name, df in frames.items()}
 
 
-def read_master(path: Path, relpath: str | None = None) -> tuple[dict[str, pd.DataFrame], list[dict]]:
-    """Master sheets by canonical name, plus issues for optional sheets that are missing.
+def select_master_sheets(sheet_names: list[str], relpath: str) -> tuple[dict[str, str], list[dict]]:
+    """Canonical sheet -> actual sheet name for the master's sheets; issues for optional ones missing.
 
-    A missing required sheet or column raises InputError naming the file, sheet and column.
+    A missing required sheet raises InputError naming it.
     """
-    relpath = relpath or path.name
-    lookup = _sheet_lookup(_open_sheet_names(path, relpath))
+    lookup = _sheet_lookup(sheet_names)
     issues: list[dict] = []
     wanted: dict[str, str] = {}
     for sheet in MASTER_REQUIRED:
@@ -160,29 +159,53 @@ def read_master(path: Path, relpath: str | None = None) -> tuple[dict[str, pd.Da
         if sheet in lookup:
             wanted[sheet] = lookup[sheet]
         else:
-            issues.append(dict(file=relpath, sheet=sheet, problem="sheet is missing",
-                               action="table written empty"))
-    frames = _read_sheets(path, relpath, list(wanted.values()))
-    out = {canon: frames[actual] for canon, actual in wanted.items()}
+            issues.append(dict(file=relpath, sheet=sheet, problem="sheet is missing", action="table written empty"))
+    return wanted, issues
+
+
+def check_master_columns(frames: dict[str, pd.DataFrame], relpath: str) -> None:
+    """InputError naming sheet and column when a required master column is missing."""
     for sheet, columns in MASTER_REQUIRED.items():
         for column in columns:
-            if column not in out[sheet].columns:
+            if column not in frames[sheet].columns:
                 raise InputError(relpath, "a required column is missing.", sheet=sheet, column=column)
+
+
+def read_master(path: Path, relpath: str | None = None) -> tuple[dict[str, pd.DataFrame], list[dict]]:
+    """Master sheets by canonical name, plus issues for optional sheets that are missing.
+
+    A missing required sheet or column raises InputError naming the file, sheet and column.
+    """
+    relpath = relpath or path.name
+    wanted, issues = select_master_sheets(_open_sheet_names(path, relpath), relpath)
+    frames = _read_sheets(path, relpath, list(wanted.values()))
+    out = {canon: frames[actual] for canon, actual in wanted.items()}
+    check_master_columns(out, relpath)
     return out, issues
+
+
+def game_sheet_lookup(sheet_names: list[str], relpath: str) -> dict[str, str]:
+    """Sheet lookup of a game workbook; InputError naming a missing events/shifts sheet."""
+    lookup = _sheet_lookup(sheet_names)
+    for sheet in GAME_SHEETS:
+        if sheet not in lookup:
+            raise InputError(relpath, f"the sheet '{sheet}' is missing.", sheet=sheet)
+    return lookup
+
+
+def check_game_columns(frames: dict[str, pd.DataFrame], relpath: str) -> None:
+    """InputError naming sheet and column when a game sheet lacks a required column (group)."""
+    for sheet, groups in (("events", EVENT_COLUMN_GROUPS), ("shifts", SHIFT_COLUMN_GROUPS)):
+        columns = set(frames[sheet].columns)
+        for group in groups:
+            if not columns.intersection(group):
+                raise InputError(relpath, "a required column is missing.", sheet=sheet, column=" or ".join(group))
 
 
 def read_game(game: GameFile) -> dict[str, pd.DataFrame]:
     """The events and shifts sheets of one game; InputError for unreadable or malformed workbooks."""
-    lookup = _sheet_lookup(_open_sheet_names(game.path, game.relpath))
-    for sheet in GAME_SHEETS:
-        if sheet not in lookup:
-            raise InputError(game.relpath, f"the sheet '{sheet}' is missing.", sheet=sheet)
+    lookup = game_sheet_lookup(_open_sheet_names(game.path, game.relpath), game.relpath)
     frames = _read_sheets(game.path, game.relpath, [lookup[s] for s in GAME_SHEETS])
     out = {canon: frames[lookup[canon]] for canon in GAME_SHEETS}
-    for sheet, groups in (("events", EVENT_COLUMN_GROUPS), ("shifts", SHIFT_COLUMN_GROUPS)):
-        columns = set(out[sheet].columns)
-        for group in groups:
-            if not columns.intersection(group):
-                raise InputError(game.relpath, "a required column is missing.", sheet=sheet,
-                                 column=" or ".join(group))
+    check_game_columns(out, game.relpath)
     return out

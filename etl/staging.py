@@ -38,19 +38,20 @@ from psycopg import sql
 
 from .errors import EtlError, InputError
 from .excel_source import (
-    EVENT_COLUMN_GROUPS,
     GAME_SHEETS,
     MASTER_OPTIONAL,
     MASTER_REQUIRED,
-    SHIFT_COLUMN_GROUPS,
     GameFile,
     _clean_headers,
     _drop_empty_tail,
     _open_sheet_names,
-    _sheet_lookup,
+    check_game_columns,
+    check_master_columns,
     discover_games,
     file_hash,
     find_master,
+    game_sheet_lookup,
+    select_master_sheets,
 )
 from .progress import CancelToken, NullReporter, Reporter
 from .selection import GameSelection
@@ -398,26 +399,11 @@ class StagingSource:
         relpath, _, sheet_names, error, _ = self._workbook(MASTER_KEY)
         if error:
             raise InputError(**error)
-        lookup = _sheet_lookup(sheet_names)
-        issues: list[dict] = []
-        wanted: dict[str, str] = {}
-        for sheet in MASTER_REQUIRED:
-            if sheet not in lookup:
-                raise InputError(relpath, f"the sheet '{sheet}' is missing from the master workbook.", sheet=sheet)
-            wanted[sheet] = lookup[sheet]
-        for sheet in MASTER_OPTIONAL:
-            if sheet in lookup:
-                wanted[sheet] = lookup[sheet]
-            else:
-                issues.append(dict(file=relpath, sheet=sheet, problem="sheet is missing",
-                                   action="table written empty"))
+        wanted, issues = select_master_sheets(sheet_names, relpath)
         cells = self._sheets(MASTER_ROWS, sql.SQL("true"), (), list(wanted.values()))
         frames = frames_from_cells(cells, relpath)
         out = {canon: frames[actual] for canon, actual in wanted.items()}
-        for sheet, columns in MASTER_REQUIRED.items():
-            for column in columns:
-                if column not in out[sheet].columns:
-                    raise InputError(relpath, "a required column is missing.", sheet=sheet, column=column)
+        check_master_columns(out, relpath)
         return out, issues
 
     def read_game(self, game: GameFile) -> dict[str, pd.DataFrame]:
@@ -425,17 +411,10 @@ class StagingSource:
         relpath, _, sheet_names, error, _ = self._workbook(f"game:{game.game_id}")
         if error:
             raise InputError(**error)
-        lookup = _sheet_lookup(sheet_names)
-        for sheet in GAME_SHEETS:
-            if sheet not in lookup:
-                raise InputError(relpath, f"the sheet '{sheet}' is missing.", sheet=sheet)
+        lookup = game_sheet_lookup(sheet_names, relpath)
         cells = self._sheets(GAME_ROWS, sql.SQL("game_id = %s"), (game.game_id,), [lookup[s] for s in GAME_SHEETS])
         frames = frames_from_cells(cells, relpath)
         out = {canon: frames[lookup[canon]] for canon in GAME_SHEETS}
-        for sheet, groups in (("events", EVENT_COLUMN_GROUPS), ("shifts", SHIFT_COLUMN_GROUPS)):
-            columns = set(out[sheet].columns)
-            for group in groups:
-                if not columns.intersection(group):
-                    raise InputError(relpath, "a required column is missing.", sheet=sheet, column=" or ".join(group))
+        check_game_columns(out, relpath)
         return out
 

@@ -38,6 +38,20 @@ class ProgressBar:
             self.stream.flush()
 
 
+class EchoReporter:
+    """Log lines to a command's stderr: warnings always, info with -v 2 or when it says a lock is awaited."""
+
+    def __init__(self, write, verbosity: int) -> None:
+        self.write, self.verbosity = write, verbosity
+
+    def progress(self, done: int, total: int, unit: str, rows: int) -> None:
+        pass
+
+    def log(self, level: str, message: str) -> None:
+        if self.verbosity >= 2 or level != "info" or "waiting for lock" in message or message.startswith("Got the"):
+            self.write(message)
+
+
 def print_run(run, write) -> None:
     """A Run's summary: status, timing, steps and the ETL's table row counts."""
     duration = f"{run.duration:.2f}s" if run.duration is not None else "-"

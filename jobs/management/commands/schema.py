@@ -13,20 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from etl.errors import EtlError
 from etl.selection import MODES
-
-
-class _EchoReporter:
-    """Log lines to the command's stderr; progress is implied by the log lines."""
-
-    def __init__(self, write, verbosity: int) -> None:
-        self.write, self.verbosity = write, verbosity
-
-    def progress(self, done: int, total: int, unit: str, rows: int) -> None:
-        pass
-
-    def log(self, level: str, message: str) -> None:
-        if self.verbosity >= 2 or level != "info" or "waiting for lock" in message or message.startswith("Got the"):
-            self.write(message)
+from jobs.cli import EchoReporter
 
 
 def _selection_args(parser: argparse.ArgumentParser) -> None:
@@ -160,7 +147,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         with transaction.atomic():
             run = create_run(plan, Run.Trigger.CLI, enqueue=False)
-        execute_run(run.pk, echo=_EchoReporter(self.stderr.write, opts["verbosity"]))
+        execute_run(run.pk, echo=EchoReporter(self.stderr.write, opts["verbosity"]))
         run.refresh_from_db()
         if opts["json"]:
             artifact = run.artifacts.filter(name="schema_plan.json").first()

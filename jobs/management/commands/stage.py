@@ -7,8 +7,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from etl.errors import EtlError
+from jobs.cli import EchoReporter
 
-from .sync import _EchoReporter, resolve_target
+from .sync import resolve_target
 
 
 class Command(BaseCommand):
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         url, key = resolve_target(opts["target"])
         if key is not None:
             raise CommandError(f"Target {opts['target']} is a Supabase REST target; staging needs a PostgreSQL URL.")
-        reporter = _EchoReporter(self.stderr.write, opts["verbosity"])
+        reporter = EchoReporter(self.stderr.write, opts["verbosity"])
         try:
             result = stage_inputs(url, opts["data_dir"], opts["games"] or None, target_name=opts["target"],
                                   force=opts["force"], reporter=reporter)

@@ -10,20 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from etl.errors import EtlError
 from etl.selection import MODES
-
-
-class _EchoReporter:
-    """Log lines to stderr (info only with -v 2); progress is implied by the log lines."""
-
-    def __init__(self, write, verbosity: int) -> None:
-        self.write, self.verbosity = write, verbosity
-
-    def progress(self, done: int, total: int, unit: str, rows: int) -> None:
-        pass
-
-    def log(self, level: str, message: str) -> None:
-        if self.verbosity >= 2 or level != "info" or "waiting for lock" in message:
-            self.write(message)
+from jobs.cli import EchoReporter
 
 
 def resolve_target(name: str) -> tuple[str, str | None]:
@@ -118,7 +105,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         with transaction.atomic():
             run = create_run(plan, Run.Trigger.CLI, enqueue=False)
-        execute_run(run.pk, echo=_EchoReporter(self.stderr.write, opts["verbosity"]))
+        execute_run(run.pk, echo=EchoReporter(self.stderr.write, opts["verbosity"]))
         run.refresh_from_db()
         artifact = run.artifacts.filter(name="sync_result.json").first()
         result = json.loads(Path(artifact.path).read_text()) if artifact else {}
