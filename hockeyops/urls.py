@@ -1,7 +1,8 @@
 """URL routes: the admin is the console."""
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("jobs.api.urls")),
 ]

@@ -350,3 +350,4 @@ class TargetLeaseAdmin(ReadOnlyAdmin):
 
     list_display = ("target_name", "run", "acquired_at")
     list_select_related = ("run",)
+from jobs import admin_api  # noqa: E402,F401

@@ -260,3 +260,4 @@ class TargetLease(models.Model):
     target_name = models.CharField(max_length=60, unique=True)
     run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="+")
     acquired_at = models.DateTimeField(auto_now_add=True)
+from jobs.api_tokens import ApiToken  # noqa: E402,F401

@@ -1,14 +1,18 @@
 """Shared fixtures: the league's real inputs (skipped when ../shared is absent) and sample leagues."""
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DIR = ROOT.parent / "shared" / "benchsight" / "raw"
 SAMPLE_DIR = ROOT / "data" / "sample_league"
+SERVER_ADMIN_URL = os.environ.get("HOCKEYOPS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +52,56 @@ def read_csv(path: Path):
     import pandas as pd
 
     return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+
+
+@pytest.fixture()
+def run_dirs(settings, tmp_path: Path, league: Path) -> Path:
+    """Runs in this test read a private copy of the sample league and write to private folders."""
+    settings.HOCKEYOPS_DATA_DIR = league
+    settings.HOCKEYOPS_OUTPUT_DIR = tmp_path / "output"
+    settings.HOCKEYOPS_ARTIFACTS_DIR = tmp_path / "artifacts"
+    settings.HOCKEYOPS_RUNS_DIR = tmp_path / "runs"
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def pg_admin():
+    """Maintenance URL: 127.0.0.1:5432 when it answers, else the embedded PostgreSQL (stopped if we started it)."""
+    try:
+        psycopg.connect(SERVER_ADMIN_URL, connect_timeout=3).close()
+        yield SERVER_ADMIN_URL
+        return
+    except psycopg.Error:
+        pass
+    from etl import embedded_pg
+
+    was_running = embedded_pg.status() is not None
+    try:
+        url = embedded_pg.ensure_running(database="")
+    except embedded_pg.EmbeddedPgError as exc:
+        pytest.skip(f"no PostgreSQL: 127.0.0.1:5432 does not answer and the embedded one cannot start ({exc})")
+    yield url
+    if not was_running:
+        embedded_pg.stop()
+
+
+def new_database(admin: str, prefix: str = "sync_t") -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return psycopg.conninfo.make_conninfo(admin, dbname=name)
+
+
+def drop_database(admin: str, url: str) -> None:
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture()
+def warehouse(pg_admin: str, monkeypatch, run_dirs: Path):
+    """URL of an empty database declared as target 'warehouse' (environment only); dropped afterwards."""
+    url = new_database(pg_admin, "warehouse_t")
+    monkeypatch.setenv("HOCKEYOPS_TARGET_WAREHOUSE_URL", url)
+    yield url
+    drop_database(pg_admin, url)

@@ -9,7 +9,6 @@ from psycopg import sql
 
 from jobs.models import Run
 from tests.test_admin import login
-from tests.test_sync import drop_database, new_database, pg_admin  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SYNC = "admin:jobs_run_sync"
@@ -18,16 +17,8 @@ TABLES = ["dim_team", "fact_goals", "fact_player_game_stats"]
 
 
 @pytest.fixture()
-def target(pg_admin, monkeypatch, settings, tmp_path, league):  # noqa: F811
-    """An empty database declared as target 'warehouse', plus private run folders."""
-    url = new_database(pg_admin, "synadmin_t")
-    monkeypatch.setenv("HOCKEYOPS_TARGET_WAREHOUSE_URL", url)
-    settings.HOCKEYOPS_DATA_DIR = league
-    settings.HOCKEYOPS_OUTPUT_DIR = tmp_path / "output"
-    settings.HOCKEYOPS_ARTIFACTS_DIR = tmp_path / "artifacts"
-    settings.HOCKEYOPS_RUNS_DIR = tmp_path / "runs"
-    yield url
-    drop_database(pg_admin, url)
+def target(warehouse: str) -> str:
+    return warehouse
 
 
 @pytest.fixture()

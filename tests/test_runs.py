@@ -22,12 +22,8 @@ S = Run.Status
 
 
 @pytest.fixture(autouse=True)
-def dirs(settings, tmp_path, league):
-    settings.HOCKEYOPS_DATA_DIR = league
-    settings.HOCKEYOPS_OUTPUT_DIR = tmp_path / "output"
-    settings.HOCKEYOPS_ARTIFACTS_DIR = tmp_path / "artifacts"
-    settings.HOCKEYOPS_RUNS_DIR = tmp_path / "runs"
-    return tmp_path
+def dirs(run_dirs):
+    return run_dirs
 
 
 def small_plan(**etl):

@@ -17,7 +17,7 @@ from etl.errors import EtlError
 from etl.pipeline import EtlOptions, run_etl
 from etl.sources import ExcelSource, open_source
 from etl.staging import GAME_ROWS, WORKBOOKS, StagingSource, decode_cell, encode_cell, stage_inputs
-from tests.test_sync import drop_database, new_database, pg_admin  # noqa: F401 (fixture)
+from tests.conftest import drop_database, new_database
 
 TARGET = "stagetest"
 

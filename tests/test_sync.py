@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -16,7 +15,6 @@ import sys
 import textwrap
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import psycopg
@@ -41,49 +39,15 @@ from etl.sync import (
 )
 from etl.sync.stream import OutputSnapshot, RecordDigest, game_filter, parse_record, render_field
 from etl.sync.target import connect, row_digest
+from tests.conftest import drop_database, new_database
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER_ADMIN_URL = os.environ.get("HOCKEYOPS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TARGET = "synctest"
 BIG_ROWS = 60_000
 FK_COLUMNS = {(fk.table, fk.column) for fk in foreign_keys(TABLES)}
 
 
 # ------------------------------------------------------------------------------------------------ backend
-
-@pytest.fixture(scope="session")
-def pg_admin():
-    """Maintenance URL: 127.0.0.1:5432 when it answers, else the embedded PostgreSQL (stopped if we started it)."""
-    try:
-        psycopg.connect(SERVER_ADMIN_URL, connect_timeout=3).close()
-        yield SERVER_ADMIN_URL
-        return
-    except psycopg.Error:
-        pass
-    from etl import embedded_pg
-
-    was_running = embedded_pg.status() is not None
-    try:
-        url = embedded_pg.ensure_running(database="")
-    except embedded_pg.EmbeddedPgError as exc:
-        pytest.skip(f"no PostgreSQL: 127.0.0.1:5432 does not answer and the embedded one cannot start ({exc})")
-    yield url
-    if not was_running:
-        embedded_pg.stop()
-
-
-def new_database(admin: str, prefix: str = "sync_t") -> str:
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return psycopg.conninfo.make_conninfo(admin, dbname=name)
-
-
-def drop_database(admin: str, url: str) -> None:
-    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
 
 @pytest.fixture(scope="module")
 def db(pg_admin: str):

@@ -13,22 +13,13 @@ from etl.catalog import TABLES
 from jobs.models import Job, Run
 from jobs.services.plans import build_plan
 from jobs.services.runs import create_run, run_job
-from tests.test_sync import drop_database, new_database, pg_admin  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture()
-def target(pg_admin, monkeypatch, settings, tmp_path, league):  # noqa: F811
-    """An empty database declared as target 'warehouse' (environment only), plus private run folders."""
-    url = new_database(pg_admin, "syncrun_t")
-    monkeypatch.setenv("HOCKEYOPS_TARGET_WAREHOUSE_URL", url)
-    settings.HOCKEYOPS_DATA_DIR = league
-    settings.HOCKEYOPS_OUTPUT_DIR = tmp_path / "output"
-    settings.HOCKEYOPS_ARTIFACTS_DIR = tmp_path / "artifacts"
-    settings.HOCKEYOPS_RUNS_DIR = tmp_path / "runs"
-    yield url
-    drop_database(pg_admin, url)
+def target(warehouse: str) -> str:
+    return warehouse
 
 
 def counts(url: str) -> dict[str, int]:

@@ -1,0 +1,1 @@
+"""The league's HTTP API (JSON, bearer tokens) over the same services as the admin and the CLI."""
