@@ -52,6 +52,30 @@ class EchoReporter:
             self.write(message)
 
 
+def run_here(stages: list[str], echo, **plan_options):
+    """Plan, record and execute a Run in this process (trigger cli): the CLI's audit trail equals the admin's.
+
+    Raises CommandError with the planner's sentence when the request cannot be planned.
+    """
+    from django.core.management.base import CommandError
+    from django.db import transaction
+
+    from jobs.models import Run
+    from jobs.services.execute import execute_run
+    from jobs.services.plans import PlanError, build_plan
+    from jobs.services.runs import create_run
+
+    try:
+        plan = build_plan(stages, **plan_options)
+    except PlanError as exc:
+        raise CommandError(str(exc)) from None
+    with transaction.atomic():
+        run = create_run(plan, Run.Trigger.CLI, enqueue=False)
+    execute_run(run.pk, echo=echo)
+    run.refresh_from_db()
+    return run
+
+
 def print_run(run, write) -> None:
     """A Run's summary: status, timing, steps and the ETL's table row counts."""
     duration = f"{run.duration:.2f}s" if run.duration is not None else "-"

@@ -5,15 +5,12 @@ import json
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from etl.errors import EtlError
 from etl.pipeline import plan_etl
-from jobs.cli import ProgressBar, print_run
+from jobs.cli import ProgressBar, print_run, run_here
 from jobs.models import Run
-from jobs.services.execute import execute_run
-from jobs.services.plans import PlanError, build_plan, etl_options
-from jobs.services.runs import create_run
+from jobs.services.plans import etl_options
 
 
 class Command(BaseCommand):
@@ -45,18 +42,14 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         requested = {k: opts[k] for k in ("data_dir", "output_dir", "games", "exclude_games", "tables",
                                           "exclude_tables", "mode", "source")}
-        try:
-            if opts["dry_run"]:
+        if opts["dry_run"]:
+            try:
                 plan = plan_etl(etl_options(requested, opts["target"]))
-                self.stdout.write(json.dumps(plan.as_dict(), indent=2) if opts["json"] else plan.describe())
-                return
-            plan = build_plan(["etl"], etl=requested, target=opts["target"])
-        except (EtlError, PlanError, ValueError) as exc:
-            raise CommandError(str(exc)) from None
-        with transaction.atomic():
-            run = create_run(plan, Run.Trigger.CLI, enqueue=False)
-        execute_run(run.pk, echo=ProgressBar(self.stderr._out))
-        run.refresh_from_db()
+            except (EtlError, ValueError) as exc:
+                raise CommandError(str(exc)) from None
+            self.stdout.write(json.dumps(plan.as_dict(), indent=2) if opts["json"] else plan.describe())
+            return
+        run = run_here(["etl"], ProgressBar(self.stderr._out), etl=requested, target=opts["target"])
         if opts["json"] and run.status == Run.Status.SUCCEEDED:
             self.stdout.write(json.dumps(run.plan, indent=2))
         else:

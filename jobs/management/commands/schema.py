@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from etl.errors import EtlError
 from etl.selection import MODES
-from jobs.cli import EchoReporter
+from jobs.cli import EchoReporter, run_here
 
 
 def _selection_args(parser: argparse.ArgumentParser) -> None:
@@ -128,27 +128,17 @@ class Command(BaseCommand):
 
     def _apply(self, opts):
         """Apply through a Run (trigger cli), so the CLI leaves the same audit trail as the admin."""
-        from django.db import transaction
 
         from jobs.cli import print_run
         from jobs.models import Run
-        from jobs.services.execute import execute_run
-        from jobs.services.plans import PlanError, build_plan
-        from jobs.services.runs import create_run
 
         requested = {"tables": opts["tables"], "modes": opts["mode"], "patterns": opts["pattern"],
                      "exclude": opts["exclude"], "pk": opts["pk"], "fk": opts["fk"], "indexes": opts["indexes"],
                      "comments": opts["comments"], "rls": opts["rls"], "rls_role": opts["rls_role"],
                      "allow_destructive": opts["allow_destructive"], "lock_timeout": opts["lock_timeout"],
                      "lock_wait": opts["lock_wait"]}
-        try:
-            plan = build_plan(["schema"], schema=requested, target=opts["target"])
-        except PlanError as exc:
-            raise CommandError(str(exc)) from None
-        with transaction.atomic():
-            run = create_run(plan, Run.Trigger.CLI, enqueue=False)
-        execute_run(run.pk, echo=EchoReporter(self.stderr.write, opts["verbosity"]))
-        run.refresh_from_db()
+        run = run_here(["schema"], EchoReporter(self.stderr.write, opts["verbosity"]), schema=requested,
+                       target=opts["target"])
         if opts["json"]:
             artifact = run.artifacts.filter(name="schema_plan.json").first()
             plan_data = json.loads(Path(artifact.path).read_text()) if artifact else {}

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from etl.errors import EtlError
 from etl.selection import MODES
-from jobs.cli import EchoReporter
+from jobs.cli import EchoReporter, run_here
 
 
 def resolve_target(name: str) -> tuple[str, str | None]:
@@ -89,24 +89,14 @@ class Command(BaseCommand):
 
     def _run(self, opts, options) -> None:
         """The load itself goes through a Run (trigger cli): the same audit trail as the admin."""
-        from django.db import transaction
 
         from jobs.cli import print_run
         from jobs.models import Run
-        from jobs.services.execute import execute_run
-        from jobs.services.plans import PlanError, build_plan
-        from jobs.services.runs import create_run
 
         requested = {k: v for k, v in options.as_dict().items() if k not in ("dry_run", "sync_id")}
         requested["output_dir"] = str(opts["output_dir"])
-        try:
-            plan = build_plan(["sync"], sync=requested, target=opts["target"])
-        except PlanError as exc:
-            raise CommandError(str(exc)) from None
-        with transaction.atomic():
-            run = create_run(plan, Run.Trigger.CLI, enqueue=False)
-        execute_run(run.pk, echo=EchoReporter(self.stderr.write, opts["verbosity"]))
-        run.refresh_from_db()
+        run = run_here(["sync"], EchoReporter(self.stderr.write, opts["verbosity"]), sync=requested,
+                       target=opts["target"])
         artifact = run.artifacts.filter(name="sync_result.json").first()
         result = json.loads(Path(artifact.path).read_text()) if artifact else {}
         if opts["json"]:
