@@ -28,7 +28,7 @@ GAME_SHEETS = ("events", "shifts")
 EVENT_COLUMN_GROUPS = (
     ("event_index_", "event_index"),
     ("event_type_", "Type"),
-    ("player_game_number",),
+    ("player_game_number", "player_game_number_"),
 )
 SHIFT_COLUMN_GROUPS = (
     ("Period", "period"),

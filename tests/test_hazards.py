@@ -170,3 +170,20 @@ def test_workbook_copied_from_another_game_without_game_ids_is_a_template(league
     status = read_csv(out / "qa_game_completeness.csv").set_index("game_id").loc[str(gid)]
     assert status["status"] == "TEMPLATE", status["reason"]
     assert "copied from another game" in status["reason"]
+
+
+def test_jersey_only_in_the_tracker_input_column_is_used(league, tmp_path):
+    """A workbook saved without formula results may carry jerseys only in player_game_number_."""
+    gid, path = game(league, 2)  # 'raw' style: derived columns empty
+
+    def inputs_only(sheets):
+        ev = sheets["events"]
+        ev["player_game_number_"] = ev["player_game_number"]
+        ev["player_game_number"] = np.nan
+
+    rewrite(path, inputs_only)
+    out = tmp_path / "out"
+    etl(league, out)
+    done = read_csv(out / "qa_game_completeness.csv").set_index("game_id")
+    assert done.loc[str(gid), "status"] == "COMPLETE" and float(done.loc[str(gid), "player_link_rate"]) > 0.99
+    assert goal_check(out, gid) == {"true"}

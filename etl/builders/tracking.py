@@ -108,11 +108,16 @@ def normalize_events(raw: pd.DataFrame, file: str, issues: IssueLog) -> pd.DataF
     out["period"] = period.round().astype("Int64")
 
     # players: jersey, side and role number
-    number, bad = jersey(_col(df, "player_game_number"))
-    if bad.any():
-        issues.add_cells(file, sheet, "player_game_number", rows[bad], "jersey is not a number",
-                         "player left unlinked")
-    out["jersey"] = number
+    # the jersey column repeats the tracker's input where typed; a workbook saved without formula results
+    # may carry it only in player_game_number_
+    jerseys = {}
+    for column in ("player_game_number", "player_game_number_"):
+        number, bad = jersey(_col(df, column))
+        if bad.any():
+            issues.add_cells(file, sheet, column, rows[bad], "jersey is not a number", "player left unlinked")
+        jerseys[column] = number
+    out["jersey"] = _prefer(jerseys["player_game_number"], jerseys["player_game_number_"], issues, file, sheet,
+                            rows, ("player_game_number", "player_game_number_"))
     role = clean_text(_col(df, "player_role")).str.lower().str.extract(_ROLE)
     side_derived = role[0].astype("string")
     num_derived = pd.to_numeric(role[1], errors="coerce").astype("Int64")
