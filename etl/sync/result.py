@@ -10,8 +10,20 @@ def _rate(amount: float, seconds: float) -> float:
     return amount / seconds if seconds > 0 else 0.0
 
 
+class Throughput:
+    """rows/s and MB/s of anything with ``rows``, ``bytes`` and ``seconds``."""
+
+    @property
+    def rows_per_second(self) -> float:
+        return _rate(self.rows, self.seconds)
+
+    @property
+    def mb_per_second(self) -> float:
+        return _rate(self.bytes / MB, self.seconds)
+
+
 @dataclass
-class TableResult:
+class TableResult(Throughput):
     """One table's load. ``seconds`` covers streaming, checks and (per-table mode) the commit."""
 
     name: str
@@ -36,14 +48,6 @@ class TableResult:
     batches: int = 0  # REST transport
     retries: int = 0  # REST transport
 
-    @property
-    def rows_per_second(self) -> float:
-        return _rate(self.rows, self.seconds)
-
-    @property
-    def mb_per_second(self) -> float:
-        return _rate(self.bytes / MB, self.seconds)
-
     def as_dict(self) -> dict:
         data = asdict(self)
         data.update(rows_per_second=round(self.rows_per_second, 1), mb_per_second=round(self.mb_per_second, 3))
@@ -51,7 +55,7 @@ class TableResult:
 
 
 @dataclass
-class SyncResult:
+class SyncResult(Throughput):
     """The whole sync: ``seconds`` is load plus publish (commit); verification is timed separately."""
 
     sync_id: str
@@ -77,14 +81,6 @@ class SyncResult:
     @property
     def bytes(self) -> int:
         return sum(t.bytes for t in self.loaded)
-
-    @property
-    def rows_per_second(self) -> float:
-        return _rate(self.rows, self.seconds)
-
-    @property
-    def mb_per_second(self) -> float:
-        return _rate(self.bytes / MB, self.seconds)
 
     @property
     def committed(self) -> list[str]:

@@ -269,21 +269,17 @@ def _sync_stage(run: Run, logfile: Path, echo: Reporter | None = None, overall: 
 
     from etl.sync import SyncFailed, SyncOptions, VerificationFailed, sync_tables
 
-    from .targets import get_target
+    from .targets import resolve_credentials
 
     spec = run.plan["sync"]
     values = {**spec["options"], "sync_id": f"run-{run.pk}", "resume_from": _parent_sync_ids(run)}
     if run.parent_id:  # a retry loads only the tables that did not commit
         values.update(tables=[u for u in spec["units"] if u != "publish"], modes=[], patterns=[], exclude=[])
     options = SyncOptions.from_dict(values)
-    info = get_target(run.target_name)
-    if info.kind == "supabase-rest":
-        url, key = info.url(), os.environ.get(info.key_env or "", "")
-        if not url or not key:
-            raise EtlError(f"Target '{run.target_name}' needs {info.url_env} and {info.key_env or 'a key variable'} "
-                           "set in the worker's environment.")
-    else:
-        url, key = _target_url(run.target_name), None
+    try:
+        url, key = resolve_credentials(run.target_name)
+    except ValueError as exc:
+        raise EtlError(str(exc)) from None
     reporter = RunReporter(run, Stage.SYNC, logfile, echo, overall)
     folder = artifact_dir(run.pk)
     folder.mkdir(parents=True, exist_ok=True)

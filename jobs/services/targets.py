@@ -78,3 +78,19 @@ def resolve_url(name: str) -> str:
 
         return ensure_running(settings.HOCKEYOPS_EMBEDDED_PG_DIR)
     raise ValueError(f"Target '{name}' has no connection URL: set {info.url_env} in the worker's environment.")
+
+
+def resolve_credentials(name: str) -> tuple[str, str | None]:
+    """(URL, service key or None) of target ``name``: Supabase REST targets need both from the environment.
+
+    Secrets: callers hand them to etl/ and never store or log them. ValueError names what is missing.
+    """
+    info = get_target(name)
+    if info.kind != "supabase-rest":
+        return resolve_url(name), None
+    url = info.url()
+    key = os.environ.get(info.key_env) if info.key_env else None
+    if not url or not key:
+        raise ValueError(f"Target '{name}' is a Supabase REST target: set {info.url_env} (project URL) and "
+                         f"{info.key_env or 'its key variable'} (service key) in the environment.")
+    return url, key

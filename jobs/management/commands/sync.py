@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from django.conf import settings
@@ -15,18 +14,10 @@ from jobs.cli import EchoReporter, run_here
 
 def resolve_target(name: str) -> tuple[str, str | None]:
     """(URL, service key or None) of target ``name``; the URL is a secret and is never printed."""
-    from jobs.services.targets import get_target, resolve_url
+    from jobs.services.targets import resolve_credentials
 
     try:
-        info = get_target(name)
-        if info.kind == "supabase-rest":
-            url = info.url()
-            key = os.environ.get(info.key_env) if info.key_env else None
-            if not url or not key:
-                raise ValueError(f"Target '{name}' is a Supabase REST target: set {info.url_env} (project URL) and "
-                                 f"{info.key_env or 'its key variable'} (service key) in the environment.")
-            return url, key
-        return resolve_url(name), None
+        return resolve_credentials(name)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
 
