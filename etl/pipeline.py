@@ -57,11 +57,14 @@ class EtlOptions:
 @dataclass
 class GamePlan:
     game_id: int
-    action: str  # build | reuse
+    action: str  # build | reuse (copy its rows from the previous outputs)
     why: str
     file: str
-    hash: str
+    hash: str  # hash of the workbook the published rows come from (recorded in the manifest)
     note: str = ""
+    # hash of the workbook when the plan was made, checked again before the run uses it ("" = not checked: a
+    # game kept from the previous outputs because it was not selected does not depend on its workbook)
+    input_hash: str = ""
 
 
 @dataclass
@@ -77,6 +80,9 @@ class EtlPlan:
     master_hash: str
     catalog_version: str
     full_reason: str = ""
+    previous_manifest: str = ""  # sha256 of the previous outputs' manifest the reuse decisions were made on
+    left_out: list[int] = field(default_factory=list)  # tracked games neither selected nor in the previous outputs
+    dropped: list[int] = field(default_factory=list)  # games of the previous outputs whose workbook is gone
 
     @property
     def needs_games(self) -> bool:
@@ -96,9 +102,15 @@ class EtlPlan:
                  f"  master: {self.master_file}"]
         build = [g for g in self.games if g.action == "build"]
         reuse = [g for g in self.games if g.action == "reuse"]
-        lines.append(f"  games: {len(self.games)} ({len(build)} to build, {len(reuse)} unchanged)")
+        lines.append(f"  games: {len(self.games)} published ({len(build)} to build, {len(reuse)} kept as they are)")
         for g in self.games:
             lines.append(f"    {g.game_id}: {g.action} ({g.why}) {g.file}")
+        if self.left_out:
+            lines.append(f"  not published (not selected, not in the previous outputs): "
+                         f"{', '.join(map(str, self.left_out))}")
+        if self.dropped:
+            lines.append(f"  WARNING: in the previous outputs but without a workbook now, so they will be gone: "
+                         f"{', '.join(map(str, self.dropped))}")
         lines.append(f"  tables written: {len(self.tables)}; built: {len(self.build)}")
         for name in self.build:
             mark = "write" if name in self.tables else "build"
@@ -124,56 +136,101 @@ class EtlResult:
 
 
 def plan_etl(options: EtlOptions) -> EtlPlan:
-    """Resolve tables, games and incremental decisions. Reads file hashes only; writes nothing."""
+    """Resolve tables, games and incremental decisions. Reads file hashes only; writes nothing.
+
+    A games selection means "rebuild these games, keep every other game": games of the previous outputs that
+    are not selected are kept (their rows copied), or rebuilt when the previous outputs cannot be reused (the
+    catalog or the master workbook changed). Tracked games that are neither selected nor in the previous
+    outputs are not published (an empty output folder with ``games`` gives just those games).
+    """
     if options.mode not in MODES:
         raise EtlError(f"Unknown mode '{options.mode}'; use full or incremental.")
-    selection = TableSelection.from_options(tables=options.tables, exclude=options.exclude_tables)
-    selected = selection.resolve()
+    selected = TableSelection.from_terms(options.tables, options.exclude_tables).resolve()
     build = upstream_closure(selected)
     reasons = why_built(selected, build)
     source = options.open_source()
     master_file, master_hash = source.master()
-    found = source.games()
-    chosen = GameSelection.from_options(options.games, options.exclude_games).resolve(found)
-    mode, full_reason = options.mode, ""
-    previous = OutputStore(Path(options.output_dir)).manifest() if mode == "incremental" else None
-    prev_games: dict[str, dict] = {}
-    if mode == "incremental":
-        if previous is None:
-            full_reason = "no previous outputs"
-        elif previous.get("catalog_version") != catalog_version():
-            full_reason = "the table catalog changed"
-        elif previous.get("master", {}).get("hash") != master_hash:
-            full_reason = "the master workbook changed"
-        elif any(t not in previous.get("tables", {}) for t in build if get_table(t).grain == "game"):
-            full_reason = "previous outputs lack some selected tables"
-        else:
-            prev_games = previous.get("games", {})
-        if full_reason:
-            mode = "full"
-        elif not options.games:
-            pass
-        else:
-            # incremental with chosen games: keep the other previous games that still exist
-            keep = [int(g) for g in prev_games if int(g) in found and int(g) not in set(options.exclude_games)]
-            chosen = sorted(set(chosen) | set(keep))
+    store = OutputStore(Path(options.output_dir))
+    previous = store.manifest()
+    prev_games: dict[str, dict] = (previous or {}).get("games", {})
+    stale = _why_not_reusable(previous, master_hash, build)
+    mode = options.mode
+    full_reason = stale if mode == "incremental" and stale else ""
+    if full_reason:
+        mode = "full"
     games: list[GamePlan] = []
-    needs_games = any(get_table(t).grain != "master" for t in build)
-    if needs_games:
-        for gid in chosen:
+    left_out: list[int] = []
+    dropped: list[int] = []
+    if any(get_table(t).grain != "master" for t in build):
+        found = source.games()
+        chosen = set(GameSelection.from_terms(options.games, options.exclude_games).resolve(found))
+        for gid in sorted(found):
             gf = found[gid]
-            digest = source.game_hash(gf)
             prev = prev_games.get(str(gid))
-            asked = not options.games or gid in set(options.games)
-            if prev is None:
-                action, why = "build", "new game" if mode == "incremental" else "full run"
-            elif prev.get("hash") == digest or not asked:
-                action, why = "reuse", "workbook unchanged"
-            else:
-                action, why = "build", "workbook changed"
-            games.append(GamePlan(gid, action, why, gf.relpath, digest, gf.note))
+            if gid not in chosen and prev is None:
+                left_out.append(gid)
+                continue
+            digest = source.game_hash(gf)
+            games.append(_game_plan(gf, digest, prev, gid in chosen, mode, stale))
+        dropped = sorted(int(g) for g in prev_games if int(g) not in found)
     return EtlPlan(mode, selected, build, reasons, games, master_file, master_hash, catalog_version(),
-                   full_reason)
+                   full_reason, store.manifest_digest(), left_out, dropped)
+
+
+def _why_not_reusable(previous: dict | None, master_hash: str, build: list[str]) -> str:
+    """Why the previous outputs' game rows cannot be copied into this run ("" when they can)."""
+    if previous is None:
+        return "no previous outputs"
+    if previous.get("catalog_version") != catalog_version():
+        return "the table catalog changed"
+    if previous.get("master", {}).get("hash") != master_hash:
+        return "the master workbook changed"
+    if any(t not in previous.get("tables", {}) for t in build if get_table(t).grain == "game"):
+        return "previous outputs lack some selected tables"
+    return ""
+
+
+def _game_plan(gf: GameFile, digest: str, prev: dict | None, chosen: bool, mode: str, stale: str) -> GamePlan:
+    """Build or reuse one game: chosen games are rebuilt (incremental: when changed), the others kept."""
+    def build(why: str) -> GamePlan:
+        return GamePlan(gf.game_id, "build", why, gf.relpath, digest, gf.note, digest)
+
+    if not chosen:  # in the previous outputs (see plan_etl)
+        if stale:
+            return build(f"not selected, rebuilt because {stale}")
+        why = "not selected: kept from the previous outputs"
+        if prev.get("hash") != digest:
+            why += "; its workbook changed since, select it to rebuild"
+        return GamePlan(gf.game_id, "reuse", why, prev.get("file", gf.relpath), prev.get("hash", ""), gf.note)
+    if mode == "full":
+        return build("full run")
+    if prev is None:
+        return build("new game")
+    if prev.get("hash") == digest:
+        return GamePlan(gf.game_id, "reuse", "workbook unchanged", gf.relpath, digest, gf.note, digest)
+    return build("workbook changed")
+
+
+def changed_inputs(options: EtlOptions, plan: EtlPlan) -> list[str]:
+    """Inputs that differ from what ``plan`` was made on: files (and the previous outputs) it depends on."""
+    source = options.open_source()
+    changed = []
+    master_file, master_hash = source.master()
+    if master_hash != plan.master_hash:
+        changed.append(master_file)
+    found = source.games() if plan.games else {}
+    for gp in plan.games:
+        if not gp.input_hash:
+            continue
+        gf = found.get(gp.game_id)
+        if gf is None:
+            changed.append(f"{gp.file} (no longer there)")
+        elif source.game_hash(gf) != gp.input_hash:
+            changed.append(gp.file)
+    if any(g.action == "reuse" for g in plan.games):
+        if OutputStore(Path(options.output_dir)).manifest_digest() != plan.previous_manifest:
+            changed.append(f"the published outputs in {options.output_dir} (another run published since)")
+    return changed
 
 
 def run_etl(

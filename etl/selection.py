@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .catalog import TABLES, TABLES_BY_NAME, Table
 from .errors import SelectionError
@@ -33,13 +33,43 @@ def _mode_tables(mode: str, tables: Sequence[Table]) -> list[str]:
     return [t.name for t in tables if mode in t.tags]
 
 
-def _split_terms(values: Iterable[str] | None) -> list[str]:
-    """Accept repeated options and comma/space separated lists alike."""
+# The one list splitter and the one game-id parser: every entry point (admin, Job, API, CLI) goes through them.
+MAX_GAME_ID = 2**31 - 1  # game ids are PostgreSQL integers
+
+
+def split_terms(values: str | Iterable[object] | None) -> list[str]:
+    """Terms from a string or a list of strings, each split on commas and whitespace, empty parts dropped.
+
+    ``"fact_goals, qa"``, ``["fact_goals", "qa"]`` and ``["fact_goals,qa"]`` all give ``["fact_goals", "qa"]``.
+    """
+    if values is None:
+        return []
+    if isinstance(values, str | int):
+        values = [values]
     out: list[str] = []
-    for value in values or ():
-        for part in str(value).replace(",", " ").split():
-            if part:
-                out.append(part.strip())
+    for value in values:
+        out.extend(part for part in str(value).replace(",", " ").split() if part)
+    return out
+
+
+def parse_game_ids(values: str | int | Iterable[object] | None, what: str = "game") -> list[int]:
+    """Game ids (integers or digit strings, lists split like ``split_terms``), in the order given, deduplicated.
+
+    Only whole numbers are game ids: ``18969.0``, ``1e4``, ``²`` or ``-3`` are errors naming the value.
+    """
+    out: list[int] = []
+    items = [values] if isinstance(values, int | str) else list(values or ())
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int | str):
+            raise SelectionError(f"{item!r} is not a {what} number.")
+        parts = [item] if isinstance(item, int) else split_terms(item)
+        for part in parts:
+            text = str(part)
+            if not (text.isascii() and text.isdigit()) or int(text) > MAX_GAME_ID:
+                raise SelectionError(f"'{text}' is not a {what} number (a whole number such as 18969).")
+            number = int(text)
+            if number not in out:
+                out.append(number)
     return out
 
 
@@ -56,8 +86,8 @@ def match_term(term: str, tables: Sequence[Table] = TABLES) -> list[str]:
     if term in names:
         return [term]
     close = [n for n in names if term.lower() in n.lower()][:3]
-    hint = f" Did you mean {', '.join(close)}?" if close else ""
-    raise SelectionError(f"There is no table called '{term}'.{hint}")
+    hint = f" Did you mean {', '.join(close)}?" if close else f" Modes are {', '.join(MODES)}."
+    raise SelectionError(f"There is no table or mode called '{term}'.{hint}")
 
 
 @dataclass(frozen=True)
@@ -68,18 +98,15 @@ class TableSelection:
     exclude: tuple[str, ...] = ()
 
     @classmethod
-    def from_options(
-        cls,
-        tables: Iterable[str] | None = None,
-        modes: Iterable[str] | None = None,
-        patterns: Iterable[str] | None = None,
-        exclude: Iterable[str] | None = None,
-    ) -> TableSelection:
-        include = _split_terms(modes) + _split_terms(tables) + _split_terms(patterns)
-        for mode in _split_terms(modes):
-            if mode not in MODES:
-                raise SelectionError(f"Unknown mode '{mode}'; use one of {', '.join(MODES)}.")
-        return cls(tuple(include), tuple(_split_terms(exclude)))
+    def from_terms(cls, tables: str | Iterable[str] | None = None,
+                   exclude: str | Iterable[str] | None = None) -> TableSelection:
+        """Include terms (names, globs, modes) and exclusions (names, globs), split by ``split_terms``."""
+        return cls(tuple(split_terms(tables)), tuple(split_terms(exclude)))
+
+    def check(self, tables: Sequence[Table] = TABLES) -> None:
+        """SelectionError naming the first term that selects no table (without resolving the whole selection)."""
+        for term in (*self.include, *self.exclude):
+            match_term(term, tables)
 
     def resolve(self, tables: Sequence[Table] = TABLES) -> list[str]:
         """Sorted table names; no include terms means every table."""
@@ -125,13 +152,13 @@ class GameSelection:
     exclude: tuple[int, ...] = ()
 
     @classmethod
-    def from_options(
-        cls, games: Iterable[str | int] | None = None, exclude: Iterable[str | int] | None = None
-    ) -> GameSelection:
-        return cls(tuple(_parse_games(games)), tuple(_parse_games(exclude)))
+    def from_terms(cls, games: str | Iterable[object] | None = None,
+                   exclude: str | Iterable[object] | None = None) -> GameSelection:
+        return cls(tuple(parse_game_ids(games)), tuple(parse_game_ids(exclude)))
 
     def resolve(self, available: Iterable[int]) -> list[int]:
-        """Sorted game ids; a requested game that is not available is an error naming it."""
+        """Sorted game ids; a requested game that is not available is an error naming it, and so is a selection
+        that leaves no game (every chosen game also excluded, or everything excluded)."""
         pool = sorted(set(available))
         if self.include:
             missing = sorted(set(self.include) - set(pool))
@@ -144,27 +171,12 @@ class GameSelection:
                     else f"Games {listed} have no tracking workbook in the data folder."
                 )
             pool = sorted(set(self.include))
-        return [g for g in pool if g not in set(self.exclude)]
-
-
-def _parse_games(values: Iterable[str | int] | None) -> list[int]:
-    out: list[int] = []
-    for part in _split_terms(str(v) for v in (values or ())):
-        try:
-            out.append(int(float(part)))
-        except ValueError:
-            raise SelectionError(f"'{part}' is not a game number.") from None
-    return out
-
-
-@dataclass
-class ResolvedSelection:
-    """What a run works on: frozen into the Run's plan."""
-
-    tables: list[str]
-    build: list[str]
-    games: list[int] = field(default_factory=list)
-    reasons: dict[str, str] = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {"tables": self.tables, "build": self.build, "games": self.games, "reasons": self.reasons}
+        chosen = [g for g in pool if g not in set(self.exclude)]
+        if pool and not chosen:
+            both = sorted(set(self.include) & set(self.exclude))
+            if both:
+                listed = ", ".join(str(g) for g in both)
+                raise SelectionError(f"The games selection leaves no game: {listed} "
+                                     f"{'is' if len(both) == 1 else 'are'} both chosen and excluded.")
+            raise SelectionError("The games selection leaves no game: every tracked game is excluded.")
+        return chosen

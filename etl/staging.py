@@ -246,7 +246,7 @@ def stage_inputs(url: str, data_dir: str | Path, games: Iterable[int | str] | No
     data_dir = Path(data_dir)
     master = find_master(data_dir)
     found = discover_games(data_dir)
-    chosen = GameSelection.from_options(games).resolve(found) if games else sorted(found)
+    chosen = GameSelection.from_terms(games).resolve(found) if games else sorted(found)
     result = StageResult()
     with _connect(url, f"stage ({target_name or 'target'})") as conn:
         with target_lock(conn, target_name or conn.info.dbname, reporter, cancel):

@@ -159,6 +159,11 @@ class OutputStore:
         except (OSError, ValueError):
             return None
 
+    def manifest_digest(self) -> str:
+        """sha256 of the published manifest ("" when there is none): identifies one published version."""
+        path = self.output_dir / MANIFEST
+        return file_digest(path) if path.exists() else ""
+
     def table_path(self, name: str) -> Path:
         return self.output_dir / f"{name}.csv"
 

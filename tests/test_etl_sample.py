@@ -77,13 +77,35 @@ def test_partial_table_run_keeps_other_published_tables(league, tmp_path):
 
 
 def test_game_selection_and_exclusion(league, tmp_path):
+    """A games selection rebuilds those games and keeps every other game of the previous outputs."""
     out = tmp_path / "out"
     all_games = sorted(p.name for p in (league / "games").iterdir())
-    etl(league, out, games=[int(all_games[0]), int(all_games[1])])
+    first, second = int(all_games[0]), int(all_games[1])
+    etl(league, out, games=[first, second])  # an empty output folder: just these games
     assert games_of(out) == all_games[:2]
     assert set(read_csv(out / "fact_events.csv")["game_id"]) == set(all_games[:2])
-    etl(league, out, exclude_games=[int(all_games[0])])
-    assert games_of(out) == all_games[1:]
+    result = etl(league, out, exclude_games=[first])  # all but the first: the first is kept as it was
+    assert games_of(out) == all_games
+    actions = {g.game_id: (g.action, g.why) for g in result.plan.games}
+    assert actions[first] == ("reuse", "not selected: kept from the previous outputs")
+    assert {a for g, (a, _) in actions.items() if g != first} == {"build"}
+    before = read_csv(out / "fact_events.csv")
+    etl(league, out, games=[second])  # one game rebuilt: no other game's rows lost or changed
+    assert games_of(out) == all_games
+    assert read_csv(out / "fact_events.csv").equals(before)
+    full = tmp_path / "full"
+    etl(league, full)
+    assert checksums(out) == checksums(full)
+
+
+def test_plan_warns_about_games_whose_workbook_is_gone(league, tmp_path):
+    out = tmp_path / "out"
+    etl(league, out)
+    gone = sorted((league / "games").iterdir())[-1]
+    shutil.rmtree(gone)
+    plan = plan_etl(EtlOptions(data_dir=str(league), output_dir=str(out)))
+    assert plan.dropped == [int(gone.name)]
+    assert f"without a workbook now, so they will be gone: {gone.name}" in plan.describe()
 
 
 def test_incremental_rebuilds_only_changed_games_and_equals_a_full_run(league, tmp_path):

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 from ..catalog import TABLES, Table, catalog_version
 from ..errors import EtlError
-from ..selection import TableSelection
+from ..selection import TableSelection, split_terms
 
 _ROLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
 
@@ -20,10 +20,8 @@ class SchemaError(EtlError):
 class SchemaOptions:
     """Selection terms (the shared grammar) plus what the DDL contains."""
 
-    tables: tuple[str, ...] = ()
-    modes: tuple[str, ...] = ()
-    patterns: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()  # names, globs and modes (the shared grammar); empty means every table
+    exclude_tables: tuple[str, ...] = ()  # names and globs
     pk: bool = True
     fk: bool = True
     indexes: bool = True
@@ -33,16 +31,15 @@ class SchemaOptions:
     drop: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("tables", "modes", "patterns", "exclude"):
-            object.__setattr__(self, name, tuple(getattr(self, name) or ()))
+        for name in ("tables", "exclude_tables"):
+            object.__setattr__(self, name, tuple(split_terms(getattr(self, name))))
         if not _ROLE.match(self.rls_role or ""):
             raise SchemaError(f"'{self.rls_role}' is not a valid role name for the read policy.")
         if self.fk and not self.pk:
             raise SchemaError("Foreign keys reference primary keys: turn foreign keys off too (--no-fk with --no-pk).")
 
     def selection(self) -> TableSelection:
-        return TableSelection.from_options(tables=self.tables, modes=self.modes, patterns=self.patterns,
-                                           exclude=self.exclude)
+        return TableSelection.from_terms(self.tables, self.exclude_tables)
 
     def resolve(self, tables: Sequence[Table] = TABLES) -> list[Table]:
         """The selected tables of ``tables``, sorted by name."""
@@ -55,16 +52,15 @@ class SchemaOptions:
 
     def as_dict(self) -> dict:
         data = asdict(self)
-        for key in ("tables", "modes", "patterns", "exclude"):
+        for key in ("tables", "exclude_tables"):
             data[key] = list(data[key])
         return data
 
     def describe(self) -> str:
         """One line for script headers and logs, e.g. ``selection=all pk fk indexes comments``."""
-        terms = [*self.modes, *self.tables, *self.patterns] or ["all"]
-        parts = ["selection=" + ",".join(terms)]
-        if self.exclude:
-            parts.append("exclude=" + ",".join(self.exclude))
+        parts = ["selection=" + ",".join(self.tables or ["all"])]
+        if self.exclude_tables:
+            parts.append("exclude=" + ",".join(self.exclude_tables))
         for flag in ("pk", "fk", "indexes", "comments"):
             parts.append(flag if getattr(self, flag) else f"no-{flag}")
         parts.append(f"rls(role={self.rls_role})" if self.rls else "no-rls")

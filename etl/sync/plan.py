@@ -13,7 +13,7 @@ from pathlib import Path
 from ..catalog import TABLES, TABLES_BY_NAME
 from ..errors import SelectionError
 from ..schema.ddl import foreign_keys
-from ..selection import GameSelection, TableSelection
+from ..selection import GameSelection, TableSelection, parse_game_ids
 from .stream import OutputSnapshot, count_game_rows
 
 STRATEGIES = ("full", "games")
@@ -39,11 +39,10 @@ class SyncOptions:
     def __post_init__(self) -> None:
         for name in ("modes", "tables", "patterns", "exclude", "resume_from"):
             object.__setattr__(self, name, tuple(getattr(self, name) or ()))
-        object.__setattr__(self, "games", tuple(GameSelection.from_options(self.games).include))
+        object.__setattr__(self, "games", tuple(parse_game_ids(self.games)))
 
     def selection(self) -> TableSelection:
-        return TableSelection.from_options(tables=self.tables, modes=self.modes, patterns=self.patterns,
-                                           exclude=self.exclude)
+        return TableSelection.from_terms([*self.modes, *self.tables, *self.patterns], self.exclude)
 
     def as_dict(self) -> dict:
         data = asdict(self)
