@@ -109,6 +109,10 @@ HOCKEYOPS_REQUEUE_AFTER_SECONDS = float(os.environ.get("HOCKEYOPS_REQUEUE_AFTER_
 HOCKEYOPS_PROGRESS_INTERVAL = float(os.environ.get("HOCKEYOPS_PROGRESS_INTERVAL", "0.5"))
 HOCKEYOPS_RUN_LOG_DB_LIMIT = int(os.environ.get("HOCKEYOPS_RUN_LOG_DB_LIMIT", "2000"))
 # ETL runs over at least this many games to build fan out into per-game Celery tasks (0 = never).
+# A sync that would shrink a table by more than this fraction (or remove any game's rows) needs an explicit allow.
+HOCKEYOPS_SYNC_MAX_SHRINK = float(os.environ.get("HOCKEYOPS_SYNC_MAX_SHRINK", "0.10"))
+# A target lease whose holder sent no heartbeat for this long (or whose process is gone) is taken over.
+HOCKEYOPS_LEASE_STALE_SECONDS = float(os.environ.get("HOCKEYOPS_LEASE_STALE_SECONDS", "45"))
 HOCKEYOPS_FANOUT_MIN_GAMES = int(os.environ.get("HOCKEYOPS_FANOUT_MIN_GAMES", "8"))
 
 CELERY_BEAT_SCHEDULE = {

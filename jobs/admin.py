@@ -9,21 +9,25 @@ import os
 from functools import update_wrapper
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import OuterRef, Subquery
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from jobs import views
-from jobs.forms import JOB_SCHEMA_FIELDS, JobForm, record_change, snapshot
+from jobs.forms import JOB_ETL_FIELDS, JOB_SCHEMA_FIELDS, JOB_SYNC_FIELDS, JobForm
 from jobs.models import Job, JobChange, Run, Target, TargetLease
-from jobs.services.plans import PlanError, build_plan, describe
-from jobs.services.runs import run_job
-from jobs.services.schedules import sync_schedule
+from jobs.services.jobs import delete_job, save_job, snapshot
+from jobs.services.permissions import STAGE_PERMISSIONS, can_run_stages
+from jobs.services.plans import PlanError, describe
+from jobs.services.runs import plan_job, run_job
 from jobs.services.targets import env_var_for
 
 if admin.site.index_template is None:
@@ -159,7 +163,7 @@ class RunAdmin(ReadOnlyAdmin):
 
     def changelist_view(self, request, extra_context=None):
         user = request.user
-        stages = {key: user.has_perm(perm) for key, perm in views.STAGE_PERMISSIONS.items()}
+        stages = {key: user.has_perm(perm) for key, perm in STAGE_PERMISSIONS.items()}
         stages["schema"] = True  # Generate and Plan need only the view permission
         return super().changelist_view(request, {"stage_allowed": stages, **(extra_context or {})})
 
@@ -180,14 +184,16 @@ class JobAdmin(admin.ModelAdmin):
     readonly_fields = ("periodic_task_display", "created_at", "updated_at")
     fieldsets = [
         (None, {"fields": ("name", "description", "enabled")}),
-        ("What to run", {"fields": ("stages", "games", "exclude_games", "tables", "table_patterns",
-                                    "exclude_tables", "exclude_patterns", "source", "mode")}),
-        ("Where", {"fields": ("target_name", "collision")}),
-        ("When", {"fields": ("schedule", "periodic_task_display")}),
-        ("Schema options", {"classes": ("ho-schema-options",), "fields": JOB_SCHEMA_FIELDS,
+        ("What to run", {"fields": ("stages", "replan")}),
+        ("ETL options", {"classes": ("ho-stage-options", "ho-stage-etl"), "fields": JOB_ETL_FIELDS,
+                         "description": "Used when the ETL stage is selected: the same options as the Run ETL page."}),
+        ("Schema options", {"classes": ("ho-stage-options", "ho-stage-schema"), "fields": JOB_SCHEMA_FIELDS,
                             "description": "Used when the schema stage is selected: what the schema stage plans "
                                            "and applies on the target before the sync stage."}),
-        ("Stage options", {"classes": ("collapse",), "fields": ("sync_options",)}),
+        ("Sync options", {"classes": ("ho-stage-options", "ho-stage-sync"), "fields": JOB_SYNC_FIELDS,
+                          "description": "Used when the sync stage is selected: the same options as the Sync page."}),
+        ("Where", {"fields": ("target_name", "collision")}),
+        ("When", {"fields": ("schedule", "periodic_task_display")}),
         ("Record", {"classes": ("collapse",), "fields": ("created_at", "updated_at")}),
     ]
 
@@ -207,12 +213,40 @@ class JobAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is not None and not self.has_change_permission(request, obj):  # view-only: no form-only fields
-            form_only = {"table_patterns", "exclude_patterns", *JOB_SCHEMA_FIELDS}
-            fieldsets = [(name, {**opts, "fields": ["schema_options"] if name == "Schema options"
-                                 else [f for f in opts["fields"] if f not in form_only]})
-                         for name, opts in fieldsets]
+        if obj is not None and not self.has_change_permission(request, obj):  # view-only: the stored values
+            stored = {"ETL options": ["games", "exclude_games", "tables", "exclude_tables", "source", "mode"],
+                      "Schema options": ["schema_options"], "Sync options": ["sync_options"]}
+            fieldsets = [(name, {**opts, "fields": stored.get(name, opts["fields"])}) for name, opts in fieldsets]
         return fieldsets
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST" and "_preview" in request.POST:
+            return self._preview_unsaved(request, object_id, form_url, extra_context)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _preview_unsaved(self, request, object_id, form_url, extra_context):
+        """The Job form again with the plan its current values give; nothing is saved (Enter in a field does this)."""
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        if object_id and obj is None:
+            raise Http404
+        allowed = self.has_change_permission(request, obj) if obj else self.has_add_permission(request)
+        if not allowed:
+            raise PermissionDenied
+        form = self.get_form(request, obj, change=obj is not None)(request.POST, request.FILES, instance=obj)
+        valid = form.is_valid()
+        adminform = helpers.AdminForm(form, list(self.get_fieldsets(request, obj)), {},
+                                      self.get_readonly_fields(request, obj), model_admin=self)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Preview of {'Job ' + str(obj) if obj else 'a new Job'}: nothing has been saved",
+            "subtitle": None, "adminform": adminform, "object_id": object_id, "original": obj, "is_popup": False,
+            "to_field": None, "media": self.media + adminform.media, "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []), "preserved_filters": self.get_preserved_filters(request),
+            "job_preview": describe(form.plan) if valid and form.plan else None,
+            "job_changes": [], **(extra_context or {}),
+        }
+        return self.render_change_form(request, context, add=obj is None, change=obj is not None, obj=obj,
+                                       form_url=form_url)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
@@ -244,24 +278,16 @@ class JobAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: Job, form, change: bool) -> None:
         before = snapshot(Job.objects.get(pk=obj.pk)) if change else None
-        super().save_model(request, obj, form, change)
-        sync_schedule(obj)
-        record_change(obj, request.user, before)
+        save_job(obj, request.user, before)
 
     def delete_model(self, request, obj: Job) -> None:
-        self._before_delete(request, obj)
+        delete_job(obj, request.user)
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset) -> None:
         for job in queryset:
-            self._before_delete(request, job)
+            delete_job(job, request.user)
         super().delete_queryset(request, queryset)
-
-    def _before_delete(self, request, job: Job) -> None:
-        record_change(job, request.user, None, action="deleted")
-        if job.periodic_task_id:
-            job.schedule = ""
-            sync_schedule(job)
 
     def has_run_etl_permission(self, request) -> bool:
         return request.user.has_perm("jobs.run_etl")
@@ -270,7 +296,7 @@ class JobAdmin(admin.ModelAdmin):
     def run_now(self, request, queryset) -> None:
         for job in queryset:
             destructive = bool((job.schema_options or {}).get("allow_destructive"))
-            if not views.can_run_stages(request.user, job.stages, destructive):
+            if not can_run_stages(request.user, job.stages, destructive):
                 self.message_user(request, f"You may not run the stages of “{job}”.", messages.ERROR)
                 continue
             try:
@@ -286,8 +312,7 @@ class JobAdmin(admin.ModelAdmin):
         items = []
         for job in queryset:
             try:
-                plan = build_plan(job.stages, etl=job.etl_options(), target=job.target_name,
-                                  schema=job.schema_options, sync=job.sync_options)
+                plan = plan_job(job)
                 items.append({"job": job, "lines": describe(plan), "error": ""})
             except PlanError as exc:
                 items.append({"job": job, "lines": [], "error": str(exc)})

@@ -48,8 +48,22 @@ class EchoReporter:
         pass
 
     def log(self, level: str, message: str) -> None:
-        if self.verbosity >= 2 or level != "info" or "waiting for lock" in message or message.startswith("Got the"):
+        if self.verbosity >= 2 or level != "info" or "waiting for" in message or message.startswith("Got the"):
             self.write(message)
+
+
+def cli_request(stage: str, values: dict):
+    """The stage's request from command-line values; a bad value is a CommandError naming the flag."""
+    from django.core.management.base import CommandError
+
+    from jobs.requests import OUTSIDE_NAMES, REQUESTS, RequestError
+
+    try:
+        return REQUESTS[stage].from_dict(values)
+    except RequestError as exc:
+        flag = OUTSIDE_NAMES[stage].get(exc.field, {}).get("cli") or (
+            "--" + exc.field.replace("_", "-") if exc.field else "")
+        raise CommandError(f"{flag}: {exc.message}" if flag else exc.message) from None
 
 
 def run_here(stages: list[str], echo, **plan_options):

@@ -1,4 +1,10 @@
-"""Admin forms: the Run ETL / Schema / Sync pages and the Job edit form, plus the Job audit helpers."""
+"""Admin forms: the Run ETL / Schema / Sync pages, the Job form, and the staging upload.
+
+Each stage's request has one set of form fields (``STAGE_FIELDS``), used unprefixed on its stage page and
+prefixed (``schema_``, ``sync_``) in the Job form; one parser (``request_from``) turns their cleaned values into
+the stage's request (``jobs.requests``). Errors of the request or of the plan are shown next to the field they
+are about. Business rules (permissions, saving a Job) live in ``jobs.services``.
+"""
 from __future__ import annotations
 
 import re
@@ -7,14 +13,17 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 
-from etl.selection import MODES
-from jobs.models import STAGE_ORDER, Job, JobChange, Stage
+from etl.selection import split_terms
+from jobs.models import STAGE_ORDER, Job, Stage
+from jobs.requests import REQUESTS, RequestError
 from jobs.services.catalog_choices import flat_values, game_choices, table_choices
+from jobs.services.jobs import job_permission_errors
 from jobs.services.plans import PlanError, build_plan
-from jobs.services.schedules import parse_cron
 from jobs.services.targets import available_targets
 
 Grouped = list[tuple[str, list[tuple[str, str]]]]
+CONFIRM_LABEL = "I understand rows will be deleted"
+JOB_PREFIXES = {"etl": "", "schema": "schema_", "sync": "sync_"}
 
 
 class FilterableSelectMultiple(forms.SelectMultiple):
@@ -36,284 +45,239 @@ def target_choices(current: str = "") -> list[tuple[str, str]]:
     return choices
 
 
-def _with_values(grouped: Grouped, values: list[str], label: str) -> Grouped:
-    """Add stored values missing from the choices (a removed game, a glob) so editing keeps them."""
-    known = flat_values(grouped)
-    extra = [(v, v) for v in values if v not in known]
-    return [*grouped, (label, extra)] if extra else grouped
+def _text_field(label: str, help_text: str) -> forms.CharField:
+    return forms.CharField(required=False, label=label, widget=forms.TextInput(attrs={"class": "vTextField"}),
+                           help_text=help_text)
 
 
-def _terms(text: str | None) -> list[str]:
-    return (text or "").replace(",", " ").split()
+def _table_fields() -> dict[str, forms.Field]:
+    return {
+        "tables": forms.MultipleChoiceField(
+            required=False, widget=FilterableSelectMultiple("Filter tables…"), label="Tables",
+            help_text="Tables, or a selection such as facts or tracking; empty means every table. "
+                      "Ctrl/⌘-click selects several."),
+        "table_patterns": _text_field(
+            "Table patterns", "More tables as names or globs, separated by spaces or commas, e.g. fact_player*."),
+        "exclude_tables": forms.MultipleChoiceField(
+            required=False, widget=FilterableSelectMultiple("Filter tables…", size=6), label="Excluded tables",
+            help_text="Tables to leave out."),
+        "exclude_patterns": _text_field("Excluded patterns", "More exclusions as names or globs, e.g. qa_*."),
+    }
 
 
-def _split_known(values: list, known: set[str]) -> tuple[list[str], list[str]]:
-    values = [str(v) for v in values or []]
-    return [v for v in values if v in known], [v for v in values if v not in known]
+def _games_field(label: str, help_text: str, size: int = 12) -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(required=False, widget=FilterableSelectMultiple("Filter games…", size=size),
+                                     label=label, help_text=help_text)
 
 
-class SelectionFields(forms.Form):
-    """Game and table selection shared by the Run ETL page and the Job form."""
+def _switch(label: str, help_text: str, initial: bool = False) -> forms.BooleanField:
+    return forms.BooleanField(required=False, initial=initial, label=label, help_text=help_text)
 
-    games = forms.MultipleChoiceField(
-        required=False, widget=FilterableSelectMultiple("Filter games…"),
-        help_text="Games of the master schedule; empty means every tracked game. Ctrl/⌘-click selects several.")
-    exclude_games = forms.MultipleChoiceField(
-        required=False, widget=FilterableSelectMultiple("Filter games…", size=6),
-        help_text="Games to leave out.")
-    tables = forms.MultipleChoiceField(
-        required=False, widget=FilterableSelectMultiple("Filter tables…"),
-        help_text="Tables to write, or a selection such as facts or tracking; empty means all. "
-                  "The tables they are built from are built too, but only these are written.")
-    table_patterns = forms.CharField(
-        required=False, label="Table patterns", widget=forms.TextInput(attrs={"class": "vTextField"}),
-        help_text="More tables as names or globs, separated by spaces or commas, e.g. fact_player*.")
-    exclude_tables = forms.MultipleChoiceField(
-        required=False, widget=FilterableSelectMultiple("Filter tables…", size=6),
-        help_text="Tables not to write.")
-    exclude_patterns = forms.CharField(required=False, label="Excluded patterns",
-                                       widget=forms.TextInput(attrs={"class": "vTextField"}),
-                                       help_text="More exclusions as names or globs, e.g. qa_*.")
 
-    def setup_choices(self, data_dir: str) -> None:
-        games, tables = game_choices(data_dir), table_choices()
-        initial = self.initial
-        for name in ("games", "exclude_games"):
-            self.fields[name].choices = _with_values(games, [str(g) for g in initial.get(name) or []],
-                                                     "Not in the schedule")
-        self.fields["tables"].choices = tables
-        self.fields["exclude_tables"].choices = tables
-        known = flat_values(tables)
-        for name, patterns in (("tables", "table_patterns"), ("exclude_tables", "exclude_patterns")):
-            chosen, other = _split_known(initial.get(name), known)
-            initial[name], initial[patterns] = chosen, " ".join(other)
+def etl_fields() -> dict[str, forms.Field]:
+    return {
+        "games": _games_field("Games", "Games to rebuild; empty means every tracked game. Every other game of the "
+                                       "published outputs is kept as it is."),
+        "exclude_games": _games_field("Excluded games", "Games not to rebuild (they are kept as published).", 6),
+        **_table_fields(),
+        "source": forms.ChoiceField(choices=Job.Source.choices, initial=Job.Source.EXCEL, label="Source"),
+        "mode": forms.ChoiceField(choices=Job.Mode.choices, initial=Job.Mode.FULL, label="Mode",
+                                  help_text="Incremental rebuilds only the chosen games whose workbook changed."),
+    }
 
-    def selection(self) -> dict:
-        """Cleaned games/tables in the shape Job and build_plan take."""
-        data = self.cleaned_data
-        return {
-            "games": [int(g) for g in data.get("games") or []],
-            "exclude_games": [int(g) for g in data.get("exclude_games") or []],
-            "tables": list(data.get("tables") or []) + _terms(data.get("table_patterns")),
-            "exclude_tables": list(data.get("exclude_tables") or []) + _terms(data.get("exclude_patterns")),
-        }
+
+def schema_fields() -> dict[str, forms.Field]:
+    return {
+        **_table_fields(),
+        "pk": _switch("Primary keys", "Primary key constraints from the catalog.", True),
+        "fk": _switch("Foreign keys", "Deferrable foreign keys between the selected tables (needs primary keys).",
+                      True),
+        "indexes": _switch("Indexes", "Indexes on game_id, player_id and team_id columns.", True),
+        "comments": _switch("Comments", "Table and column comments from the catalog.", True),
+        "rls": _switch("Row-level security", "Supabase row-level security with a read-only policy for the role "
+                                             "below."),
+        "rls_role": forms.CharField(required=False, max_length=63, initial="anon", label="RLS role",
+                                    help_text="Role the read policy is for (created NOLOGIN when missing)."),
+        "allow_destructive": _switch(
+            "Allow destructive changes", "Drop columns and tables no longer in the catalog and narrow column types; "
+                                         "rows are lost. Needs the permission “Can apply destructive schema changes”."),
+        "confirm_destructive": _switch(CONFIRM_LABEL, "Required together with “Allow destructive changes”."),
+    }
+
+
+def sync_fields() -> dict[str, forms.Field]:
+    return {
+        **_table_fields(),
+        "games": _games_field("Games", "Tracked games: game-scoped tables replace just these games' rows; other "
+                                       "tables are loaded whole. Empty means whole tables.", 8),
+        "per_table_commit": _switch("Commit each table separately",
+                                    "Otherwise every table commits in one transaction (all or nothing)."),
+        "verify": _switch("Verify", "Read the loaded rows back and compare counts and checksums.", True),
+        "allow_shrink": _switch(
+            "Allow shrinking tables", "A sync that would remove a game's rows from the target, or shrink a table by "
+                                      "more than the allowed share, is refused unless this is ticked. Preview lists "
+                                      "such tables first."),
+    }
+
+
+STAGE_FIELDS = {"etl": etl_fields, "schema": schema_fields, "sync": sync_fields}
+FORM_ONLY = {"table_patterns", "exclude_patterns", "confirm_destructive"}  # not request fields
+
+
+def prefixed(stage: str, prefix: str = "") -> type[forms.Form]:
+    """A form class with the stage's request fields named ``prefix + field``."""
+    return type(f"{stage.title()}Fields", (forms.Form,),
+                {prefix + name: field for name, field in STAGE_FIELDS[stage]().items()})
+
+
+def setup_choices(form: forms.BaseForm, stage: str, prefix: str = "") -> None:
+    """Fill table and game choices; stored values that are not choices (globs, removed games) stay editable."""
+    fields, initial = form.fields, form.initial
+    tables = table_choices(include_modes=True)
+    for name in ("tables", "exclude_tables"):
+        if prefix + name in fields:
+            fields[prefix + name].choices = tables if name == "tables" else table_choices(include_modes=False)
+    known = flat_values(tables)
+    for name, patterns in (("tables", "table_patterns"), ("exclude_tables", "exclude_patterns")):
+        stored = [str(v) for v in initial.get(prefix + name) or []]
+        if prefix + name in fields and stored:
+            initial[prefix + name] = [v for v in stored if v in known]
+            initial[prefix + patterns] = " ".join(v for v in stored if v not in known)
+    games = game_choices(str(settings.HOCKEYOPS_DATA_DIR))
+    if stage == "sync":
+        games = [group for group in games if group[0] == "Tracked games"]
+    for name in ("games", "exclude_games"):
+        if prefix + name in fields:
+            stored = [str(g) for g in initial.get(prefix + name) or []]
+            initial[prefix + name] = stored
+            known_games = flat_values(games)
+            extra = [(g, g) for g in stored if g not in known_games]
+            fields[prefix + name].choices = [*games, ("Not in the schedule", extra)] if extra else games
+
+
+def request_from(stage: str, data: dict, prefix: str = ""):
+    """The stage's request from cleaned form values (RequestError naming the request field)."""
+    values: dict = {}
+    for name in STAGE_FIELDS[stage]():
+        if name in FORM_ONLY or prefix + name not in data:
+            continue
+        values[name] = data[prefix + name]
+    for name, patterns in (("tables", "table_patterns"), ("exclude_tables", "exclude_patterns")):
+        if prefix + name in data:
+            values[name] = [*(data.get(prefix + name) or []), *split_terms(data.get(prefix + patterns))]
+    if "rls_role" in values:
+        values["rls_role"] = values["rls_role"] or "anon"
+    return REQUESTS[stage].from_dict(values)
+
+
+def initial_from(stage: str, stored: dict | None, prefix: str = "") -> dict:
+    """Form initial values (``prefix + field``) for a stored request."""
+    request = REQUESTS[stage].from_dict(stored or {}) if stored is not None else REQUESTS[stage]()
+    values = request.as_dict()
+    return {prefix + name: values[name] for name in STAGE_FIELDS[stage]() if name in values}
+
+
+def form_field(form: forms.BaseForm, request_field: str, prefix: str = "", target: str = "target") -> str | None:
+    """The form field showing an error about ``request_field`` (None: the error is about the whole form)."""
+    if request_field == "target":
+        return target
+    if request_field == "stages":
+        return "stages" if "stages" in form.fields else None
+    name = prefix + request_field
+    return name if name in form.fields else None
+
+
+def add_request_error(form: forms.BaseForm, exc: RequestError | PlanError, prefix: str = "",
+                      target: str = "target") -> None:
+    field = form_field(form, getattr(exc, "field", ""), prefix, target)
+    form.add_error(field, getattr(exc, "message", None) or str(exc))
 
 
 class StageForm(forms.Form):
-    """The shell every stage page shares: where to run and what to do when the target is busy."""
+    """The shell every stage page shares: the request fields, where to run, and Save as Job."""
 
     stage: str = ""
     target = forms.ChoiceField(help_text="Where the run writes. Credentials come from the environment.")
     collision = forms.ChoiceField(choices=Job.Collision.choices, initial=Job.Collision.QUEUE,
                                   label="If the target is busy",
                                   help_text="What the run does when another run holds the same target.")
-    fieldsets: list[tuple[str, list[str]]] = [("Target", ["target", "collision"])]
+    job_name = forms.CharField(required=False, max_length=100, label="Job name",
+                               help_text="For Save as Job: an existing Job of that name is updated.")
+    fieldsets: list[tuple[str, list[str]]] = []
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["target"].choices = target_choices()
+        setup_choices(self, self.stage)
         self.plan: dict | None = None
+        self.request = None
 
     def grouped(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [(title, [self[name] for name in names]) for title, names in self.fieldsets]
 
-    def stage_options(self) -> dict:
-        return {}
-
     def clean(self) -> dict:
         data = super().clean()
-        if not self.errors:
-            try:
-                self.plan = build_plan([self.stage], target=data["target"], **self.stage_options())
-            except PlanError as exc:
-                raise forms.ValidationError(str(exc)) from None
+        if self.errors:
+            return data
+        try:
+            self.request = request_from(self.stage, data)
+            self.plan = build_plan([self.stage], target=data["target"], **{self.stage: self.request})
+        except (RequestError, PlanError) as exc:
+            add_request_error(self, exc)
         return data
 
+    def job_fields(self) -> dict:
+        """The Job fields Save as Job writes: this stage alone, its request, target and collision policy."""
+        fields: dict = {"stages": [self.stage], "target_name": self.cleaned_data["target"],
+                        "collision": self.cleaned_data["collision"]}
+        values = self.request.as_dict()
+        if self.stage == "etl":
+            fields.update({k: values[k] for k in ("games", "exclude_games", "tables", "exclude_tables", "source",
+                                                  "mode")})
+        else:
+            fields[f"{self.stage}_options"] = values
+        return fields
 
-class EtlRunForm(SelectionFields, StageForm):
+
+SAVE_AS_JOB = ("Save as Job", ["job_name"])
+
+
+class EtlRunForm(prefixed("etl"), StageForm):
     """Run ETL: games, tables, source, mode, target, collision policy; plus a name for Save as Job."""
 
     stage = Stage.ETL
-    source = forms.ChoiceField(choices=Job.Source.choices, initial=Job.Source.EXCEL)
-    mode = forms.ChoiceField(choices=Job.Mode.choices, initial=Job.Mode.FULL,
-                             help_text="Incremental rebuilds only games whose workbook changed.")
-    job_name = forms.CharField(required=False, max_length=100, label="Job name",
-                               help_text="For Save as Job: an existing Job of that name is updated.")
     fieldsets = [
         ("Games", ["games", "exclude_games"]),
         ("Tables", ["tables", "table_patterns", "exclude_tables", "exclude_patterns"]),
         ("Options", ["source", "mode", "target", "collision"]),
-        ("Save as Job", ["job_name"]),
+        SAVE_AS_JOB,
     ]
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.setup_choices(str(settings.HOCKEYOPS_DATA_DIR))
 
-    def etl_options(self) -> dict:
-        return {**self.selection(), "source": self.cleaned_data["source"], "mode": self.cleaned_data["mode"]}
-
-    def stage_options(self) -> dict:
-        return {"etl": self.etl_options()}
-
-    def job_fields(self) -> dict:
-        """The Job fields Save as Job writes."""
-        return {"stages": [Stage.ETL.value], **self.etl_options(), "target_name": self.cleaned_data["target"],
-                "collision": self.cleaned_data["collision"]}
-
-
-# ---- schema options, shared by the Schema page (no prefix) and the Job form (prefix "schema_")
-
-SCHEMA_SWITCHES = ("pk", "fk", "indexes", "comments", "rls")
-SCHEMA_DEFAULTS = {"pk": True, "fk": True, "indexes": True, "comments": True, "rls": False, "rls_role": "anon"}
-SCHEMA_SELECTION = ("modes", "tables", "patterns", "exclude", "exclude_patterns")
-SCHEMA_CONTENT = (*SCHEMA_SWITCHES, "rls_role")
-SCHEMA_DESTRUCTIVE = ("allow_destructive", "confirm_destructive")
-DESTRUCTIVE_PERMISSION = "jobs.apply_destructive_schema"
-CONFIRM_LABEL = "I understand rows will be deleted"
-
-
-def schema_fields(prefix: str = "") -> type[forms.Form]:
-    """A form mixin with the schema options as fields named ``prefix + option``."""
-    tables = table_choices(include_modes=False)
-    switch = {"pk": ("Primary keys", "Primary key constraints from the catalog."),
-              "fk": ("Foreign keys", "Deferrable foreign keys between the selected tables (needs primary keys)."),
-              "indexes": ("Indexes", "Indexes on game_id, player_id and team_id columns."),
-              "comments": ("Comments", "Table and column comments from the catalog."),
-              "rls": ("Row-level security", "Supabase row-level security with a read-only policy for the role "
-                                            "below.")}
-    fields: dict[str, forms.Field] = {
-        "modes": forms.MultipleChoiceField(
-            required=False, choices=[(m, f"{m} — {text}") for m, text in MODES.items()],
-            widget=forms.CheckboxSelectMultiple, label="Modes",
-            help_text="Tables by mode. Nothing ticked and no tables chosen means every table of the catalog."),
-        "tables": forms.MultipleChoiceField(
-            required=False, choices=tables, widget=FilterableSelectMultiple("Filter tables…"), label="Tables",
-            help_text="Catalog tables. Ctrl/⌘-click selects several."),
-        "patterns": forms.CharField(
-            required=False, label="Table patterns", widget=forms.TextInput(attrs={"class": "vTextField"}),
-            help_text="More tables as names or globs, separated by spaces or commas, e.g. fact_player*."),
-        "exclude": forms.MultipleChoiceField(
-            required=False, choices=tables, widget=FilterableSelectMultiple("Filter tables…", size=6),
-            label="Excluded tables", help_text="Tables to leave out."),
-        "exclude_patterns": forms.CharField(
-            required=False, label="Excluded patterns", widget=forms.TextInput(attrs={"class": "vTextField"}),
-            help_text="More exclusions as names or globs, e.g. qa_*."),
-        **{name: forms.BooleanField(required=False, initial=SCHEMA_DEFAULTS[name], label=label, help_text=text)
-           for name, (label, text) in switch.items()},
-        "rls_role": forms.CharField(
-            required=False, max_length=63, initial="anon", label="RLS role",
-            help_text="Role the read policy is for (created NOLOGIN when missing)."),
-        "allow_destructive": forms.BooleanField(
-            required=False, label="Allow destructive changes",
-            help_text="Drop columns and tables no longer in the catalog and narrow column types; rows are lost. "
-                      "Needs the permission “Can apply destructive schema changes”."),
-        "confirm_destructive": forms.BooleanField(
-            required=False, label=CONFIRM_LABEL, help_text="Required together with “Allow destructive changes”."),
-    }
-    return type("SchemaFields", (forms.Form,), {prefix + name: field for name, field in fields.items()})
-
-
-def schema_initial(options: dict | None, prefix: str = "") -> dict:
-    """Form initial values for stored schema options (unknown tables go to the pattern fields)."""
-    options = options or {}
-    known = flat_values(table_choices(include_modes=False))
-    tables, other = _split_known(options.get("tables"), known)
-    exclude, exclude_other = _split_known(options.get("exclude"), known)
-    values = {"modes": list(options.get("modes") or []), "tables": tables,
-              "patterns": " ".join([*other, *(options.get("patterns") or [])]),
-              "exclude": exclude, "exclude_patterns": " ".join(exclude_other),
-              **{k: options.get(k, default) for k, default in SCHEMA_DEFAULTS.items()},
-              "allow_destructive": bool(options.get("allow_destructive")), "confirm_destructive": False}
-    return {prefix + k: v for k, v in values.items()}
-
-
-def schema_requested(data: dict, prefix: str = "") -> dict:
-    """The schema options (as build_plan takes and Job.schema_options stores) from cleaned form data."""
-    def get(name):
-        return data.get(prefix + name)
-
-    return {"tables": list(get("tables") or []), "modes": list(get("modes") or []),
-            "patterns": _terms(get("patterns")),
-            "exclude": list(get("exclude") or []) + _terms(get("exclude_patterns")),
-            **{name: bool(get(name)) for name in SCHEMA_SWITCHES},
-            "rls_role": (get("rls_role") or "").strip() or "anon",
-            "allow_destructive": bool(get("allow_destructive"))}
-
-
-class SchemaForm(schema_fields(), StageForm):
+class SchemaForm(prefixed("schema"), StageForm):
     """Schema page: table selection, content switches, target, collision policy, destructive opt-in."""
 
     stage = Stage.SCHEMA
     destructive_title = "Destructive changes (Apply only)"
     fieldsets = [
-        ("Tables", list(SCHEMA_SELECTION)),
-        ("Content", list(SCHEMA_CONTENT)),
+        ("Tables", ["tables", "table_patterns", "exclude_tables", "exclude_patterns"]),
+        ("Content", ["pk", "fk", "indexes", "comments", "rls", "rls_role"]),
         ("Target", ["target", "collision"]),
-        (destructive_title, list(SCHEMA_DESTRUCTIVE)),
+        (destructive_title, ["allow_destructive", "confirm_destructive"]),
+        SAVE_AS_JOB,
     ]
 
-    def schema_options(self) -> dict:
-        return schema_requested(self.cleaned_data)
 
-    def stage_options(self) -> dict:
-        return {"schema": self.schema_options()}
-
-
-class SyncForm(StageForm):
-    """Sync page: which published tables (modes, tables, globs) and games to load, commit and verify options."""
+class SyncForm(prefixed("sync"), StageForm):
+    """Sync page: which published tables and games to load, commit, verify and shrink options."""
 
     stage = Stage.SYNC
-    modes = forms.MultipleChoiceField(
-        required=False, choices=[(m, f"{m} — {text}") for m, text in MODES.items()],
-        widget=forms.CheckboxSelectMultiple, label="Modes",
-        help_text="Tables by mode. Nothing ticked and no tables chosen means every published table.")
-    tables = forms.MultipleChoiceField(
-        required=False, widget=FilterableSelectMultiple("Filter tables…"), label="Tables",
-        help_text="Catalog tables. Ctrl/⌘-click selects several.")
-    patterns = forms.CharField(
-        required=False, label="Table patterns", widget=forms.TextInput(attrs={"class": "vTextField"}),
-        help_text="More tables as names or globs, separated by spaces or commas, e.g. fact_player*.")
-    exclude = forms.MultipleChoiceField(
-        required=False, widget=FilterableSelectMultiple("Filter tables…", size=6), label="Excluded tables",
-        help_text="Tables to leave out.")
-    exclude_patterns = forms.CharField(
-        required=False, label="Excluded patterns", widget=forms.TextInput(attrs={"class": "vTextField"}),
-        help_text="More exclusions as names or globs, e.g. qa_*.")
-    games = forms.MultipleChoiceField(
-        required=False, widget=FilterableSelectMultiple("Filter games…", size=8), label="Games",
-        help_text="Tracked games: only game-scoped tables replace just these games' rows; other tables are loaded "
-                  "whole. Empty means all games.")
-    per_table_commit = forms.BooleanField(
-        required=False, label="Commit each table separately",
-        help_text="Otherwise every table commits in one transaction (all or nothing).")
-    verify = forms.BooleanField(required=False, initial=True, label="Verify",
-                                help_text="Read the loaded rows back and compare counts and checksums.")
     fieldsets = [
-        ("Tables", ["modes", "tables", "patterns", "exclude", "exclude_patterns"]),
+        ("Tables", ["tables", "table_patterns", "exclude_tables", "exclude_patterns"]),
         ("Games", ["games"]),
-        ("Options", ["per_table_commit", "verify", "target", "collision"]),
+        ("Options", ["per_table_commit", "verify", "allow_shrink", "target", "collision"]),
+        SAVE_AS_JOB,
     ]
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        tables = table_choices(include_modes=False)
-        self.fields["tables"].choices = tables
-        self.fields["exclude"].choices = tables
-        tracked = [group for group in game_choices(str(settings.HOCKEYOPS_DATA_DIR)) if group[0] == "Tracked games"]
-        self.fields["games"].choices = tracked
-
-    def sync_options(self) -> dict:
-        """The sync options as build_plan and Job.sync_options take them."""
-        data = self.cleaned_data
-        return {"modes": list(data.get("modes") or []),
-                "tables": list(data.get("tables") or []), "patterns": _terms(data.get("patterns")),
-                "exclude": list(data.get("exclude") or []) + _terms(data.get("exclude_patterns")),
-                "games": [int(g) for g in data.get("games") or []],
-                "per_table_commit": bool(data.get("per_table_commit")), "verify": bool(data.get("verify"))}
-
-    def stage_options(self) -> dict:
-        return {"sync": self.sync_options()}
 
 
 UPLOAD_GAME_NAME = re.compile(r"^(\d+)_tracking\.xlsx$", re.IGNORECASE)
@@ -393,16 +357,15 @@ class StageUploadForm(forms.Form):
                     out.write(chunk)
 
 
-JOB_SCHEMA_PREFIX = "schema_"
-JOB_SCHEMA_FIELDS = [JOB_SCHEMA_PREFIX + name for name in (*SCHEMA_SELECTION, *SCHEMA_CONTENT, *SCHEMA_DESTRUCTIVE)]
+JOB_SCHEMA_FIELDS = [JOB_PREFIXES["schema"] + name for name in schema_fields()]
+JOB_SYNC_FIELDS = [JOB_PREFIXES["sync"] + name for name in sync_fields()]
+JOB_ETL_FIELDS = list(etl_fields())
 
 
-class JobForm(SelectionFields, schema_fields(JOB_SCHEMA_PREFIX), forms.ModelForm):
-    """A Job: stages and selection as lists to pick from; the plan is checked before saving.
-
-    The schema options are edited as ``schema_*`` fields and stored in ``schema_options`` when the schema
-    stage is selected. ``user`` (set by the admin) is checked for the schema permissions.
-    """
+class JobForm(prefixed("etl"), prefixed("schema", "schema_"), prefixed("sync", "sync_"), forms.ModelForm):
+    """A Job: its stages and, per stage, the same request fields as the stage pages; the plan is checked before
+    saving. The schema and sync requests are stored in ``schema_options`` / ``sync_options`` (when that stage is
+    selected). ``user`` (set by the admin) is checked for the permissions the stages need."""
 
     user = None
     stages = forms.MultipleChoiceField(choices=Stage.choices, widget=forms.CheckboxSelectMultiple,
@@ -412,93 +375,57 @@ class JobForm(SelectionFields, schema_fields(JOB_SCHEMA_PREFIX), forms.ModelForm
     class Meta:
         model = Job
         fields = ["name", "description", "enabled", "stages", "games", "exclude_games", "tables",
-                  "exclude_tables", "source", "mode", "target_name", "collision", "schedule", "sync_options"]
+                  "exclude_tables", "source", "mode", "target_name", "collision", "replan", "schedule"]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["target_name"].choices = target_choices(self.initial.get("target_name", ""))
-        self.setup_choices(str(settings.HOCKEYOPS_DATA_DIR))
-        if not self.instance.pk:
+        job = self.instance
+        if not job.pk:
             self.initial["stages"] = self.initial.get("stages") or [Stage.ETL.value]
-        for name in ("games", "exclude_games"):
-            self.initial[name] = [str(g) for g in self.initial.get(name) or []]
-            self.fields[name].help_text = Job._meta.get_field(name).help_text or self.fields[name].help_text
-        self.initial.update(schema_initial(self.instance.schema_options, JOB_SCHEMA_PREFIX))
+        for stage, stored in (("schema", job.schema_options), ("sync", job.sync_options)):
+            try:
+                self.initial.update(initial_from(stage, stored, JOB_PREFIXES[stage]))
+            except RequestError:
+                pass  # shown as an error when saved
+        for stage, prefix in JOB_PREFIXES.items():
+            setup_choices(self, stage, prefix)
+        self.plan: dict | None = None
 
     def clean_schedule(self) -> str:
-        value = " ".join(self.cleaned_data.get("schedule", "").split())
-        if value:
-            try:
-                parse_cron(value)
-            except ValueError as exc:
-                raise forms.ValidationError(str(exc)) from None
-        return value
+        return " ".join(self.cleaned_data.get("schedule", "").split())
 
     def clean(self) -> dict:
         data = super().clean()
         if self.errors:
             return data
-        data.update(self.selection())
         data["stages"] = [s.value for s in STAGE_ORDER if s.value in set(data["stages"])]
-        with_schema = Stage.SCHEMA.value in data["stages"]
-        stored = self.instance.schema_options or {}
-        schema = {**stored, **schema_requested(data, JOB_SCHEMA_PREFIX)} if with_schema else stored
-        if with_schema:
-            self._check_schema_permissions(data, schema)
+        requests = {}
+        for stage, prefix in JOB_PREFIXES.items():
+            try:
+                requests[stage] = request_from(stage, data, prefix)
+            except RequestError as exc:
+                if stage in data["stages"] or stage == "etl":
+                    add_request_error(self, exc, prefix, "target_name")
+        if self.errors:
+            return data
+        job = self.instance
+        etl = requests["etl"].as_dict()
+        for name in ("games", "exclude_games", "tables", "exclude_tables", "source", "mode"):
+            data[name] = etl[name]
+        schema = requests["schema"].as_dict() if "schema" in data["stages"] else job.schema_options
+        sync = requests["sync"].as_dict() if "sync" in data["stages"] else job.sync_options
+        for field, message in job_permission_errors(self.user, job, data["stages"], data["target_name"], schema,
+                                                    bool(data.get("schema_confirm_destructive"))):
+            self.add_error(field, message)
+        if self.errors:
+            return data
         try:
-            build_plan(data["stages"], etl={k: data[k] for k in ("games", "exclude_games", "tables",
-                                                                 "exclude_tables", "source", "mode")},
-                       target=data["target_name"], schema=schema, sync=data.get("sync_options"))
+            self.plan = build_plan(data["stages"], target=data["target_name"], replan=data.get("replan", False),
+                                   etl=requests["etl"], schema=schema if "schema" in data["stages"] else None,
+                                   sync=sync if "sync" in data["stages"] else None)
         except PlanError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        data["schema_options"] = schema
-        self.instance.schema_options = schema  # not a form field: the schema_* fields edit it
+            add_request_error(self, exc, JOB_PREFIXES.get(exc.stage, ""), "target_name")
+            return data
+        job.schema_options, job.sync_options = schema or {}, sync or {}  # not form fields: the prefixed ones edit them
         return data
-
-    def _check_schema_permissions(self, data: dict, schema: dict) -> None:
-        """A new or changed schema request needs apply_schema; allowing destructive changes also needs
-        apply_destructive_schema and the explicit confirmation."""
-        old = self.instance
-        unchanged = (old.pk and Stage.SCHEMA.value in (old.stages or []) and old.schema_options == schema
-                     and old.target_name == data["target_name"])
-        if unchanged or self.user is None:
-            return
-        if not self.user.has_perm("jobs.apply_schema"):
-            raise forms.ValidationError("You need the permission “Can apply schema changes” to save a Job with "
-                                        "this schema stage.")
-        if not schema.get("allow_destructive"):
-            return
-        if not self.user.has_perm(DESTRUCTIVE_PERMISSION):
-            self.add_error(JOB_SCHEMA_PREFIX + "allow_destructive",
-                           "You need the permission “Can apply destructive schema changes” to allow them.")
-        elif not data.get(JOB_SCHEMA_PREFIX + "confirm_destructive"):
-            self.add_error(JOB_SCHEMA_PREFIX + "confirm_destructive",
-                           f"Tick “{CONFIRM_LABEL}” to allow destructive changes.")
-
-
-# ---- audit trail of Job edits
-
-AUDITED = ("name", "description", "enabled", "stages", "games", "exclude_games", "tables", "exclude_tables",
-           "source", "mode", "target_name", "collision", "schedule", "schema_options", "sync_options")
-
-
-def snapshot(job: Job) -> dict:
-    """The audited fields of a Job, as JSON-ready values."""
-    return {name: getattr(job, name) for name in AUDITED}
-
-
-def record_change(job: Job, user, before: dict | None, action: str | None = None) -> JobChange | None:
-    """A JobChange with field: [old, new] for what differs; None when nothing changed."""
-    after = snapshot(job)
-    if action == "deleted":
-        changes = {k: [v, None] for k, v in after.items()}
-    elif before is None:
-        action, changes = "created", {k: [None, v] for k, v in after.items()}
-    else:
-        action = "changed"
-        changes = {k: [before[k], v] for k, v in after.items() if before[k] != v}
-        if not changes:
-            return None
-    return JobChange.objects.create(job=None if action == "deleted" else job, job_name=job.name,
-                                    user=user if getattr(user, "is_authenticated", False) else None,
-                                    action=action, changes=changes)

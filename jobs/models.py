@@ -6,11 +6,28 @@ environment. Run status transitions are conditional updates (see ``jobs.services
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.urls import reverse
+from django_celery_beat.validators import crontab_validator
+
+from jobs.requests import EtlRequest, RequestError, SchemaRequest, SyncRequest
 
 name_validator = RegexValidator(r"^[a-z][a-z0-9_]*$", "Use lower-case letters, digits and underscores.")
+
+
+def cron_validator(value: str) -> None:
+    """Five cron fields that django-celery-beat can schedule; the message says which field is wrong."""
+    parts = value.split()
+    if len(parts) != 5:
+        raise ValidationError("A schedule needs five fields: minute hour day-of-month month day-of-week, "
+                              "e.g. '0 3 * * *' (every day at 03:00).")
+    try:
+        crontab_validator(" ".join(parts))
+    except ValidationError as exc:
+        raise ValidationError(f"This schedule would never run as meant: {'; '.join(exc.messages)}. "
+                              "Example: '0 3 * * *' (every day at 03:00).") from None
 
 
 class Stage(models.TextChoices):
@@ -81,8 +98,12 @@ class Job(models.Model):
     collision = models.CharField(max_length=10, choices=Collision.choices, default=Collision.QUEUE,
                                  help_text="What a run does when another run holds the same target.")
     enabled = models.BooleanField(default=True)
+    replan = models.BooleanField(
+        "re-plan changed inputs", default=False,
+        help_text="When a workbook changes between planning and the start of a run, plan again and say so in the "
+                  "log. Off: such a run fails and names the changed files (what you previewed is what runs).")
     schedule = models.CharField(
-        max_length=100, blank=True,
+        max_length=100, blank=True, validators=[cron_validator],
         help_text="Cron expression (minute hour day-of-month month day-of-week), e.g. '0 3 * * *'. "
                   "Empty: no schedule.")
     periodic_task = models.OneToOneField("django_celery_beat.PeriodicTask", null=True, blank=True,
@@ -96,9 +117,32 @@ class Job(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def etl_options(self) -> dict:
-        return {"games": self.games, "exclude_games": self.exclude_games, "tables": self.tables,
-                "exclude_tables": self.exclude_tables, "source": self.source, "mode": self.mode}
+    def etl_request(self):
+        """The ETL stage's request (``jobs.requests.EtlRequest``) from the Job's fields."""
+        return EtlRequest.from_dict({"games": self.games, "exclude_games": self.exclude_games, "tables": self.tables,
+                                     "exclude_tables": self.exclude_tables, "source": self.source,
+                                     "mode": self.mode})
+
+    def schema_request(self):
+        return SchemaRequest.from_dict(self.schema_options or {})
+
+    def sync_request(self):
+        return SyncRequest.from_dict(self.sync_options or {})
+
+    def clean(self) -> None:
+        """Stage options are requests: unknown keys and bad values are errors next to their field."""
+        errors: dict[str, str] = {}
+        try:
+            self.etl_request()
+        except RequestError as exc:  # request fields of the ETL stage are the Job's own field names
+            errors[exc.field or "games"] = exc.message
+        for field, parse in (("schema_options", self.schema_request), ("sync_options", self.sync_request)):
+            try:
+                parse()
+            except RequestError as exc:
+                errors[field] = f"{exc.field}: {exc.message}" if exc.field else exc.message
+        if errors:
+            raise ValidationError(errors)
 
 
 class JobChange(models.Model):
@@ -260,4 +304,7 @@ class TargetLease(models.Model):
     target_name = models.CharField(max_length=60, unique=True)
     run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="+")
     acquired_at = models.DateTimeField(auto_now_add=True)
+    holder = models.CharField(max_length=200, blank=True, help_text="host:pid:start of the process holding it.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True,
+                                        help_text="Last sign of life of the holder; a stale lease is taken over.")
 from jobs.api_tokens import ApiToken  # noqa: E402,F401

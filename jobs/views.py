@@ -21,45 +21,24 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from etl.errors import EtlError
-from jobs.forms import (
-    CONFIRM_LABEL,
+from jobs.forms import CONFIRM_LABEL, EtlRunForm, SchemaForm, StageForm, StageUploadForm, SyncForm
+from jobs.models import Run, RunLog, RunStep
+from jobs.requests import SyncRequest
+from jobs.services.jobs import JobRefused, save_job_as
+from jobs.services.permissions import (
     DESTRUCTIVE_PERMISSION,
-    EtlRunForm,
-    SchemaForm,
-    StageForm,
-    StageUploadForm,
-    SyncForm,
-    record_change,
-    snapshot,
+    PERMISSION_NAMES,
+    STAGE_GROUPS,
+    STAGE_PERMISSIONS,
+    can_run_stages,
+    plan_is_destructive,
 )
-from jobs.models import Job, Run, RunLog, RunStep
-from jobs.services.plans import describe, schema_options
+from jobs.services.plans import describe, schema_options, sync_options
+from jobs.services.redact import without_secrets
 from jobs.services.runs import cancel_run, create_run, retry_run
-from jobs.services.schedules import sync_schedule
 from jobs.services.targets import available_targets, get_target, resolve_url
 
-STAGE_PERMISSIONS = {"etl": "jobs.run_etl", "schema": "jobs.apply_schema", "sync": "jobs.run_sync"}
-STAGE_GROUPS = {"etl": "operator", "schema": "schema admin", "sync": "operator"}  # see jobs.groups
-PERMISSION_NAMES = {f"jobs.{code}": name for code, name in Run._meta.permissions}
 LOG_BATCH = 500
-
-
-def stage_permissions(stages: list[str], destructive: bool = False) -> list[str]:
-    """The permissions a user needs to start (or cancel, or retry) a run of these stages."""
-    perms = [STAGE_PERMISSIONS[s] for s in stages if s in STAGE_PERMISSIONS]
-    if destructive and "schema" in stages:
-        perms.append(DESTRUCTIVE_PERMISSION)
-    return perms
-
-
-def can_run_stages(user, stages: list[str], destructive: bool = False) -> bool:
-    perms = stage_permissions(stages, destructive)
-    return bool(perms) and user.has_perms(perms)
-
-
-def plan_is_destructive(plan: dict) -> bool:
-    """True when a Run's plan lets its schema stage apply destructive changes."""
-    return bool((plan.get("schema") or {}).get("allow_destructive"))
 
 
 STAGE_PAGES: dict[str, dict] = {
@@ -83,7 +62,7 @@ def _stage_context(request: HttpRequest, model_admin, stage: str, form: StageFor
     user = request.user
     tabs = [(page["title"], reverse(f"admin:jobs_run_{key}"), key == stage) for key, page in STAGE_PAGES.items()]
     tabs.append((STAGING_LINK, reverse("admin:jobs_run_stage"), False))
-    can_save_job = stage == "etl" and (user.has_perm("jobs.add_job") or user.has_perm("jobs.change_job"))
+    can_save_job = (user.has_perm("jobs.add_job") or user.has_perm("jobs.change_job")) and user.has_perm(permission)
     hidden = [] if can_save_job else ["Save as Job"]
     if stage == "schema" and not user.has_perm(permission):
         hidden.append(SchemaForm.destructive_title)  # only Apply uses it
@@ -99,26 +78,39 @@ def _stage_context(request: HttpRequest, model_admin, stage: str, form: StageFor
     }
 
 
-def stage_view(request: HttpRequest, model_admin, stage: str) -> HttpResponse:
-    """A stage page: GET shows the form; POST previews (writes nothing), runs, or saves it as a Job."""
+def _denied(request: HttpRequest, model_admin, stage: str, template: str, permission: str, **extra) -> HttpResponse:
+    """The stage page again with a sentence naming the missing permission and the group that has it (403)."""
+    form = STAGE_PAGES[stage]["form"](request.POST)
+    context = _stage_context(request, model_admin, stage, form, denied=True,
+                             permission_name=PERMISSION_NAMES[permission], **extra)
+    return TemplateResponse(request, template, context, status=403)
+
+
+def _start(request: HttpRequest, form: StageForm, what: str = "") -> HttpResponse:
+    run = create_run(form.plan, Run.Trigger.ADMIN, user=request.user, collision=form.cleaned_data["collision"])
+    messages.success(request, format_html("Run #{} was started{}.", run.pk, what))
+    return redirect(run.get_absolute_url())
+
+
+def stage_view(request: HttpRequest, model_admin, stage: str = "etl") -> HttpResponse:
+    """The Run ETL page: GET shows the form; POST previews (needs only the view permission, writes nothing),
+    runs, or saves it as a Job (both need the stage's permission). Enter in a field previews."""
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     form_class = STAGE_PAGES[stage]["form"]
     template = "admin/jobs/run/stage_form.html"
     if request.method != "POST":
         return TemplateResponse(request, template, _stage_context(request, model_admin, stage, form_class()))
-    if not request.user.has_perm(STAGE_PERMISSIONS[stage]):
-        context = _stage_context(request, model_admin, stage, form_class(), denied=True)
-        return TemplateResponse(request, template, context, status=403)
+    acting = "_run" in request.POST or "_save_job" in request.POST
+    if acting and not request.user.has_perm(STAGE_PERMISSIONS[stage]):
+        return _denied(request, model_admin, stage, template, STAGE_PERMISSIONS[stage])
     form = form_class(request.POST)
     extra: dict = {}
     status = 200
     if form.is_valid():
         if "_run" in request.POST:
-            run = create_run(form.plan, Run.Trigger.ADMIN, user=request.user, collision=form.cleaned_data["collision"])
-            messages.success(request, format_html("Run #{} was started.", run.pk))
-            return redirect(run.get_absolute_url())
-        if "_save_job" in request.POST and stage == "etl":
+            return _start(request, form)
+        if "_save_job" in request.POST:
             result = _save_as_job(request, form)
             if isinstance(result, HttpResponse):
                 return result
@@ -137,15 +129,14 @@ def schema_view(request: HttpRequest, model_admin) -> HttpResponse:
     template = "admin/jobs/run/schema_form.html"
     if request.method != "POST":
         return TemplateResponse(request, template, _stage_context(request, model_admin, "schema", SchemaForm()))
-    applying = "_apply" in request.POST
+    applying = "_apply" in request.POST or "_save_job" in request.POST
     destructive = forms.CheckboxInput().value_from_datadict(request.POST, {}, "allow_destructive")
     for needed, wanted in (("jobs.apply_schema", applying), (DESTRUCTIVE_PERMISSION, applying and destructive)):
         if wanted and not request.user.has_perm(needed):
-            context = _stage_context(request, model_admin, "schema", SchemaForm(request.POST), denied=True,
-                                     permission_name=PERMISSION_NAMES[needed])
-            return TemplateResponse(request, template, context, status=403)
+            return _denied(request, model_admin, "schema", template, needed)
     form = SchemaForm(request.POST)
     extra: dict = {}
+    status = 200
     if form.is_valid():
         options = schema_options(form.plan["schema"]["options"])
         if "_generate" in request.POST:
@@ -154,17 +145,21 @@ def schema_view(request: HttpRequest, model_admin) -> HttpResponse:
             extra = _live_plan(form.cleaned_data["target"], options, form.cleaned_data["allow_destructive"])
         elif destructive and not form.cleaned_data["confirm_destructive"]:
             form.add_error("confirm_destructive", f"Tick “{CONFIRM_LABEL}” to apply destructive changes.")
+        elif "_save_job" in request.POST:
+            result = _save_as_job(request, form)
+            if isinstance(result, HttpResponse):
+                return result
+            extra["save_error"], status = result
         else:
             with transaction.atomic():
-                run = create_run(form.plan, Run.Trigger.ADMIN, user=request.user,
-                                 collision=form.cleaned_data["collision"])
-            messages.success(request, format_html("Run #{} was started: schema plan and apply.", run.pk))
-            return redirect(run.get_absolute_url())
-    return TemplateResponse(request, template, _stage_context(request, model_admin, "schema", form, **extra))
+                return _start(request, form, ": schema plan and apply")
+    return TemplateResponse(request, template, _stage_context(request, model_admin, "schema", form, **extra),
+                            status=status)
 
 
 def sync_view(request: HttpRequest, model_admin) -> HttpResponse:
-    """The Sync page: Preview (read-only, against the target) needs only the view permission; Run needs run_sync."""
+    """The Sync page: Preview (read-only, against the target) needs only the view permission; Run and Save as Job
+    need run_sync."""
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     template = "admin/jobs/run/sync_form.html"
@@ -172,27 +167,31 @@ def sync_view(request: HttpRequest, model_admin) -> HttpResponse:
     if request.method != "POST":
         return TemplateResponse(request, template, _stage_context(request, model_admin, "sync", SyncForm(),
                                                                   rest_targets=rest))
-    running = "_run" in request.POST
-    if running and not request.user.has_perm(STAGE_PERMISSIONS["sync"]):
-        context = _stage_context(request, model_admin, "sync", SyncForm(request.POST), denied=True,
-                                 rest_targets=rest)
-        return TemplateResponse(request, template, context, status=403)
+    acting = "_run" in request.POST or "_save_job" in request.POST
+    if acting and not request.user.has_perm(STAGE_PERMISSIONS["sync"]):
+        return _denied(request, model_admin, "sync", template, STAGE_PERMISSIONS["sync"], rest_targets=rest)
     form = SyncForm(request.POST)
     extra: dict = {"rest_targets": rest}
+    status = 200
     if form.is_valid():
-        if running:
-            run = create_run(form.plan, Run.Trigger.ADMIN, user=request.user, collision=form.cleaned_data["collision"])
-            messages.success(request, format_html("Run #{} was started: sync to target “{}”.", run.pk, run.target_name))
-            return redirect(run.get_absolute_url())
-        extra.update(_sync_preview(form.cleaned_data["target"], form.plan["sync"]))
-    return TemplateResponse(request, template, _stage_context(request, model_admin, "sync", form, **extra))
+        if "_run" in request.POST:
+            return _start(request, form, format_html(": sync to target “{}”", form.cleaned_data["target"]))
+        if "_save_job" in request.POST:
+            result = _save_as_job(request, form)
+            if isinstance(result, HttpResponse):
+                return result
+            extra["save_error"], status = result
+        else:
+            extra.update(_sync_preview(form.cleaned_data["target"], form.plan["sync"]))
+    return TemplateResponse(request, template, _stage_context(request, model_admin, "sync", form, **extra),
+                            status=status)
 
 
 def _sync_preview(target: str, spec: dict) -> dict:
     """Template context for the sync Preview: the plan checked against the target read-only, or an error."""
-    from etl.sync import SyncOptions, plan_sync, resolve_sync
+    from etl.sync import plan_sync, resolve_sync
 
-    options = SyncOptions.from_dict(spec["options"])
+    options = sync_options(SyncRequest.from_dict(spec["requested"]))
     url = ""
     try:
         rest = get_target(target).kind == "supabase-rest"
@@ -203,7 +202,7 @@ def _sync_preview(target: str, spec: dict) -> dict:
             url = resolve_url(target)
             plan = plan_sync(url, spec["output_dir"], options, target_name=target)
     except (ValueError, EtlError, psycopg.Error, OSError) as exc:
-        return {"sync_error": f"Could not preview the sync to target '{target}': {_without_secrets(str(exc), url)}"}
+        return {"sync_error": f"Could not preview the sync to target '{target}': {without_secrets(str(exc), url)}"}
     return {"sync_plan": plan, "plan_target": target, "rest_target": rest,
             "sync_rows": sum(t.load_rows for t in plan.tables)}
 
@@ -241,7 +240,7 @@ def stage_upload_view(request: HttpRequest, model_admin) -> HttpResponse:
             # [] (master only) never removes staged games; None would drop every game not in this upload
             result = stage_inputs(url, folder, games=games, target_name=target)
     except (ValueError, EtlError, psycopg.Error, OSError) as exc:
-        return page(form, stage_error=f"Could not stage into target '{target}': {_without_secrets(str(exc), url)}")
+        return page(form, stage_error=f"Could not stage into target '{target}': {without_secrets(str(exc), url)}")
     messages.success(request, f"Target “{target}”: {result.summary()}")
     return page(StageUploadForm(initial={"target": target}), stage_result=result, stage_target=target)
 
@@ -264,42 +263,19 @@ def _live_plan(target: str, options, allow_destructive: bool) -> dict:
         url = resolve_url(target)
         plan = plan_schema(url, options)
     except (ValueError, EtlError, psycopg.Error, OSError) as exc:
-        return {"plan_error": f"Could not plan against target '{target}': {_without_secrets(str(exc), url)}"}
+        return {"plan_error": f"Could not plan against target '{target}': {without_secrets(str(exc), url)}"}
     return {"schema_plan": plan, "plan_target": target, "allow_destructive": allow_destructive,
             "destructive_count": len(plan.destructive)}
 
 
-def _without_secrets(message: str, url: str) -> str:
-    """``message`` with the URL and its password taken out (they must never reach a page)."""
-    text = message.strip() or "unknown error"
-    if url:
-        text = text.replace(url, "<target url>")
-        try:
-            password = psycopg.conninfo.conninfo_to_dict(url).get("password")
-        except psycopg.Error:
-            password = None
-        if password:
-            text = text.replace(str(password), "***")
-    return text
-
-
-def _save_as_job(request: HttpRequest, form: EtlRunForm) -> HttpResponse | tuple[str, int]:
+def _save_as_job(request: HttpRequest, form: StageForm) -> HttpResponse | tuple[str, int]:
     """Create or update the Job named in the form: a redirect to it, or (error to show, HTTP status)."""
-    name = form.cleaned_data.get("job_name", "").strip()
-    if not name:
-        return "Give the Job a name to save it.", 200
-    job = Job.objects.filter(name=name).first()
-    if not request.user.has_perm("jobs.change_job" if job else "jobs.add_job"):
-        return f"You need the permission to {'change' if job else 'add'} Jobs to save this.", 403
-    before = snapshot(job) if job else None
-    job = job or Job(name=name)
-    for field, value in form.job_fields().items():
-        setattr(job, field, value)
-    with transaction.atomic():
-        job.save()
-        sync_schedule(job)
-        record_change(job, request.user, before)
-    messages.success(request, format_html("Job “{}” was {}.", job.name, "updated" if before else "created"))
+    try:
+        job, created = save_job_as(form.cleaned_data.get("job_name", ""), form.job_fields(), request.user,
+                                   confirmed=bool(form.cleaned_data.get("confirm_destructive")))
+    except JobRefused as exc:
+        return exc.message, exc.status
+    messages.success(request, format_html("Job “{}” was {}.", job.name, "created" if created else "updated"))
     return redirect(reverse("admin:jobs_job_change", args=[job.pk]))
 
 

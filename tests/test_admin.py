@@ -51,7 +51,7 @@ def etl_form(**extra) -> dict:
 def job_form(**extra) -> dict:
     return {"name": "nightly", "description": "", "enabled": "on", "stages": ["etl"], "games": GAMES,
             "tables": TABLES, "source": "excel", "mode": "full", "target_name": "embedded", "collision": "queue",
-            "schedule": "", "schema_options": "{}", "sync_options": "{}", **extra}
+            "schedule": "", "sync_verify": "on", **extra}
 
 
 def queued_run(**fields) -> Run:
@@ -142,10 +142,12 @@ def test_viewer_sees_runs_but_cannot_start_cancel_or_retry(client):
     login(client, "vic", "viewer")
     queued, failed = queued_run(), queued_run(status=Run.Status.FAILED)
     page = client.get(reverse(RUN_ETL)).content.decode()
-    assert 'id="ho-not-allowed"' in page and 'name="_run"' not in page and 'name="_preview"' not in page
+    assert 'id="ho-not-allowed"' in page and 'name="_run"' not in page and 'name="_save_job"' not in page
     denied = client.post(reverse(RUN_ETL), etl_form(_run="Run"))
     assert denied.status_code == 403 and "Can run ETL" in denied.content.decode()
-    assert client.post(reverse(RUN_ETL), etl_form(_preview="Preview")).status_code == 403
+    assert client.post(reverse(RUN_ETL), etl_form(job_name="x", _save_job="Save")).status_code == 403
+    preview = client.post(reverse(RUN_ETL), etl_form(_preview="Preview"))  # a preview writes nothing: viewers may
+    assert preview.status_code == 200 and "nothing has been written" in preview.content.decode()
     changelist = client.get(reverse("admin:jobs_run_changelist"))
     assert changelist.status_code == 200 and f"#{queued.pk}" in changelist.content.decode()
     assert reverse(RUN_ETL) not in changelist.content.decode()
@@ -367,10 +369,10 @@ def test_schema_page_generate_downloads_the_script_for_a_viewer(client, dirs):
     login(client, "vic", "viewer")
     page = text_of(client.get(reverse(SCHEMA)))
     assert 'name="_generate"' in page and 'name="_plan"' in page and 'name="_apply"' not in page
-    assert 'id="ho-not-allowed"' in page and 'name="modes"' in page and 'name="rls_role"' in page
+    assert 'id="ho-not-allowed"' in page and 'value="dims"' in page and 'name="rls_role"' in page
     assert "Facts · tracking" in page and "I understand rows will be deleted" not in page  # Apply only
 
-    response = client.post(reverse(SCHEMA), schema_form(tables=[], modes=["dims"], fk="", target="embedded",
+    response = client.post(reverse(SCHEMA), schema_form(tables=["dims"], fk="", target="embedded",
                                                    _generate="Generate"))
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="reset_supabase.sql"'
@@ -501,7 +503,7 @@ def test_job_with_etl_and_schema_stages_runs_both(client, target_db):
 
     login(client, "sam", "schema admin")
     form_page = text_of(client.get(add), target_db)
-    assert 'name="schema_modes"' in form_page and "ho-schema-options" in form_page
+    assert 'name="schema_table_patterns"' in form_page and "ho-stage-schema" in form_page
     bad = client.post(add, schema_job_form(schema_pk=""))
     assert "Foreign keys reference primary keys" in bad.content.decode()
     unconfirmed = client.post(add, schema_job_form(schema_allow_destructive="on"))
@@ -510,7 +512,7 @@ def test_job_with_etl_and_schema_stages_runs_both(client, target_db):
     assert response.status_code == 302, response.context["adminform"].form.errors
     job = Job.objects.get()
     assert job.stages == ["etl", "schema"] and job.target_name == "wh"
-    assert job.schema_options["tables"] == TABLES and job.schema_options["exclude"] == ["qa_*"]
+    assert job.schema_options["tables"] == TABLES and job.schema_options["exclude_tables"] == ["qa_*"]
     assert job.schema_options["pk"] and not job.schema_options["rls"] and not job.schema_options["allow_destructive"]
     page = text_of(client.get(reverse("admin:jobs_job_change", args=[job.pk])), target_db)
     assert 'value="fact_goals" selected' in page
@@ -520,7 +522,7 @@ def test_job_with_etl_and_schema_stages_runs_both(client, target_db):
     assert edited.status_code == 302 and Job.objects.get().description == "nightly, then the schema"
     changed = client.post(reverse("admin:jobs_job_change", args=[job.pk]), schema_job_form())
     assert "Can apply schema changes" in changed.content.decode()
-    assert Job.objects.get().schema_options["exclude"] == ["qa_*"]
+    assert Job.objects.get().schema_options["exclude_tables"] == ["qa_*"]
     client.force_login(User.objects.get(username="sam"))
 
     response = client.post(reverse("admin:jobs_job_changelist"), {"action": "run_now", "_selected_action": [job.pk]})

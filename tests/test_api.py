@@ -136,9 +136,9 @@ def test_trigger_options_chain_stages_and_old_words(client):
 
 
 @pytest.mark.parametrize("body,field,words", [
-    ({"tables": ["fact_nope"]}, "tables", "no table called 'fact_nope'"),
+    ({"tables": ["fact_nope"]}, "tables", "no table or mode called 'fact_nope'"),
     ({"tables": ["zz_*"]}, "tables", "matches no table"),
-    ({"exclude_tables": ["nope"]}, "exclude_tables", "no table called"),
+    ({"exclude_tables": ["nope"]}, "exclude_tables", "no table or mode called"),
     ({"mode": "single"}, "game_ids", "single"),
     ({"source": "ftp"}, "source", "not one of"),
     ({"mode": "sometimes"}, "mode", "not one of"),

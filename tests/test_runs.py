@@ -42,7 +42,7 @@ def test_plan_freezes_requested_and_resolved_options():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"stages": ["etl"], "etl": {"tables": ["nope"]}}, "no table called 'nope'"),
+    ({"stages": ["etl"], "etl": {"tables": ["nope"]}}, "no table or mode called 'nope'"),
     ({"stages": ["etl"], "etl": {"games": [1]}}, "Game 1"),
     ({"stages": [], "etl": {}}, "at least one stage"),
     ({"stages": ["etl"], "etl": {}, "target": "prod"}, "no target called 'prod'"),
@@ -181,7 +181,7 @@ def test_cli_commands_record_runs(capsys, dirs):
     assert Run.objects.filter(job__name="goals", trigger=Run.Trigger.CLI, status=S.SUCCEEDED).count() == 1
     with pytest.raises(CommandError, match="no Job called 'nope'"):
         call_command("run_job", "nope")
-    with pytest.raises(CommandError, match="no table called 'fact_gaols'"):
+    with pytest.raises(CommandError, match="no table or mode called 'fact_gaols'"):
         call_command("etl", "--tables", "fact_gaols")
     call_command("etl", "--dry-run", "--games", "30001")
     assert "ETL plan" in capsys.readouterr().out

@@ -165,13 +165,13 @@ def test_script_header_selection_and_options():
     assert "-- options: selection=all pk fk indexes comments no-rls no-drop" in text
     assert "CASCADE" not in text and "DROP TABLE" not in text and "POLICY" not in text
 
-    dims = render_script(SchemaOptions(modes=("dims",), rls=True, drop=True, rls_role="reader"))
+    dims = render_script(SchemaOptions(tables=("dims",), rls=True, drop=True, rls_role="reader"))
     assert "-- tables: 17" in dims and "CREATE TABLE \"fact_" not in dims
     assert not [line for line in dims.splitlines() if "CASCADE" in line and not line.startswith("--")]
     assert dims.index('DROP TABLE IF EXISTS "dim_player"') < dims.index('CREATE TABLE "dim_player"')
     assert 'CREATE POLICY "hockeyops_read_reader" ON "dim_player" FOR SELECT TO "reader" USING (true)' in dims
     # foreign keys only between selected tables: dims reference dims only
-    facts = render_script(SchemaOptions(patterns=("fact_goal*",)))
+    facts = render_script(SchemaOptions(tables=("fact_goal*",)))
     assert "REFERENCES" not in facts
     with_dims = render_script(SchemaOptions(tables=("fact_goals", "dim_team")))
     assert 'FOREIGN KEY ("team_id") REFERENCES "dim_team" ("team_id") DEFERRABLE INITIALLY DEFERRED' in with_dims
@@ -194,7 +194,7 @@ def test_type_names_compare_as_postgres_spells_them():
 
 
 def test_bad_requests_are_sentences():
-    with pytest.raises(CommandError, match="no table called 'nope'"):
+    with pytest.raises(CommandError, match="no table or mode called 'nope'"):
         call_command("schema", "generate", "--tables", "nope", "--output", os.devnull)
     with pytest.raises(CommandError, match="--no-fk"):
         call_command("schema", "generate", "--no-pk", "--output", os.devnull)
@@ -324,7 +324,7 @@ def test_dropped_table_only_when_hockeyops_created_it(db):
     plan = plan_schema(db, SchemaOptions(), tables=catalog)
     assert [(op.kind, op.table, op.destructive, op.rows_affected) for op in plan.operations] == [
         ("drop table", "qa_data_issues", True, 2)]
-    assert plan_schema(db, SchemaOptions(modes=("dims",)), tables=catalog).empty  # partial selection never drops
+    assert plan_schema(db, SchemaOptions(tables=("dims",)), tables=catalog).empty  # partial selection never drops
     with pytest.raises(DestructiveChangeRefused):
         apply_schema(db, SchemaOptions(), target_name="t", tables=catalog)
     apply_schema(db, SchemaOptions(), target_name="t", tables=catalog, allow_destructive=True)
@@ -344,7 +344,7 @@ def test_type_changes_are_marked(db):
 
 
 def test_rls_policy_for_a_role(role, db):
-    options = SchemaOptions(modes=("dims",), rls=True, rls_role=role)
+    options = SchemaOptions(tables=("dims",), rls=True, rls_role=role)
     apply_schema(db, options, target_name="t")
     rows = q(db, "SELECT c.relname, c.relrowsecurity FROM pg_class c WHERE c.relname LIKE 'dim_%%' AND c.relkind = 'r'")
     assert rows and all(rls for _, rls in rows)
@@ -388,7 +388,7 @@ def test_target_lock_waits_and_names_the_holder(db):
     holder.execute("SELECT pg_advisory_lock(%s)", (lock_key("busy"),))
     reporter, out = ListReporter(), {}
     worker = threading.Thread(target=lambda: out.setdefault(
-        "result", apply_schema(db, SchemaOptions(modes=("qa",)), target_name="busy", reporter=reporter)))
+        "result", apply_schema(db, SchemaOptions(tables=("qa",)), target_name="busy", reporter=reporter)))
     worker.start()
     time.sleep(1.5)
     assert "result" not in out
@@ -468,7 +468,7 @@ def test_job_with_etl_and_schema_stages_runs_plan_and_apply(db, monkeypatch, set
     settings.HOCKEYOPS_ARTIFACTS_DIR = tmp_path / "artifacts"
     settings.HOCKEYOPS_RUNS_DIR = tmp_path / "runs"
     job = Job.objects.create(name="nightly", stages=["schema", "etl"], target_name="warehouse",
-                             games=[30001], tables=["dim_team"], schema_options={"modes": ["dims"]})
+                             games=[30001], tables=["dim_team"], schema_options={"tables": ["dims"]})
     run = run_job(job, Run.Trigger.ADMIN)
     run.refresh_from_db()
     assert run.status == "succeeded", run.error_summary
@@ -494,12 +494,12 @@ def test_destructive_schema_change_fails_the_run_without_permission(db, monkeypa
 
     monkeypatch.setenv("HOCKEYOPS_TARGET_WAREHOUSE_URL", db)
     settings.HOCKEYOPS_ARTIFACTS_DIR = tmp_path / "artifacts"
-    apply_schema(db, SchemaOptions(modes=("dims",)), target_name="warehouse")
+    apply_schema(db, SchemaOptions(tables=("dims",)), target_name="warehouse")
     with psycopg.connect(db, autocommit=True) as conn:  # a column the catalog no longer declares, with data
         conn.execute('ALTER TABLE "dim_league" ADD COLUMN "legacy_code" text')
         conn.execute('INSERT INTO "dim_league" ("league_id", "league", "legacy_code") VALUES (%s, %s, %s)',
                      ("N", "NORAD", "old"))
-    run = create_run(build_plan(["schema"], schema={"modes": ["dims"]}, target="warehouse"), Run.Trigger.ADMIN)
+    run = create_run(build_plan(["schema"], schema={"tables": ["dims"]}, target="warehouse"), Run.Trigger.ADMIN)
     run.refresh_from_db()
     assert run.status == "failed"
     assert "destructive" in run.error_summary.lower()

@@ -580,7 +580,7 @@ def test_sync_command_runs_and_reports(db: str, sample_out: Path, monkeypatch, c
     result = out["result"]
     assert result["atomic"] and {t["name"] for t in result["tables"]} == set(TABLES_BY_NAME)
     assert all(t["verified"] and t["rows_per_second"] >= 0 for t in result["tables"])
-    with pytest.raises(CommandError, match="There is no table called 'fact_nope'"):
+    with pytest.raises(CommandError, match="There is no table or mode called 'fact_nope'"):
         call_command("sync", "--target", TARGET, "--output-dir", str(sample_out), "--tables", "fact_nope")
 
 

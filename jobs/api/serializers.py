@@ -6,8 +6,9 @@ import json
 from django.urls import reverse
 
 from etl.errors import EtlError
-from etl.selection import match_term
+from etl.selection import TableSelection, parse_game_ids, split_terms
 from jobs.models import Run, RunStep
+from jobs.requests import REQUESTS, RequestError
 from jobs.services.plans import PlanError, build_plan
 
 STATUS_VIEW = {Run.Status.QUEUED: "queued", Run.Status.RUNNING: "running", Run.Status.SUCCEEDED: "completed",
@@ -43,35 +44,21 @@ def parse_body(request) -> dict:
 
 
 def strings(data: dict, field: str) -> list[str]:
-    """A list of strings; a single string is split on commas and spaces (as in the admin)."""
+    """A list of strings; a single string is split on commas and spaces (the one list splitter)."""
     value = data.get(field)
     if value is None:
         return []
-    if isinstance(value, str):
-        return [p for p in value.replace(",", " ").split() if p]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+    if not isinstance(value, str | list) or (isinstance(value, list) and not all(isinstance(v, str) for v in value)):
         raise ApiError("expected a list of strings.", field)
-    return [v.strip() for v in value if v.strip()]
+    return split_terms(value)
 
 
 def game_ids(data: dict, field: str) -> list[int]:
-    """Game numbers: integers or digit strings."""
-    value = data.get(field)
-    if value is None:
-        return []
-    if isinstance(value, int | str):
-        value = [value]
-    if not isinstance(value, list):
-        raise ApiError("expected a list of game numbers.", field)
-    out = []
-    for item in value:
-        if isinstance(item, bool) or not isinstance(item, int | str) or not str(item).strip().isdigit():
-            raise ApiError(f"{json.dumps(item)} is not a game number.", field)
-        number = int(str(item).strip())
-        if number > 2**31 - 1:
-            raise ApiError(f"{number} is not a game number.", field)
-        out.append(number)
-    return out
+    """Game numbers: integers or digit strings (the one game-id parser)."""
+    try:
+        return parse_game_ids(data.get(field))
+    except EtlError as exc:
+        raise ApiError(str(exc), field) from None
 
 
 def boolean(data: dict, field: str, default: bool = False) -> bool:
@@ -101,40 +88,55 @@ def target_name(data: dict, field: str = "target") -> str:
     return value
 
 
-def check_tables(terms: list[str], field: str) -> None:
-    """Each table term (name, glob or mode) through the shared grammar; the error names the field."""
-    for term in terms:
-        try:
-            match_term(term)
-        except EtlError as exc:
-            raise ApiError(str(exc), field) from None
+def reject_unknown(data: dict, allowed: set[str], field: str = "") -> None:
+    """A 400 naming the first field the endpoint does not know (a typo must never widen a request); ``field``
+    names the object holding them when it is not the body."""
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        where = f" in {field}" if field else ""
+        raise ApiError(f"unknown field(s) {', '.join(unknown)}{where}; the fields are {', '.join(sorted(allowed))}.",
+                       field or unknown[0])
 
 
-def plan_or_400(stages: list[str], **kwargs) -> dict:
-    """``build_plan`` with its PlanError turned into a 400 naming the field it is about."""
+def check_terms(terms: list[str], field: str) -> None:
+    """Each table term through the shared grammar, so that the 400 names the API field that holds it."""
+    try:
+        TableSelection(tuple(terms)).check()
+    except EtlError as exc:
+        raise ApiError(str(exc), field) from None
+
+
+def build_request(stage: str, values: dict, names: dict[str, str]):
+    """The stage's request from API values; a RequestError becomes a 400 naming the API field."""
+    try:
+        return REQUESTS[stage].from_dict(values)
+    except RequestError as exc:
+        raise ApiError(exc.message, names.get(exc.field, exc.field)) from None
+
+
+def plan_or_400(stages: list[str], names: dict[str, str] | None = None, **kwargs) -> dict:
+    """``build_plan`` with its PlanError turned into a 400 naming the API field it is about."""
     try:
         return build_plan(stages, **kwargs)
     except PlanError as exc:
-        raise ApiError(str(exc), _field_of(str(exc))) from None
+        names = names or {}
+        raise ApiError(str(exc), names.get(exc.field, exc.field or "body")) from None
 
 
-def _field_of(message: str) -> str:
-    text = message.lower()
-    if "target" in text:
-        return "target"
-    if "game" in text:
-        return "game_ids"
-    if "table" in text or "pattern" in text or "mode" in text or "selection" in text:
-        return "tables"
-    return "body"
+# API field -> request field, per endpoint (the league's names are the outside vocabulary; see the README)
+ETL_NAMES = {"games": "game_ids", "exclude_games": "exclude_game_ids", "tables": "tables",
+             "exclude_tables": "exclude_tables", "mode": "mode", "source": "source", "target": "target"}
+SYNC_NAMES = {"tables": "tables", "exclude_tables": "exclude_tables", "games": "game_ids",
+              "per_table_commit": "per_table_commit", "verify": "verify", "allow_shrink": "allow_shrink",
+              "target": "target"}
 
 
 def parse_etl_trigger(data: dict) -> dict:
     """Validated /etl/trigger request -> {stages, etl, target, schema, sync} for ``build_plan``."""
-    allowed = {"mode", "game_ids", "exclude_game_ids", "tables", "exclude_tables", "source", "options", "target"}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ApiError(f"unknown field(s) {', '.join(unknown)}.", unknown[0])
+    reject_unknown(data, {"mode", "game_ids", "exclude_game_ids", "tables", "exclude_tables", "source", "options",
+                          "target"})
+    for field in ("tables", "exclude_tables"):
+        check_terms(strings(data, field), field)
     mode = choice(data, "mode", ETL_MODES, "full")
     games, excluded = game_ids(data, "game_ids"), game_ids(data, "exclude_game_ids")
     tables, exclude = strings(data, "tables"), strings(data, "exclude_tables")
@@ -142,39 +144,39 @@ def parse_etl_trigger(data: dict) -> dict:
     options = data.get("options") or {}
     if not isinstance(options, dict):
         raise ApiError("expected an object.", "options")
-    extra = sorted(set(options) - {"regenerate_schema", "upload_to_supabase", "wipe"})
-    if extra:
-        raise ApiError(f"unknown option(s) {', '.join(extra)}.", "options")
-    flags = {k: boolean(options, k) for k in ("regenerate_schema", "upload_to_supabase", "wipe")}
+    reject_unknown(options, {"regenerate_schema", "upload_to_supabase", "wipe", "allow_shrink"}, "options")
+    flags = {k: boolean(options, k) for k in ("regenerate_schema", "upload_to_supabase", "wipe", "allow_shrink")}
     if mode == "single" and not games:
         raise ApiError("mode 'single' needs at least one game id.", "game_ids")
-    check_tables(tables, "tables")
-    check_tables(exclude, "exclude_tables")
     etl_mode = "full" if mode == "single" or flags["wipe"] else mode
     stages = ["etl"] + (["schema"] if flags["regenerate_schema"] else []) + (
         ["sync"] if flags["upload_to_supabase"] else [])
-    selection = {"tables": tables, "exclude": exclude}
-    return {
-        "stages": stages, "target": target_name(data),
-        "etl": {"games": games, "exclude_games": excluded, "tables": tables, "exclude_tables": exclude,
-                "source": source, "mode": etl_mode},
-        "schema": selection if flags["regenerate_schema"] else None,
-        "sync": {**selection, "games": games if mode == "single" else []} if flags["upload_to_supabase"] else None,
-    }
+    etl = build_request("etl", {"games": games, "exclude_games": excluded, "tables": tables,
+                                "exclude_tables": exclude, "source": source, "mode": etl_mode}, ETL_NAMES)
+    selection = {"tables": tables, "exclude_tables": exclude}
+    schema = build_request("schema", selection, ETL_NAMES) if flags["regenerate_schema"] else None
+    sync = build_request("sync", {**selection, "games": games if mode == "single" else [],
+                                  "allow_shrink": flags["allow_shrink"]}, ETL_NAMES) \
+        if flags["upload_to_supabase"] else None
+    return {"stages": stages, "target": target_name(data), "etl": etl, "schema": schema, "sync": sync}
 
 
 SCHEMA_FLAGS = ("pk", "fk", "indexes", "comments", "rls")
+SCHEMA_FIELDS = {"tables", "modes", "patterns", "exclude", "exclude_tables", *SCHEMA_FLAGS, "rls_role"}
 
 
 def parse_schema_options(data: dict) -> dict:
-    """Schema options (same words as ``schema generate``): tables, modes, patterns, exclude, flags, rls_role."""
+    """Schema request values (the words of ``schema generate``): tables, modes, patterns, exclude(_tables), flags,
+    rls_role. Returns only what was given (load-schema falls back to the latest file's options)."""
     out: dict = {}
-    for field in ("tables", "modes", "patterns", "exclude"):
-        terms = strings(data, field)
-        if field != "modes":
-            check_tables(terms, field)
-        if terms:
-            out[field] = terms
+    for field in ("modes", "tables", "patterns", "exclude", "exclude_tables"):
+        check_terms(strings(data, field), field)
+    terms = strings(data, "modes") + strings(data, "tables") + strings(data, "patterns")
+    excluded = strings(data, "exclude") + strings(data, "exclude_tables")
+    if terms:
+        out["tables"] = terms
+    if excluded:
+        out["exclude_tables"] = excluded
     for flag in SCHEMA_FLAGS:
         if data.get(flag) is not None:
             out[flag] = boolean(data, flag)
@@ -182,6 +184,7 @@ def parse_schema_options(data: dict) -> dict:
         if not isinstance(data["rls_role"], str):
             raise ApiError("expected a role name.", "rls_role")
         out["rls_role"] = data["rls_role"]
+    build_request("schema", out, {"exclude_tables": "exclude"})  # errors name the field now
     return out
 
 
@@ -190,29 +193,25 @@ def schema_plan_or_400(requested: dict) -> dict:
     from jobs.services.plans import schema_plan
 
     try:
-        return schema_plan(requested)
+        return schema_plan(build_request("schema", requested, {"exclude_tables": "exclude"}))
     except PlanError as exc:
-        message = str(exc)
-        field = "rls_role" if "role" in message else "fk" if "foreign key" in message.lower() else _field_of(message)
-        raise ApiError(message, field) from None
-    except EtlError as exc:  # SchemaOptions validation
-        raise ApiError(str(exc), "body") from None
+        raise ApiError(str(exc), exc.field or "tables") from None
 
 
-def parse_sync(data: dict) -> tuple[dict, str, bool]:
-    """Validated /upload/to-supabase request -> (sync options for ``build_plan``, target, dry_run)."""
-    tables = strings(data, "tables")
-    patterns = strings(data, "pattern") + strings(data, "patterns")
-    exclude = strings(data, "exclude_tables")
-    modes = strings(data, "mode")
-    check_tables(tables, "tables")
-    check_tables(patterns, "pattern")
-    check_tables(exclude, "exclude_tables")
-    check_tables(modes, "mode")
-    sync = {"tables": tables, "patterns": patterns, "exclude": exclude, "modes": modes,
-            "games": game_ids(data, "game_ids"), "per_table_commit": boolean(data, "per_table_commit"),
-            "verify": boolean(data, "verify", True)}
-    return sync, target_name(data), boolean(data, "dry_run")
+SYNC_FIELDS = {"tables", "pattern", "patterns", "mode", "exclude_tables", "game_ids", "per_table_commit", "verify",
+               "allow_shrink", "target", "dry_run"}
+
+
+def parse_sync(data: dict) -> tuple:
+    """Validated /upload/to-supabase request -> (SyncRequest, target, dry_run)."""
+    reject_unknown(data, SYNC_FIELDS)
+    for field in ("mode", "tables", "pattern", "patterns", "exclude_tables"):
+        check_terms(strings(data, field), field)
+    terms = strings(data, "mode") + strings(data, "tables") + strings(data, "pattern") + strings(data, "patterns")
+    values = {"tables": terms, "exclude_tables": strings(data, "exclude_tables"), "games": game_ids(data, "game_ids"),
+              "per_table_commit": boolean(data, "per_table_commit"), "verify": boolean(data, "verify", True),
+              "allow_shrink": boolean(data, "allow_shrink")}
+    return build_request("sync", values, SYNC_NAMES), target_name(data), boolean(data, "dry_run")
 
 
 def _iso(value) -> str | None:

@@ -19,10 +19,11 @@ from jobs.api import serializers as s
 from jobs.api.auth import api_view, require
 from jobs.api.serializers import ApiError
 from jobs.models import Run
-from jobs.services.plans import schema_options
+from jobs.services.permissions import can_run_stages, stage_permissions
+from jobs.services.plans import schema_options, sync_options
+from jobs.services.redact import without_secrets
 from jobs.services.runs import cancel_run, create_run
 from jobs.services.targets import available_targets, get_target, resolve_url
-from jobs.views import _without_secrets, can_run_stages, stage_permissions
 
 
 def schema_dir() -> Path:
@@ -48,7 +49,7 @@ def etl_trigger(request):
     """Plan and queue an ETL Run (with schema and sync stages when asked)."""
     req = s.parse_etl_trigger(s.parse_body(request))
     require(request.user, stage_permissions(req["stages"]))
-    plan = s.plan_or_400(req["stages"], etl=req["etl"], target=req["target"], schema=req["schema"],
+    plan = s.plan_or_400(req["stages"], s.ETL_NAMES, etl=req["etl"], target=req["target"], schema=req["schema"],
                          sync=req["sync"])
     return _start(request, plan)
 
@@ -93,8 +94,9 @@ def generate_schema(request):
     require(request.user, ["jobs.apply_schema"])
     from etl.schema import render_script
 
-    requested = s.parse_schema_options(s.parse_body(request))
-    part = s.schema_plan_or_400(requested)
+    body = s.parse_body(request)
+    s.reject_unknown(body, s.SCHEMA_FIELDS)
+    part = s.schema_plan_or_400(s.parse_schema_options(body))
     sql = render_script(schema_options(part["options"]))
     folder = schema_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -125,6 +127,7 @@ def load_schema(request):
     options of the latest generated file are used; destructive changes need allow_destructive and the
     apply_destructive_schema permission."""
     data = s.parse_body(request)
+    s.reject_unknown(data, {*s.SCHEMA_FIELDS, "allow_destructive", "target"})
     destructive = s.boolean(data, "allow_destructive")
     require(request.user, stage_permissions(["schema"], destructive))
     requested = s.parse_schema_options(data)
@@ -144,13 +147,13 @@ def to_supabase(request):
     sync, target, dry_run = s.parse_sync(s.parse_body(request))
     if not dry_run:
         require(request.user, stage_permissions(["sync"]))
-        return _start(request, s.plan_or_400(["sync"], target=target, sync=sync))
-    from etl.sync import SyncOptions, plan_sync, resolve_sync
+        return _start(request, s.plan_or_400(["sync"], s.SYNC_NAMES, target=target, sync=sync))
+    from etl.sync import plan_sync, resolve_sync
 
-    spec = s.plan_or_400(["sync"], target=target, sync=sync)["sync"]
+    spec = s.plan_or_400(["sync"], s.SYNC_NAMES, target=target, sync=sync)["sync"]
     url = ""
     try:
-        options = SyncOptions.from_dict({**spec["options"], "dry_run": True})
+        options = sync_options(sync, dry_run=True)
         if get_target(target).kind == "supabase-rest":
             result = resolve_sync(spec["output_dir"], options)
             result.target = target
@@ -158,9 +161,9 @@ def to_supabase(request):
             url = resolve_url(target)
             result = plan_sync(url, spec["output_dir"], options, target_name=target)
     except ValueError as exc:
-        raise ApiError(_without_secrets(str(exc), url), "target") from None
+        raise ApiError(without_secrets(str(exc), url), "target") from None
     except (EtlError, psycopg.Error, OSError) as exc:
-        raise ApiError(f"Could not plan the sync to target '{target}': {_without_secrets(str(exc), url)}",
+        raise ApiError(f"Could not plan the sync to target '{target}': {without_secrets(str(exc), url)}",
                        "target", status=409) from None
     return JsonResponse({"dry_run": True, "target": target, "plan": result.as_dict(),
                          "summary": result.describe()})

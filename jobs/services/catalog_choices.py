@@ -94,10 +94,6 @@ def game_choices(data_dir: str | Path) -> list[tuple[str, list[tuple[str, str]]]
     return [(name, options) for name, options in groups if options]
 
 
-def untracked_game_ids(data_dir: str | Path) -> set[str]:
-    return {str(g.game_id) for g in schedule_games(data_dir) if not g.tracked}
-
-
 TABLE_GROUPS: tuple[tuple[str, str, str | None], ...] = (
     ("Dimensions", "dim", None),
     ("Facts · basic (official box score)", "fact", "basic"),

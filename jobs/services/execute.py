@@ -10,36 +10,38 @@ import traceback
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from etl.errors import Cancelled, EtlError
-from etl.pipeline import EtlOptions, EtlPlan, claim_part, part_ready, plan_etl, prepare_parts, run_etl
+from etl.excel_source import file_hash
+from etl.pipeline import (
+    EtlOptions,
+    EtlPlan,
+    changed_inputs,
+    claim_part,
+    part_ready,
+    plan_etl,
+    prepare_parts,
+    run_etl,
+)
 from etl.progress import Reporter
+from etl.store import OutputStore
+from etl.sync import resolve_sync
 from jobs.models import Run, RunArtifact, RunStep, Stage
 
 from . import locking
+from .paths import artifact_dir, log_path, run_dir
 from .reporting import RunCancelToken, RunProgress, RunReporter, write_log
 from .runs import transition
 
 S = Run.Status
+WAIT_NOTICE_SECONDS = 5  # a waiting CLI says whom it waits for this often
 PARTS_QUEUE = "parts"  # per-game tasks: their own queue so new Runs do not wait behind them
 
 
 def worker_host() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def run_dir(run_id: int) -> Path:
-    return Path(settings.HOCKEYOPS_RUNS_DIR) / str(run_id)
-
-
-def artifact_dir(run_id: int) -> Path:
-    return Path(settings.HOCKEYOPS_ARTIFACTS_DIR) / str(run_id)
-
-
-def log_path(run_id: int) -> Path:
-    return artifact_dir(run_id) / "run.log"
 
 
 class Heartbeat(threading.Thread):
@@ -53,7 +55,11 @@ class Heartbeat(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stop.wait(settings.HOCKEYOPS_HEARTBEAT_SECONDS):
-                Run.objects.filter(pk=self.run_id, status=S.RUNNING).update(heartbeat_at=timezone.now())
+                try:
+                    Run.objects.filter(pk=self.run_id, status=S.RUNNING).update(heartbeat_at=timezone.now())
+                    locking.beat(self.run_id)
+                except Exception:  # a dropped connection must not end the heartbeat: reconnect on the next beat
+                    connection.close()
         finally:
             close_old_connections()
 
@@ -73,11 +79,19 @@ def execute_run(run_id: int, task_id: str = "", echo: Reporter | None = None) ->
 
     waited = time.monotonic()
 
+    told = [0.0]
+
     def on_wait(holder: Run) -> None:
+        """Record whom the run waits for; tell the CLI every few seconds."""
+        message = None
         if run.waiting_for_id != holder.pk:
             run.waiting_for_id = holder.pk
             Run.objects.filter(pk=run_id).update(waiting_for=holder, current_unit=f"waiting for Run #{holder.pk}")
-            write_log(run, "info", "", f"Target '{run.target_name}' is busy: waiting for Run #{holder.pk}.", logfile)
+            message = locking.waiting_message(run.target_name, holder)
+            write_log(run, "info", "", message, logfile)
+        if echo is not None and time.monotonic() - told[0] >= WAIT_NOTICE_SECONDS:
+            told[0] = time.monotonic()
+            echo.log("info", message or locking.waiting_message(run.target_name, holder))
 
     if not locking.acquire(run, run.collision, still_wanted, on_wait):
         holder = locking.holder(run.target_name)
@@ -148,7 +162,7 @@ def _etl_stage(run: Run, logfile: Path, echo: Reporter | None = None, overall: R
         options.staging_url = _target_url(run.target_name)
     reporter = RunReporter(run, Stage.ETL, logfile, echo, overall)
     cancel = RunCancelToken(run.pk)
-    plan = plan_etl(options)
+    plan = frozen_etl_plan(run, options, reporter)
     parts = run_dir(run.pk) / "parts"
     parts.mkdir(parents=True, exist_ok=True)
     parent = spec.get("reuse_parts_of")
@@ -163,6 +177,33 @@ def _etl_stage(run: Run, logfile: Path, echo: Reporter | None = None, overall: R
     manifest = Path(options.output_dir) / "manifest.json"
     _attach(run, "manifest.json", "manifest", manifest, copy=True)
     reporter.finish()
+
+
+def frozen_etl_plan(run: Run, options: EtlOptions, reporter: Reporter) -> EtlPlan:
+    """The plan the Run froze, after checking that every input it depends on is still what was planned.
+
+    A changed input fails the run, naming the files, unless the Run's Job allows re-planning (then the log says
+    so and the run builds the new plan).
+    """
+    spec = run.plan["etl"]
+    if "frozen" not in spec:  # planned by a version that did not freeze the ETL plan
+        raise EtlError("This run was planned by an older version of hockeyops; preview it again and start a new run.")
+    plan = EtlPlan.from_dict(spec["frozen"])
+    changed = changed_inputs(options, plan)
+    if not changed:
+        return plan
+    listed = ", ".join(changed)
+    if run.plan.get("replan"):
+        reporter.log("warning", f"Inputs changed after this run was planned ({listed}); planning again, as the Job "
+                                "allows.")
+        fresh = plan_etl(options)
+        reporter.log("info", fresh.describe())
+        units = [f"game {g.game_id}" for g in fresh.games]
+        for unit in units:  # a game that appeared since planning gets its step
+            RunStep.objects.get_or_create(run=run, stage=Stage.ETL, unit=unit)
+        return fresh
+    raise EtlError(f"The inputs changed after this run was planned: {listed}. Nothing was built or published; "
+                   "preview again and start a new run (or let the Job re-plan changed inputs).")
 
 
 def _link_parts(src: Path, dst: Path) -> None:
@@ -283,6 +324,7 @@ def _sync_stage(run: Run, logfile: Path, echo: Reporter | None = None, overall: 
     reporter = RunReporter(run, Stage.SYNC, logfile, echo, overall)
     folder = artifact_dir(run.pk)
     folder.mkdir(parents=True, exist_ok=True)
+    _check_sync_inputs(run, spec, options, reporter)
     try:
         result = sync_tables(url, spec["output_dir"], options, target_name=run.target_name, reporter=reporter,
                              cancel=RunCancelToken(run.pk), service_key=key)
@@ -297,6 +339,33 @@ def _sync_stage(run: Run, logfile: Path, echo: Reporter | None = None, overall: 
     reporter.log("info", f"Synced {result.rows:,} rows in {result.seconds:.2f}s ({speed}) via {result.transport}"
                          + ("" if result.atomic else " (not atomic)"))
     reporter.finish()
+
+
+def _check_sync_inputs(run: Run, spec: dict, options, reporter: Reporter) -> None:
+    """The outputs the sync loads are the ones it was planned on: the files previewed (a sync on its own) or the
+    ones this Run's ETL stage published. Changed files fail the run, or are re-planned where the Job allows."""
+    output_dir = spec["output_dir"]
+    if spec["resolved"].get("after_etl"):
+        artifact = run.artifacts.filter(name="manifest.json").first()
+        if artifact is None:
+            return  # a retry of the sync alone: the ETL stage succeeded in the parent run
+        published = OutputStore(Path(output_dir)).manifest_digest()
+        if published == file_hash(Path(artifact.path)):
+            return
+        changed = [f"the outputs in {output_dir} (another run published after this run's ETL stage)"]
+    else:
+        frozen = {t["name"]: t["sha256"] for t in spec["resolved"].get("tables", [])}
+        current = {t.name: t.sha256 for t in resolve_sync(output_dir, options).tables}
+        changed = [f"{name}.csv" for name, digest in frozen.items() if current.get(name) != digest]
+        if not changed:
+            return
+    listed = ", ".join(changed)
+    if run.plan.get("replan"):
+        reporter.log("warning", f"The outputs changed after this run was planned ({listed}); loading the current "
+                                "outputs, as the Job allows.")
+        return
+    raise EtlError(f"The outputs changed after this sync was planned: {listed}. Nothing was loaded; preview the "
+                   "sync again and start a new run.")
 
 
 STAGES = {Stage.ETL: _etl_stage, Stage.SCHEMA: _schema_stage, Stage.SYNC: _sync_stage}

@@ -9,6 +9,7 @@ from django.utils import timezone
 from jobs.models import Run, RunStep
 
 from . import locking
+from .paths import log_path
 from .reporting import write_log
 from .runs import send, transition
 
@@ -17,8 +18,6 @@ S = Run.Status
 
 def reap_runs(lost_after: float | None = None, requeue_after: float | None = None) -> dict:
     """Mark running Runs without a recent heartbeat as failed ("worker lost"); re-queue stuck ones."""
-    from .execute import log_path
-
     now = timezone.now()
     lost_after = settings.HOCKEYOPS_WORKER_LOST_SECONDS if lost_after is None else lost_after
     requeue_after = settings.HOCKEYOPS_REQUEUE_AFTER_SECONDS if requeue_after is None else requeue_after

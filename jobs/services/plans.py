@@ -1,93 +1,140 @@
-"""Turn requested options into a frozen plan: concrete stages, games and tables. Never writes."""
+"""Turn stage requests into a frozen plan: concrete stages, games, tables and input hashes. Never writes.
+
+What a Run freezes here is what it executes (``jobs.services.execute`` checks the inputs against it).
+"""
 from __future__ import annotations
 
 from django.conf import settings
 
+from etl.errors import EtlError, SelectionError
 from etl.pipeline import EtlOptions, plan_etl
 from jobs.models import STAGE_ORDER, Stage
+from jobs.requests import EtlRequest, RequestError, SchemaRequest, SyncRequest, as_request
 
-from .targets import get_target
+from .targets import get_target, resolve_url
 
 
 class PlanError(ValueError):
-    """The request cannot be planned; the message names what is wrong."""
+    """The request cannot be planned; ``field`` names the request field it is about ("" for the whole request)."""
+
+    def __init__(self, message: str, field: str = "", stage: str = "") -> None:
+        super().__init__(message)
+        self.field, self.stage = field, stage
 
 
-def etl_options(requested: dict, target: str | None = None) -> EtlOptions:
+def _field_of_selection_error(message: str) -> str:
+    text = message.lower()
+    if "game" in text:
+        return "games"
+    return "tables"
+
+
+def etl_options(request: EtlRequest, target: str | None = None) -> EtlOptions:
     """EtlOptions from a request; the staging source gets the target's URL (resolved, never stored)."""
     options = EtlOptions(
-        data_dir=str(requested.get("data_dir") or settings.HOCKEYOPS_DATA_DIR),
-        output_dir=str(requested.get("output_dir") or settings.HOCKEYOPS_OUTPUT_DIR),
-        games=[int(g) for g in requested.get("games") or []],
-        exclude_games=[int(g) for g in requested.get("exclude_games") or []],
-        tables=list(requested.get("tables") or []),
-        exclude_tables=list(requested.get("exclude_tables") or []),
-        mode=requested.get("mode") or "full",
-        source=requested.get("source") or "excel",
+        data_dir=request.data_dir or str(settings.HOCKEYOPS_DATA_DIR),
+        output_dir=request.output_dir or str(settings.HOCKEYOPS_OUTPUT_DIR),
+        games=list(request.games), exclude_games=list(request.exclude_games), tables=list(request.tables),
+        exclude_tables=list(request.exclude_tables), mode=request.mode, source=request.source,
     )
     if options.source == "staging" and target:
-        from .targets import resolve_url
-
         options.staging_url = resolve_url(target)
     return options
 
 
-def build_plan(stages: list[str], etl: dict | None = None, target: str = "embedded",
-               schema: dict | None = None, sync: dict | None = None) -> dict:
-    """The plan a Run freezes: options as requested and as resolved, per stage."""
-    from etl.errors import EtlError
+def sync_options(request: SyncRequest, **overrides):
+    """The library's SyncOptions for a request (max_shrink defaults to the HOCKEYOPS_SYNC_MAX_SHRINK setting)."""
+    from etl.sync import SyncOptions
 
+    values = {"tables": request.tables, "exclude": request.exclude_tables, "games": request.games,
+              "per_table_commit": request.per_table_commit, "verify": request.verify,
+              "lock_timeout": request.lock_timeout, "lock_wait": request.lock_wait,
+              "resume_from": request.resume_from}
+    fields = SyncOptions.__dataclass_fields__
+    if "allow_shrink" in fields:
+        values["allow_shrink"] = request.allow_shrink
+        values["max_shrink"] = (request.max_shrink if request.max_shrink is not None
+                                else settings.HOCKEYOPS_SYNC_MAX_SHRINK)
+    values.update(overrides)
+    return SyncOptions(**values)
+
+
+def _request(stage: str, value):
+    try:
+        return as_request(stage, value)
+    except RequestError as exc:
+        raise PlanError(exc.message, exc.field, stage) from None
+
+
+def build_plan(stages: list[str], etl: EtlRequest | dict | None = None, target: str = "embedded",
+               schema: SchemaRequest | dict | None = None, sync: SyncRequest | dict | None = None,
+               replan: bool = False) -> dict:
+    """The plan a Run freezes: each stage's request and what it resolved to.
+
+    ``replan``: when an input changed between planning and execution, plan again instead of failing (a Job's
+    opt-in; the run log then says so).
+    """
     ordered = [s.value for s in STAGE_ORDER if s.value in set(stages)]
     unknown = sorted(set(stages) - {s.value for s in STAGE_ORDER})
     if unknown:
-        raise PlanError(f"Unknown stage {', '.join(unknown)}; use etl, schema or sync.")
+        raise PlanError(f"Unknown stage {', '.join(unknown)}; use etl, schema or sync.", "stages")
     if not ordered:
-        raise PlanError("Choose at least one stage.")
+        raise PlanError("Choose at least one stage.", "stages")
     try:
-        get_target(target)
+        info = get_target(target)
     except ValueError as exc:
-        raise PlanError(str(exc)) from None
-    plan: dict = {"stages": ordered, "target": target}
+        raise PlanError(str(exc), "target") from None
+    plan: dict = {"stages": ordered, "target": target, "replan": bool(replan)}
     if Stage.ETL in ordered:
-        try:
-            options = etl_options(etl or {}, target)
-            resolved = plan_etl(options)
-        except (EtlError, ValueError) as exc:
-            raise PlanError(str(exc)) from None
-        requested = options.public()
-        requested.pop("workers", None)
-        plan["etl"] = {
-            "requested": {k: v for k, v in (etl or {}).items()},
-            "options": {**requested, "games": [g.game_id for g in resolved.games] or requested["games"],
-                        "tables": resolved.tables},
-            "resolved": {
-                "tables": resolved.tables, "build": resolved.build, "reasons": resolved.reasons,
-                "games": [g.game_id for g in resolved.games], "mode": resolved.mode,
-                "full_reason": resolved.full_reason,
-                "game_actions": {str(g.game_id): f"{g.action} ({g.why})" for g in resolved.games},
-            },
-            "units": ["master"] + [f"game {g.game_id}" for g in resolved.games] + ["publish"],
-        }
+        plan["etl"] = etl_plan(_request("etl", etl), target)
     if Stage.SCHEMA in ordered:
-        if get_target(target).kind == "supabase-rest":
+        if info.kind == "supabase-rest":
             raise PlanError(f"Target '{target}' is a Supabase REST target: schemas cannot be applied through the "
-                            "REST API. Apply the schema through a direct PostgreSQL target.")
-        plan["schema"] = schema_plan(schema or {})
+                            "REST API. Apply the schema through a direct PostgreSQL target.", "target", "schema")
+        plan["schema"] = schema_plan(_request("schema", schema))
     if Stage.SYNC in ordered:
-        output_dir = (plan.get("etl", {}).get("options", {}).get("output_dir")
-                      or (sync or {}).get("output_dir") or str(settings.HOCKEYOPS_OUTPUT_DIR))
-        plan["sync"] = sync_plan(sync or {}, output_dir, after_etl=Stage.ETL in ordered)
+        request = _request("sync", sync)
+        output_dir = (plan.get("etl", {}).get("options", {}).get("output_dir") or request.output_dir
+                      or str(settings.HOCKEYOPS_OUTPUT_DIR))
+        plan["sync"] = sync_plan(request, output_dir, after_etl=Stage.ETL in ordered)
     return plan
 
 
-def sync_plan(requested: dict, output_dir: str, after_etl: bool) -> dict:
+def etl_plan(request: EtlRequest, target: str) -> dict:
+    """The ETL stage's frozen part: the request, the resolved plan with every input hash, and the step units."""
+    try:
+        options = etl_options(request, target)
+    except ValueError as exc:  # the staging source's target has no URL
+        raise PlanError(str(exc), "target", "etl") from None
+    try:
+        resolved = plan_etl(options)
+    except SelectionError as exc:
+        raise PlanError(str(exc), _field_of_selection_error(str(exc)), "etl") from None
+    except (EtlError, ValueError) as exc:  # the inputs cannot be read: about the source (staging: the target)
+        raise PlanError(str(exc), "target" if request.source == "staging" else "", "etl") from None
+    public = options.public()
+    public.pop("workers", None)
+    return {
+        "requested": request.as_dict(),
+        "options": public,
+        "frozen": resolved.as_dict(),
+        "resolved": {
+            "tables": resolved.tables, "build": resolved.build, "reasons": resolved.reasons,
+            "games": [g.game_id for g in resolved.games], "mode": resolved.mode,
+            "full_reason": resolved.full_reason, "left_out": resolved.left_out, "dropped": resolved.dropped,
+            "game_actions": {str(g.game_id): f"{g.action} ({g.why})" for g in resolved.games},
+        },
+        "units": ["master"] + [f"game {g.game_id}" for g in resolved.games] + ["publish"],
+    }
+
+
+def sync_plan(request: SyncRequest, output_dir: str, after_etl: bool) -> dict:
     """The sync stage's frozen part. After an ETL stage the outputs do not exist yet: only the selection is
-    resolved now, and rows/strategies at execution."""
-    from etl.errors import EtlError
-    from etl.sync import SyncOptions, resolve_sync
+    resolved now; the manifest the ETL stage publishes is what the sync then loads."""
+    from etl.sync import resolve_sync
 
     try:
-        options = SyncOptions.from_dict({k: v for k, v in requested.items() if k != "output_dir"})
+        options = sync_options(request)
         if after_etl:
             tables = options.selection().resolve()
             resolved = {"tables": tables, "after_etl": True}
@@ -97,37 +144,27 @@ def sync_plan(requested: dict, output_dir: str, after_etl: bool) -> dict:
             resolved = sync.as_dict()
             units = list(sync.units)
     except (EtlError, TypeError, ValueError) as exc:
-        raise PlanError(str(exc)) from None
-    return {"requested": dict(requested), "options": options.as_dict(), "output_dir": output_dir,
+        raise PlanError(str(exc), _field_of_selection_error(str(exc)), "sync") from None
+    return {"requested": request.as_dict(), "options": options.as_dict(), "output_dir": output_dir,
             "resolved": resolved, "units": units}
 
 
-SCHEMA_FIELDS = ("tables", "modes", "patterns", "exclude", "pk", "fk", "indexes", "comments", "rls", "rls_role")
-
-
-def schema_options(requested: dict):
-    """SchemaOptions from a request (unknown keys ignored; lists for the selection terms)."""
-    from etl.schema import SchemaOptions
-
-    values = {k: requested[k] for k in SCHEMA_FIELDS if k in requested and requested[k] is not None}
-    for key in ("tables", "modes", "patterns", "exclude"):
-        if key in values:
-            values[key] = tuple(values[key])
-    return SchemaOptions(**values)
-
-
-def schema_plan(requested: dict) -> dict:
-    """The schema stage's frozen part: options as requested and resolved (no database is touched)."""
-    from etl.errors import EtlError
-
+def schema_plan(request: SchemaRequest) -> dict:
+    """The schema stage's frozen part: the request and the tables it resolves to (no database is touched)."""
     try:
-        options = schema_options(requested)
+        options = request.options()
         tables = [t.name for t in options.resolve()]
     except (EtlError, TypeError) as exc:
-        raise PlanError(str(exc)) from None
-    return {"requested": dict(requested), "options": options.as_dict(),
-            "allow_destructive": bool(requested.get("allow_destructive")),
-            "resolved": {"tables": tables}, "units": ["plan", "apply"]}
+        raise PlanError(str(exc), "tables", "schema") from None
+    return {"requested": request.as_dict(), "options": options.as_dict(),
+            "allow_destructive": request.allow_destructive, "resolved": {"tables": tables}, "units": ["plan", "apply"]}
+
+
+def schema_options(options: dict):
+    """SchemaOptions from a frozen plan's ``options``."""
+    from etl.schema import SchemaOptions
+
+    return SchemaOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
 
 
 def describe(plan: dict) -> list[str]:
@@ -137,9 +174,15 @@ def describe(plan: dict) -> list[str]:
     if etl:
         r = etl["resolved"]
         lines.append(f"ETL ({r['mode']}{': ' + r['full_reason'] if r['full_reason'] else ''}): "
-                     f"{len(r['games'])} games, {len(r['tables'])} tables written, {len(r['build'])} built")
+                     f"{len(r['games'])} games published, {len(r['tables'])} tables written, {len(r['build'])} built")
         for gid in r["games"]:
             lines.append(f"  game {gid}: {r['game_actions'][str(gid)]}")
+        if r.get("left_out"):
+            lines.append(f"  not published (neither selected nor in the previous outputs): "
+                         f"{', '.join(map(str, r['left_out']))}")
+        if r.get("dropped"):
+            lines.append(f"  WARNING: games of the previous outputs without a workbook now (they will be gone): "
+                         f"{', '.join(map(str, r['dropped']))}")
         for table in r["build"]:
             lines.append(f"  {table}: {'write' if table in r['tables'] else 'build only'} ({r['reasons'][table]})")
     schema = plan.get("schema")
@@ -154,5 +197,8 @@ def describe(plan: dict) -> list[str]:
         games = sync["options"].get("games") or []
         lines.append(f"Sync: {len(names)} tables from {sync['output_dir']}"
                      + (f", games {', '.join(map(str, games))}" if games else "")
-                     + (" (per-table commits)" if sync["options"].get("per_table_commit") else " (one transaction)"))
+                     + (" (per-table commits)" if sync["options"].get("per_table_commit") else " (one transaction)")
+                     + ("; shrinking allowed" if sync["requested"].get("allow_shrink") else ""))
+    if plan.get("replan"):
+        lines.append("Inputs that change before the run starts are planned again (the Job allows it).")
     return lines

@@ -67,6 +67,12 @@ class RunReporter:
             percent=round(100.0 * run_done / run_total, 1) if run_total else 100.0, rows=run_rows,
             rows_per_sec=round(rows / elapsed, 1) if elapsed > 0 else 0, heartbeat_at=timezone.now())
 
+    def failed(self, unit: str, detail: str) -> None:
+        """The stage failed at ``unit`` (e.g. the table a sync could not commit): that step is marked failed."""
+        RunStep.objects.filter(run=self.run, stage=self.stage, unit=unit).exclude(
+            status=RunStep.Status.SUCCEEDED).update(status=RunStep.Status.FAILED, detail=detail[:2000],
+                                                    finished_at=timezone.now())
+
     def finish(self) -> None:
         """The stage is done: later stages report on top of its units and rows."""
         self.overall.finish(self.stage, self._last_rows)

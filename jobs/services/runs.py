@@ -10,8 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.models import Job, Run, RunStep
+from jobs.requests import RequestError
 
-from .plans import build_plan
+from .plans import PlanError, build_plan
 
 S = Run.Status
 
@@ -51,10 +52,20 @@ def create_run(plan: dict, trigger: str, user=None, job: Job | None = None, pare
     return run
 
 
+def plan_job(job: Job) -> dict:
+    """The plan of a Job's saved requests, made now (PlanError when they cannot be planned)."""
+    try:
+        etl = job.etl_request() if "etl" in job.stages else None
+        schema = job.schema_request() if "schema" in job.stages else None
+        sync = job.sync_request() if "sync" in job.stages else None
+    except RequestError as exc:
+        raise PlanError(f"Job '{job.name}': {exc.message}", exc.field) from None
+    return build_plan(job.stages, etl=etl, target=job.target_name, schema=schema, sync=sync, replan=job.replan)
+
+
 def run_job(job: Job, trigger: str, user=None, enqueue: bool = True) -> Run:
     """Plan a Job's saved options now and queue a Run of it."""
-    plan = build_plan(job.stages, etl=job.etl_options(), target=job.target_name,
-                      schema=job.schema_options, sync=job.sync_options)
+    plan = plan_job(job)
     return create_run(plan, trigger, user=user, job=job, collision=job.collision, enqueue=enqueue)
 
 

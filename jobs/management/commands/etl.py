@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from etl.errors import EtlError
 from etl.pipeline import plan_etl
-from jobs.cli import ProgressBar, print_run, run_here
+from jobs.cli import ProgressBar, cli_request, print_run, run_here
 from jobs.models import Run
 from jobs.services.plans import etl_options
 
@@ -25,8 +25,11 @@ class Command(BaseCommand):
                             help="Folder with BLB_TABLES.xlsx and games/<id>/<id>_tracking.xlsx.")
         parser.add_argument("--output-dir", default=str(settings.HOCKEYOPS_OUTPUT_DIR),
                             help="Folder the CSV outputs are published to.")
-        parser.add_argument("--games", nargs="*", default=[], help="Only these game ids (default: all).")
-        parser.add_argument("--exclude-games", nargs="*", default=[], help="Leave these game ids out.")
+        parser.add_argument("--games", nargs="*", default=[],
+                            help="Rebuild these game ids, separated by spaces or commas (default: all); every other "
+                                 "game of the published outputs is kept as it is.")
+        parser.add_argument("--exclude-games", nargs="*", default=[],
+                            help="Do not rebuild these game ids (they stay as published).")
         parser.add_argument("--tables", nargs="*", default=[],
                             help="Tables to write: names, globs or modes (default: all).")
         parser.add_argument("--exclude-tables", nargs="*", default=[], help="Tables (names or globs) to skip.")
@@ -40,16 +43,16 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the plan or the manifest as JSON.")
 
     def handle(self, *args, **opts):
-        requested = {k: opts[k] for k in ("data_dir", "output_dir", "games", "exclude_games", "tables",
-                                          "exclude_tables", "mode", "source")}
+        request = cli_request("etl", {k: opts[k] for k in ("data_dir", "output_dir", "games", "exclude_games",
+                                                             "tables", "exclude_tables", "mode", "source")})
         if opts["dry_run"]:
             try:
-                plan = plan_etl(etl_options(requested, opts["target"]))
+                plan = plan_etl(etl_options(request, opts["target"]))
             except (EtlError, ValueError) as exc:
                 raise CommandError(str(exc)) from None
             self.stdout.write(json.dumps(plan.as_dict(), indent=2) if opts["json"] else plan.describe())
             return
-        run = run_here(["etl"], ProgressBar(self.stderr._out), etl=requested, target=opts["target"])
+        run = run_here(["etl"], ProgressBar(self.stderr._out), etl=request, target=opts["target"])
         if opts["json"] and run.status == Run.Status.SUCCEEDED:
             self.stdout.write(json.dumps(run.plan, indent=2))
         else:

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
@@ -13,7 +14,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from etl.errors import EtlError
 from etl.selection import MODES
-from jobs.cli import EchoReporter, run_here
+from jobs.cli import EchoReporter, cli_request, print_run, run_here
+from jobs.models import Run
 
 
 def _selection_args(parser: argparse.ArgumentParser) -> None:
@@ -72,24 +74,24 @@ class Command(BaseCommand):
                            help="Seconds to wait for another writer on the target (default 600).")
 
     def handle(self, *args, **opts):
+        request = cli_request("schema", self._values(opts))
         try:
-            options = self._options(opts)
             if opts["action"] == "generate":
-                return self._generate(options, opts)
+                return self._generate(replace(request.options(), drop=opts["drop"]), opts)
             if opts["action"] == "apply":
-                return self._apply(opts)
-            return self._plan(self._target_url(opts["target"]), options, opts)
+                return self._apply(opts, request)
+            return self._plan(self._target_url(opts["target"]), request.options(), opts)
         except EtlError as exc:
             raise CommandError(str(exc)) from None
 
     @staticmethod
-    def _options(opts):
-        from etl.schema import SchemaOptions
-
-        return SchemaOptions(tables=tuple(opts["tables"]), modes=tuple(opts["mode"]),
-                             patterns=tuple(opts["pattern"]), exclude=tuple(opts["exclude"]), pk=opts["pk"],
-                             fk=opts["fk"], indexes=opts["indexes"], comments=opts["comments"], rls=opts["rls"],
-                             rls_role=opts["rls_role"], drop=opts.get("drop", False))
+    def _values(opts) -> dict:
+        """The schema request's values from the flags (--mode and --pattern are table terms too)."""
+        values = {"tables": [*opts["mode"], *opts["tables"], *opts["pattern"]], "exclude_tables": opts["exclude"],
+                  **{k: opts[k] for k in ("pk", "fk", "indexes", "comments", "rls", "rls_role")}}
+        if opts["action"] == "apply":
+            values.update({k: opts[k] for k in ("allow_destructive", "lock_timeout", "lock_wait")})
+        return values
 
     def _generate(self, options, opts):
         from etl.schema import catalog_version_of, render_script
@@ -126,18 +128,9 @@ class Command(BaseCommand):
             self.stdout.flush()
             sys.exit(2 if plan.operations else 0)
 
-    def _apply(self, opts):
+    def _apply(self, opts, request):
         """Apply through a Run (trigger cli), so the CLI leaves the same audit trail as the admin."""
-
-        from jobs.cli import print_run
-        from jobs.models import Run
-
-        requested = {"tables": opts["tables"], "modes": opts["mode"], "patterns": opts["pattern"],
-                     "exclude": opts["exclude"], "pk": opts["pk"], "fk": opts["fk"], "indexes": opts["indexes"],
-                     "comments": opts["comments"], "rls": opts["rls"], "rls_role": opts["rls_role"],
-                     "allow_destructive": opts["allow_destructive"], "lock_timeout": opts["lock_timeout"],
-                     "lock_wait": opts["lock_wait"]}
-        run = run_here(["schema"], EchoReporter(self.stderr.write, opts["verbosity"]), schema=requested,
+        run = run_here(["schema"], EchoReporter(self.stderr.write, opts["verbosity"]), schema=request,
                        target=opts["target"])
         if opts["json"]:
             artifact = run.artifacts.filter(name="schema_plan.json").first()

@@ -9,7 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from etl.errors import EtlError
 from etl.selection import MODES
-from jobs.cli import EchoReporter, run_here
+from jobs.cli import EchoReporter, cli_request, print_run, run_here
+from jobs.models import Run
+from jobs.services.plans import sync_options
 
 
 def resolve_target(name: str) -> tuple[str, str | None]:
@@ -45,7 +47,12 @@ class Command(BaseCommand):
                             help="Commit each table on its own (very large loads) instead of all or nothing.")
         parser.add_argument("--resume-from", nargs="*", default=[],
                             help="Skip tables these earlier sync ids committed from the same files.")
-        parser.add_argument("--sync-id", default="", help="Label recorded in the target's sync history.")
+        parser.add_argument("--allow-shrink", action="store_true",
+                            help="Allow a sync that removes a game's rows from the target or shrinks a table by "
+                                 "more than --max-shrink (refused otherwise, naming the tables and games).")
+        parser.add_argument("--max-shrink", type=float, default=None,
+                            help="Largest share a table may shrink by without --allow-shrink "
+                                 "(default HOCKEYOPS_SYNC_MAX_SHRINK, 0.10).")
         parser.add_argument("--no-verify", action="store_true", help="Skip the verification after the commit.")
         parser.add_argument("--lock-timeout", default="30s",
                             help="How long a statement may wait for a table lock (PostgreSQL interval, default 30s).")
@@ -56,37 +63,32 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the plan or the result as JSON.")
 
     def handle(self, *args, **opts):
-        from etl.sync import SyncOptions, plan_sync, resolve_sync, transport_of
+        from etl.sync import plan_sync, resolve_sync, transport_of
 
-        try:
-            options = SyncOptions(modes=opts["mode"], tables=opts["tables"], patterns=opts["pattern"],
-                                  exclude=opts["exclude"], games=opts["games"],
-                                  per_table_commit=opts["per_table_commit"], dry_run=opts["dry_run"],
-                                  verify=not opts["no_verify"], lock_timeout=opts["lock_timeout"],
-                                  lock_wait=opts["lock_wait"], sync_id=opts["sync_id"],
-                                  resume_from=opts["resume_from"])
-            url, key = resolve_target(opts["target"])
-            if opts["dry_run"]:
+        request = cli_request("sync", {
+            "tables": [*opts["mode"], *opts["tables"], *opts["pattern"]], "exclude_tables": opts["exclude"],
+            "games": opts["games"], "per_table_commit": opts["per_table_commit"], "verify": not opts["no_verify"],
+            "allow_shrink": opts["allow_shrink"], "max_shrink": opts["max_shrink"],
+            "lock_timeout": opts["lock_timeout"], "lock_wait": opts["lock_wait"], "resume_from": opts["resume_from"],
+            "output_dir": str(opts["output_dir"])})
+        if opts["dry_run"]:
+            try:
+                options = sync_options(request, dry_run=True)
+                url, _ = resolve_target(opts["target"])
                 if transport_of(url) == "postgres":
                     plan = plan_sync(url, opts["output_dir"], options, target_name=opts["target"])
                 else:
                     plan = resolve_sync(opts["output_dir"], options)
                     plan.target = opts["target"]
-                self.stdout.write(json.dumps(plan.as_dict(), indent=2) if opts["json"] else plan.describe())
-                return
-        except EtlError as exc:
-            raise CommandError(str(exc)) from None
-        self._run(opts, options)
+            except EtlError as exc:
+                raise CommandError(str(exc)) from None
+            self.stdout.write(json.dumps(plan.as_dict(), indent=2) if opts["json"] else plan.describe())
+            return
+        self._run(opts, request)
 
-    def _run(self, opts, options) -> None:
+    def _run(self, opts, request) -> None:
         """The load itself goes through a Run (trigger cli): the same audit trail as the admin."""
-
-        from jobs.cli import print_run
-        from jobs.models import Run
-
-        requested = {k: v for k, v in options.as_dict().items() if k not in ("dry_run", "sync_id")}
-        requested["output_dir"] = str(opts["output_dir"])
-        run = run_here(["sync"], EchoReporter(self.stderr.write, opts["verbosity"]), sync=requested,
+        run = run_here(["sync"], EchoReporter(self.stderr.write, opts["verbosity"]), sync=request,
                        target=opts["target"])
         artifact = run.artifacts.filter(name="sync_result.json").first()
         result = json.loads(Path(artifact.path).read_text()) if artifact else {}
