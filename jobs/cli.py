@@ -5,6 +5,8 @@ import sys
 import time
 from typing import TextIO
 
+from jobs.services.redact import redact
+
 
 class ProgressBar:
     """Reporter that draws a one-line progress bar on a terminal stream and prints log lines."""
@@ -34,7 +36,7 @@ class ProgressBar:
 
     def log(self, level: str, message: str) -> None:
         if level in ("warning", "error") or not self.quiet:
-            self.stream.write(f"\r{level.upper():8} {message}\n")
+            self.stream.write(f"\r{level.upper():8} {redact(message)}\n")
             self.stream.flush()
 
 

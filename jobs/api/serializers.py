@@ -10,6 +10,7 @@ from etl.selection import TableSelection, parse_game_ids, split_terms
 from jobs.models import Run, RunStep
 from jobs.requests import REQUESTS, RequestError
 from jobs.services.plans import PlanError, build_plan
+from jobs.services.redact import redact
 
 STATUS_VIEW = {Run.Status.QUEUED: "queued", Run.Status.RUNNING: "running", Run.Status.SUCCEEDED: "completed",
                Run.Status.FAILED: "failed", Run.Status.CANCELLED: "cancelled", Run.Status.SKIPPED: "failed"}
@@ -23,6 +24,7 @@ class ApiError(Exception):
     """A client error: HTTP status, the field at fault (or '') and a readable message."""
 
     def __init__(self, message: str, field: str = "", status: int = 400) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message, self.field, self.status = message, field, status
 

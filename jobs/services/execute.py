@@ -130,6 +130,8 @@ def execute_run(run_id: int, task_id: str = "", echo: Reporter | None = None) ->
         heartbeat.stop.set()
         heartbeat.join(timeout=5)
     RunStep.objects.filter(run=run, status=RunStep.Status.RUNNING).update(status=RunStep.Status.FAILED)
+    if final != S.SUCCEEDED:  # steps the run never reached did not run: say so instead of "pending"
+        RunStep.objects.filter(run=run, status=RunStep.Status.PENDING).update(status=RunStep.Status.SKIPPED)
     _attach(run, "run.log", "log", logfile)
     if final == S.SUCCEEDED:
         done = {"units_done": run.units_total} if run.units_total else {}

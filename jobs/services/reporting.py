@@ -10,6 +10,8 @@ from django.utils import timezone
 from etl.progress import CancelToken, Reporter
 from jobs.models import Run, RunLog, RunStep
 
+from .redact import redact
+
 
 class RunProgress:
     """Progress of a whole Run across its stages: units and rows of finished stages plus the current one."""
@@ -70,7 +72,7 @@ class RunReporter:
     def failed(self, unit: str, detail: str) -> None:
         """The stage failed at ``unit`` (e.g. the table a sync could not commit): that step is marked failed."""
         RunStep.objects.filter(run=self.run, stage=self.stage, unit=unit).exclude(
-            status=RunStep.Status.SUCCEEDED).update(status=RunStep.Status.FAILED, detail=detail[:2000],
+            status=RunStep.Status.SUCCEEDED).update(status=RunStep.Status.FAILED, detail=redact(detail)[:2000],
                                                     finished_at=timezone.now())
 
     def finish(self) -> None:
@@ -88,6 +90,7 @@ class RunReporter:
 def write_log(run: Run, level: str, stage: str, message: str, log_path: Path, db: bool = True) -> None:
     """Append to the run's full log file and (within the bound) to the database."""
     at = timezone.now()
+    message = redact(message)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a", encoding="utf-8") as fh:
         fh.write(f"{at.isoformat(timespec='milliseconds')} {level.upper():7} [{stage or '-'}] {message}\n")

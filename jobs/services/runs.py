@@ -13,6 +13,7 @@ from jobs.models import Job, Run, RunStep
 from jobs.requests import RequestError
 
 from .plans import PlanError, build_plan
+from .redact import redact
 
 S = Run.Status
 
@@ -21,6 +22,8 @@ def transition(run_id: int, from_states, to: str, **fields) -> bool:
     """Move a Run from one of ``from_states`` to ``to``; False when it was not in those states."""
     if to in Run.TERMINAL:
         fields.setdefault("finished_at", timezone.now())
+    if fields.get("error_summary"):
+        fields["error_summary"] = redact(fields["error_summary"])
     return Run.objects.filter(pk=run_id, status__in=list(from_states)).update(status=to, **fields) == 1
 
 

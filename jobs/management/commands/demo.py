@@ -4,11 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from etl.excel_source import discover_games
 from jobs.cli import ProgressBar, print_run
+from jobs.management.base import HockeyopsCommand
 from jobs.models import Job, Run
 from jobs.services.execute import execute_run
 from jobs.services.plans import PlanError
@@ -18,7 +19,7 @@ from jobs.services.schedules import sync_schedule
 AVAILABLE_STAGES = ["etl", "schema", "sync"]
 
 
-class Command(BaseCommand):
+class Command(HockeyopsCommand):
     help = "Create or update the Job 'demo' and run it in-process on the embedded default, then print the Run."
 
     def handle(self, *args, **opts):

@@ -4,16 +4,17 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from etl.errors import EtlError
 from etl.pipeline import plan_etl
 from jobs.cli import ProgressBar, cli_request, print_run, run_here
+from jobs.management.base import HockeyopsCommand
 from jobs.models import Run
 from jobs.services.plans import etl_options
 
 
-class Command(BaseCommand):
+class Command(HockeyopsCommand):
     help = (
         "Build dimension, fact and QA tables from the league's Excel workbooks and publish them as CSV "
         "files plus manifest.json. Tables take names, globs (fact_player*) and modes "

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from jobs.cli import ProgressBar, print_run
+from jobs.management.base import HockeyopsCommand
 from jobs.models import Job, Run
 from jobs.services.plans import PlanError
 from jobs.services.runs import run_job
 
 
-class Command(BaseCommand):
+class Command(HockeyopsCommand):
     help = "Queue a Run of the Job called NAME; with --wait, follow its progress until it finishes."
 
     def add_arguments(self, parser):

@@ -5,16 +5,17 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from etl.sample_league import generate_league
+from jobs.management.base import HockeyopsCommand
 
 
 def _plain(text: str) -> str:
     return text
 
 
-class Command(BaseCommand):
+class Command(HockeyopsCommand):
     help = (
         "Generate a synthetic league (BLB_TABLES.xlsx + games/<id>/<id>_tracking.xlsx) in the real "
         "workbook layout. Same --games/--seed always gives the same files."

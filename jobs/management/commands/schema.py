@@ -10,11 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from etl.errors import EtlError
 from etl.selection import MODES
 from jobs.cli import EchoReporter, cli_request, print_run, run_here
+from jobs.management.base import HockeyopsCommand
 from jobs.models import Run
 
 
@@ -42,7 +43,7 @@ def _content_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--rls-role", default="anon", help="Role the read policy is for (default: anon).")
 
 
-class Command(BaseCommand):
+class Command(HockeyopsCommand):
     help = (
         "Warehouse schema from the table catalog. `generate` writes the SQL script (default "
         "sql/reset_supabase.sql); `plan --target NAME` compares the catalog with the target's live schema and "

@@ -4,15 +4,16 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from etl.errors import EtlError
 from jobs.cli import EchoReporter
+from jobs.management.base import HockeyopsCommand
 
 from .sync import resolve_target
 
 
-class Command(BaseCommand):
+class Command(HockeyopsCommand):
     help = (
         "Load the master sheets and each game's events and shifts sheets into the target's stage_* tables, so "
         "that `etl --source staging --target NAME` can read them instead of the Excel files. A game's rows are "

@@ -5,11 +5,12 @@ import json
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from etl.errors import EtlError
 from etl.selection import MODES
 from jobs.cli import EchoReporter, cli_request, print_run, run_here
+from jobs.management.base import HockeyopsCommand
 from jobs.models import Run
 from jobs.services.plans import sync_options
 
@@ -24,7 +25,7 @@ def resolve_target(name: str) -> tuple[str, str | None]:
         raise CommandError(str(exc)) from None
 
 
-class Command(BaseCommand):
+class Command(HockeyopsCommand):
     help = (
         "Load the ETL outputs (CSV files + manifest.json) into a target. PostgreSQL targets load with COPY in one "
         "transaction under the target's writer lock (readers keep seeing the old rows until the commit) and are "
