@@ -65,7 +65,7 @@ def parse_game_ids(values: str | int | Iterable[object] | None, what: str = "gam
         parts = [item] if isinstance(item, int) else split_terms(item)
         for part in parts:
             text = str(part)
-            if not (text.isascii() and text.isdigit()) or int(text) > MAX_GAME_ID:
+            if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_GAME_ID)) or int(text) > MAX_GAME_ID:
                 raise SelectionError(f"'{text}' is not a {what} number (a whole number such as 18969).")
             number = int(text)
             if number not in out:

@@ -131,7 +131,7 @@ class RunAdmin(ReadOnlyAdmin):
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip().lstrip("#")
-        if term.isdigit():
+        if term.isascii() and term.isdigit() and len(term) < 19:
             results = results | queryset.filter(pk=int(term))
         return results, may_have_duplicates
 
@@ -207,7 +207,8 @@ class JobAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         pk = unquote(object_id)
-        changes = JobChange.objects.filter(job_id=pk).select_related("user")[:200] if pk.isdigit() else []
+        valid = pk.isascii() and pk.isdigit() and len(pk) < 19
+        changes = JobChange.objects.filter(job_id=pk).select_related("user")[:200] if valid else []
         history = [{"change": c, "html": changes_html(c)} for c in changes]
         return super().change_view(request, object_id, form_url, {"job_changes": history, **(extra_context or {})})
 

@@ -40,6 +40,8 @@ def parse_body(request) -> dict:
         data = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
         raise ApiError("the request body is not valid JSON.", "body") from None
+    except RecursionError:
+        raise ApiError("the request body is nested too deeply.", "body") from None
     if not isinstance(data, dict):
         raise ApiError("the request body must be a JSON object.", "body")
     return data

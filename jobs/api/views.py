@@ -63,7 +63,7 @@ def job_status(request, run_id: int):
 def etl_history(request):
     """Latest runs, newest first; ?limit=1..100 (default 20), ?status=queued|running|completed|failed|cancelled."""
     raw = request.GET.get("limit") or "20"
-    if not raw.isdigit() or not 1 <= int(raw) <= s.HISTORY_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 3 or not 1 <= int(raw) <= s.HISTORY_LIMIT:
         raise ApiError(f"expected a whole number from 1 to {s.HISTORY_LIMIT}.", "limit")
     runs = Run.objects.prefetch_related("steps")
     status = request.GET.get("status")
