@@ -20,7 +20,7 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-not-secret-change-me")
-DEBUG = _env_bool("DJANGO_DEBUG", True)
+DEBUG = _env_bool("DJANGO_DEBUG", False)  # off unless asked for: error pages never show settings to visitors
 ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
 
 INSTALLED_APPS = [
@@ -36,6 +36,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files under gunicorn and runserver alike
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -66,7 +67,8 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'hockeyops.sqlite3'}",
-        conn_max_age=60,
+        conn_max_age=int(os.environ.get("HOCKEYOPS_DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,  # a connection the server dropped is replaced, not reused into an error
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"] not in ("", ":memory:"):
@@ -78,7 +80,19 @@ TIME_ZONE = os.environ.get("TZ_NAME", "UTC")
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(os.environ.get("HOCKEYOPS_STATIC_ROOT", VAR_DIR / "static"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = True  # serve app static files without collectstatic (the Docker image still collects them)
+
+# Request limits: bodies larger than this are refused before they are parsed (the staging upload has its own).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("HOCKEYOPS_MAX_BODY_BYTES", str(1_000_000)))
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10_000_000
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "hockeyops"}}
+# /api/health: answers are cached this long, and one client may ask this often per minute.
+HOCKEYOPS_HEALTH_CACHE_SECONDS = float(os.environ.get("HOCKEYOPS_HEALTH_CACHE_SECONDS", "10"))
+HOCKEYOPS_HEALTH_RATE_PER_MINUTE = int(os.environ.get("HOCKEYOPS_HEALTH_RATE_PER_MINUTE", "60"))
 
 # Celery: Redis broker in production; empty means tasks run in-process (the embedded default).
 CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")

@@ -15,6 +15,15 @@ SAMPLE_DIR = ROOT / "data" / "sample_league"
 SERVER_ADMIN_URL = os.environ.get("HOCKEYOPS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (the health report and rate counters live there)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture(scope="session")
 def real_dir() -> Path:
     """The real league inputs; the test is skipped with the reason when they are not present."""

@@ -269,6 +269,19 @@ def test_health_and_openapi_need_no_token(client, monkeypatch):
     assert {f"/api/{p.pattern}" for p in urlpatterns} - {"/api/openapi.json"} == documented
 
 
+def test_health_is_cached_and_rate_limited(client, settings, monkeypatch):
+    settings.HOCKEYOPS_HEALTH_RATE_PER_MINUTE = 5
+    calls = []
+    from jobs.api import views
+
+    real = views._target_health
+    monkeypatch.setattr(views, "_target_health", lambda info: calls.append(info.name) or real(info))
+    answers = [client.get("/api/health") for _ in range(7)]
+    assert [a.status_code for a in answers[:5]] == [200] * 5
+    assert answers[5].status_code == 429 and "too many health checks" in answers[5].json()["error"]
+    assert len(calls) == len(set(calls))  # each target checked once: the report was cached
+
+
 def test_csrf_exempt_with_enforcing_client(operator):
     from django.test import Client
 

@@ -11,7 +11,7 @@ GAMES = {"type": "array", "items": {"oneOf": [{"type": "integer", "minimum": 0, 
 TARGET = {"type": "string", "default": "embedded", "description": "Target name (admin Targets or "
                                                                   "HOCKEYOPS_TARGET_<NAME>_URL)."}
 SCHEMA_OPTIONS = {
-    "tables": STRINGS, "modes": STRINGS, "patterns": STRINGS, "exclude": STRINGS,
+    "tables": STRINGS, "modes": STRINGS, "patterns": STRINGS, "exclude": STRINGS, "exclude_tables": STRINGS,
     "pk": {"type": "boolean"}, "fk": {"type": "boolean"}, "indexes": {"type": "boolean"},
     "comments": {"type": "boolean"}, "rls": {"type": "boolean"}, "rls_role": {"type": "string"},
 }
@@ -83,16 +83,20 @@ def document(server: str = "") -> dict:
             "options": {"type": "object", "additionalProperties": False, "properties": {
                 "regenerate_schema": {"type": "boolean", "description": "add the schema stage"},
                 "upload_to_supabase": {"type": "boolean", "description": "add the sync stage"},
-                "wipe": {"type": "boolean", "description": "full rebuild"}}},
+                "wipe": {"type": "boolean", "description": "full rebuild"},
+                "allow_shrink": {"type": "boolean", "description": "let the sync stage remove games or shrink tables "
+                                                                   "beyond the allowed share"}}},
             "target": TARGET}},
-        "SchemaOptions": {"type": "object", "properties": SCHEMA_OPTIONS},
-        "LoadSchema": {"type": "object", "properties": {
+        "SchemaOptions": {"type": "object", "additionalProperties": False, "properties": SCHEMA_OPTIONS},
+        "LoadSchema": {"type": "object", "additionalProperties": False, "properties": {
             **SCHEMA_OPTIONS, "target": TARGET, "allow_destructive": {"type": "boolean", "default": False}}},
         "SchemaFile": {"type": "object", "required": ["file", "size", "sha256", "tables"], "properties": {
             "file": {"type": "string"}, "size": {"type": "integer"}, "sha256": {"type": "string"},
             "tables": {"type": "array", "items": {"type": "string"}}, "options": {"type": "object"},
             "generated_at": {"type": "string", "format": "date-time"}, "download_url": {"type": "string"}}},
-        "Sync": {"type": "object", "properties": {
+        "Sync": {"type": "object", "additionalProperties": False, "properties": {
+            "allow_shrink": {"type": "boolean", "default": False, "description": "allow removing a game's rows or "
+                             "shrinking a table beyond HOCKEYOPS_SYNC_MAX_SHRINK (refused otherwise)"},
             "tables": STRINGS, "mode": STRINGS, "pattern": STRINGS, "patterns": STRINGS, "exclude_tables": STRINGS,
             "game_ids": GAMES, "target": TARGET, "dry_run": {"type": "boolean", "default": False},
             "per_table_commit": {"type": "boolean", "default": False},
@@ -135,7 +139,8 @@ def document(server: str = "") -> dict:
         "/api/upload/status/{run_id}": {"get": _op("A job's status", {"200": job, **_errors(401, 403, 404)},
                                                    params=ID)},
         "/api/health": {"get": _op("Database, broker and target reachability (no URLs)", {
-            "200": _json(_ref("Health"), "Healthy or degraded"), "503": _json(_ref("Health"), "Database down")},
+            "200": _json(_ref("Health"), "Healthy or degraded (cached for a few seconds)"),
+            "503": _json(_ref("Health"), "Database down"), "429": _json(_ref("Error"), "Asked too often")},
             secured=False)},
     }
     doc = {

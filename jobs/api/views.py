@@ -5,12 +5,14 @@ import hashlib
 import json
 import os
 import socket
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.http import FileResponse, JsonResponse
 
@@ -171,8 +173,29 @@ def to_supabase(request):
 
 @api_view(("GET",), auth=False)
 def health(request):
-    """Database, broker and each target's reachability; never a URL or an error text that could hold one."""
-    report: dict = {}
+    """Database, broker and each target's reachability; never a URL or an error text that could hold one.
+
+    Needs no token, so it is cheap to call and cannot be used to hammer the targets: the report is cached for
+    HOCKEYOPS_HEALTH_CACHE_SECONDS and each client may ask HOCKEYOPS_HEALTH_RATE_PER_MINUTE times a minute.
+    """
+    client = request.META.get("REMOTE_ADDR", "")
+    window = int(time.time() // 60)
+    key = f"hockeyops:health-rate:{client}:{window}"
+    cache.add(key, 0, 61)
+    if cache.incr(key) > settings.HOCKEYOPS_HEALTH_RATE_PER_MINUTE:
+        response = JsonResponse({"error": "too many health checks from this client; try again in a minute.",
+                                 "field": ""}, status=429)
+        response["Retry-After"] = str(60 - int(time.time()) % 60)
+        return response
+    report = cache.get("hockeyops:health")
+    if report is None:
+        report = _health_report()
+        cache.set("hockeyops:health", report, settings.HOCKEYOPS_HEALTH_CACHE_SECONDS)
+    return JsonResponse(report, status=200 if report["database"]["ok"] else 503)
+
+
+def _health_report() -> dict:
+    report: dict = {"checked_at": datetime.now(UTC).isoformat(timespec="seconds")}
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -184,7 +207,7 @@ def health(request):
     healthy = report["database"]["ok"] and report["broker"]["ok"] is not False
     report["status"] = "ok" if healthy and all(t["ok"] is not False for t in report["targets"].values()) \
         else "degraded"
-    return JsonResponse(report, status=200 if report["database"]["ok"] else 503)
+    return report
 
 
 def _broker() -> dict:
