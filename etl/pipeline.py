@@ -6,7 +6,8 @@ import os
 import pickle
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -239,11 +240,14 @@ def run_etl(
     cancel: CancelToken | None = None,
     plan: EtlPlan | None = None,
     parts_dir: Path | None = None,
+    publish_guard: Callable[[], AbstractContextManager] | None = None,
 ) -> EtlResult:
     """Build the selected tables and publish them atomically; returns the manifest and figures.
 
     With ``parts_dir``, built games are kept there as parts and parts already present (built by
     per-game tasks, or by an earlier attempt of the same plan) are used instead of rebuilding.
+    ``publish_guard`` wraps the swap into the output folder (a caller's fence: it raises when this run may no
+    longer publish, e.g. because its lease was taken over).
     """
     reporter = reporter or NullReporter()
     cancel = cancel or CancelToken()
@@ -330,7 +334,8 @@ def run_etl(
         for name in write:
             manifest["tables"].setdefault(name, {})["games"] = sorted(int(g) for g in games_manifest)
         cancel.check()
-        store.publish(manifest)
+        with (publish_guard or nullcontext)():
+            store.publish(manifest)
     except BaseException:
         store.abort()
         raise

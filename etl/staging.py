@@ -238,7 +238,7 @@ def stage_inputs(url: str, data_dir: str | Path, games: Iterable[int | str] | No
     ``games`` None stages every game in ``data_dir`` and removes staged games that are no longer there;
     otherwise only the named games are (re)staged. Unchanged workbooks are skipped unless ``force``.
     """
-    from .schema.apply import target_lock
+    from .writer_lock import target_lock
 
     reporter = reporter or NullReporter()
     cancel = cancel or CancelToken()

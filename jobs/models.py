@@ -299,12 +299,16 @@ class RunArtifact(models.Model):
 
 
 class TargetLease(models.Model):
-    """DB-level guard: at most one Run writes to a target at a time."""
+    """DB-level guard: at most one Run writes to a place at a time. A place is a target database (by identity,
+    so two target names for one database share it) or an ETL output folder. The lease's id is the fencing token:
+    a Run publishes only while its lease row still exists (checked in the publishing transaction)."""
 
-    target_name = models.CharField(max_length=60, unique=True)
-    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="+")
+    place = models.CharField(max_length=300, unique=True, help_text="db:<identity> or output:<folder>.")
+    target_name = models.CharField("target", max_length=60, help_text="The target name the holder used.")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="leases")
     acquired_at = models.DateTimeField(auto_now_add=True)
     holder = models.CharField(max_length=200, blank=True, help_text="host:pid:start of the process holding it.")
     heartbeat_at = models.DateTimeField(null=True, blank=True,
                                         help_text="Last sign of life of the holder; a stale lease is taken over.")
+
 from jobs.api_tokens import ApiToken  # noqa: E402,F401

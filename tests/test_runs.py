@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.models import Job, Run, RunStep, TargetLease
+from jobs.services import locking
 from jobs.services import runs as run_services
 from jobs.services.execute import execute_run
 from jobs.services.maintenance import reap_runs
@@ -114,7 +115,8 @@ def test_failed_run_and_retry_redo_only_unfinished_units(dirs):
 def test_skip_policy_when_the_target_is_busy():
     holder = run_services.create_run(small_plan(), Run.Trigger.ADMIN, enqueue=False)
     Run.objects.filter(pk=holder.pk).update(status=S.RUNNING)
-    TargetLease.objects.create(target_name="embedded", run=holder)
+    for place in locking.places_of(holder, lambda name: ""):
+        TargetLease.objects.create(place=place, target_name="embedded", run=holder)
     second = run_services.create_run(small_plan(), Run.Trigger.ADMIN, enqueue=False, collision="skip")
     assert execute_run(second.pk) == S.SKIPPED
     second.refresh_from_db()
@@ -129,7 +131,7 @@ def test_reaper_fails_runs_whose_worker_vanished():
     run = run_services.create_run(small_plan(), Run.Trigger.ADMIN, enqueue=False)
     old = timezone.now() - timedelta(minutes=5)
     Run.objects.filter(pk=run.pk).update(status=S.RUNNING, heartbeat_at=old, worker_host="w1:42")
-    TargetLease.objects.create(target_name="embedded", run=run)
+    TargetLease.objects.create(place="output:/somewhere", target_name="embedded", run=run)
     result = reap_runs(lost_after=60, requeue_after=3600)
     run.refresh_from_db()
     assert result["lost"] == [run.pk]

@@ -385,14 +385,14 @@ def test_generated_script_loads_with_psql(role, db, tmp_path):
 def test_target_lock_waits_and_names_the_holder(db):
     holder = psycopg.connect(db, autocommit=True, application_name="schema-test-holder")
     holder_pid = holder.execute("SELECT pg_backend_pid()").fetchone()[0]
-    holder.execute("SELECT pg_advisory_lock(%s)", (lock_key("busy"),))
+    holder.execute("SELECT pg_advisory_lock(%s)", (lock_key(),))
     reporter, out = ListReporter(), {}
     worker = threading.Thread(target=lambda: out.setdefault(
         "result", apply_schema(db, SchemaOptions(tables=("qa",)), target_name="busy", reporter=reporter)))
     worker.start()
     time.sleep(1.5)
     assert "result" not in out
-    holder.execute("SELECT pg_advisory_unlock(%s)", (lock_key("busy"),))
+    holder.execute("SELECT pg_advisory_unlock(%s)", (lock_key(),))
     worker.join(30)
     holder.close()
     result = out["result"]

@@ -183,7 +183,8 @@ def test_a_run_fails_naming_inputs_changed_after_planning(run_dirs, league, sett
     assert fresh.status == Run.Status.SUCCEEDED, fresh.error_summary
     # the sync stage too: outputs changed after its preview
     sync = build_plan(["sync"], target="embedded")
-    execute(build_plan(["etl"]))
+    again = execute(build_plan(["etl"]))
+    assert again.status == Run.Status.SUCCEEDED, again.error_summary
     run = execute(sync)
     assert run.status == Run.Status.FAILED and "The outputs changed after this sync was planned" in run.error_summary
 
@@ -263,19 +264,19 @@ def _cli_env(tmp_path: Path, warehouse: str) -> dict[str, str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_sigkilled_cli_sync_is_followed_by_one_that_completes(warehouse, league, settings, tmp_path):
-    from etl.schema.apply import lock_key
+    from etl.writer_lock import lock_key
 
     assert execute(build_plan(["etl", "schema"], target="warehouse")).status == Run.Status.SUCCEEDED
     env = _cli_env(tmp_path, warehouse)
     args = ["sync", "--target", "warehouse", "--output-dir", str(settings.HOCKEYOPS_OUTPUT_DIR)]
     with psycopg.connect(warehouse, autocommit=True) as blocker:  # keeps the first sync waiting inside its Run
-        blocker.execute("SELECT pg_advisory_lock(%s)", (lock_key("warehouse"),))
+        blocker.execute("SELECT pg_advisory_lock(%s)", (lock_key(),))
         first = _cli(args, env)
         deadline = time.monotonic() + 60
-        while not TargetLease.objects.filter(target_name="warehouse").exists():
+        while not TargetLease.objects.filter(place__startswith="db:").exists():
             assert time.monotonic() < deadline and first.poll() is None, first.stdout.read()
             time.sleep(0.2)
-        killed = TargetLease.objects.get(target_name="warehouse").run
+        killed = TargetLease.objects.get(place__startswith="db:").run
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=30)
     second = _cli(args, env)
@@ -290,12 +291,13 @@ def test_a_sigkilled_cli_sync_is_followed_by_one_that_completes(warehouse, leagu
 
 @pytest.mark.django_db(transaction=True)
 def test_a_waiting_cli_says_whom_it_waits_for(warehouse, league, settings, tmp_path):
-    from jobs.services.locking import process_token
+    from jobs.services.locking import places_of, process_token
 
     holder = create_run(build_plan(["schema"], target="warehouse"), Run.Trigger.ADMIN, enqueue=False)
     Run.objects.filter(pk=holder.pk).update(status=Run.Status.RUNNING)
-    TargetLease.objects.create(target_name="warehouse", run=holder, holder=process_token(),
-                               heartbeat_at=timezone.now())
+    for place in places_of(holder, lambda name: warehouse):
+        TargetLease.objects.create(place=place, target_name="warehouse", run=holder, holder=process_token(),
+                                   heartbeat_at=timezone.now())
     proc = _cli(["schema", "apply", "--target", "warehouse"], _cli_env(tmp_path, warehouse))
     seen: list[str] = []
     deadline = time.monotonic() + 60

@@ -7,17 +7,8 @@
 """
 from __future__ import annotations
 
-from .apply import (
-    ApplyFailed,
-    ApplyResult,
-    DestructiveChangeRefused,
-    LockBusy,
-    LockWait,
-    apply_schema,
-    history,
-    lock_key,
-    target_lock,
-)
+from ..writer_lock import LockBusy, LockWait, lock_key, target_lock
+from .apply import ApplyFailed, ApplyResult, DestructiveChangeRefused, apply_schema, history
 from .ddl import HISTORY_TABLE, render_script
 from .options import SchemaError, SchemaOptions, catalog_version_of
 from .planner import Operation, Plan, plan_schema

@@ -33,7 +33,7 @@ from psycopg import sql
 from ..catalog import get_table
 from ..errors import Cancelled
 from ..progress import CancelToken, NullReporter, Reporter
-from ..schema.apply import LockBusy, target_lock
+from ..writer_lock import LockBusy, target_lock
 from .errors import SyncError, SyncFailed, VerificationFailed
 from .plan import SyncOptions, SyncPlan, TablePlan, resolve_sync
 from .result import SyncResult, TableResult

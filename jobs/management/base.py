@@ -19,8 +19,10 @@ class HockeyopsCommand(BaseCommand):
 
     def execute(self, *args, **options):
         out, err = options.pop("stdout", None), options.pop("stderr", None)
+        style = self.stderr.style_func
         self.stdout = RedactingOutput(out or self.stdout._out)
-        self.stderr = RedactingOutput(err or self.stderr._out, self.stderr.style_func)
+        self.stderr = RedactingOutput(err or self.stderr._out)
+        self.stderr.style_func = style
         try:
             return super().execute(*args, **options)
         except CommandError as exc:

@@ -1,6 +1,7 @@
 """Executing a Run: claim it, take the target, run its stages through etl/, record the outcome."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -45,23 +46,39 @@ def worker_host() -> str:
 
 
 class Heartbeat(threading.Thread):
-    """Touches Run.heartbeat_at while the run executes, so a vanished worker can be detected."""
+    """Touches Run.heartbeat_at and the Run's leases while it executes, so a vanished worker can be detected.
 
-    def __init__(self, run_id: int) -> None:
+    It survives database errors (the connection is dropped and re-opened on the next beat) and notices when a
+    lease was taken over: the Run is then stopped at its next check (``locking.LeaseLost``).
+    """
+
+    def __init__(self, run_id: int, places: int) -> None:
         super().__init__(daemon=True, name=f"heartbeat-{run_id}")
-        self.run_id = run_id
+        self.run_id, self.places = run_id, places
         self.stop = threading.Event()
 
     def run(self) -> None:
         try:
             while not self.stop.wait(settings.HOCKEYOPS_HEARTBEAT_SECONDS):
                 try:
-                    Run.objects.filter(pk=self.run_id, status=S.RUNNING).update(heartbeat_at=timezone.now())
-                    locking.beat(self.run_id)
+                    beating = Run.objects.filter(pk=self.run_id, status=S.RUNNING).update(heartbeat_at=timezone.now())
+                    held = locking.beat(self.run_id, self.places)
+                    # lost: declared failed by someone else, or running without its leases (a run this thread
+                    # cannot see at all is one whose creating transaction has not committed yet: no conclusion)
+                    if not beating and Run.objects.filter(pk=self.run_id).exclude(status=S.RUNNING).exists():
+                        locking.LOST.add(self.run_id)
+                    elif beating and not held:
+                        locking.LOST.add(self.run_id)
                 except Exception:  # a dropped connection must not end the heartbeat: reconnect on the next beat
-                    connection.close()
+                    with contextlib.suppress(Exception):
+                        connection.close()
         finally:
             close_old_connections()
+
+
+def cancel_token(run: Run) -> RunCancelToken:
+    """The Run's cancel token: stops on Cancel, and when the Run lost its lease."""
+    return RunCancelToken(run.pk, also=lambda: locking.check(run.pk))
 
 
 def execute_run(run_id: int, task_id: str = "", echo: Reporter | None = None) -> str:
@@ -93,8 +110,14 @@ def execute_run(run_id: int, task_id: str = "", echo: Reporter | None = None) ->
             told[0] = time.monotonic()
             echo.log("info", message or locking.waiting_message(run.target_name, holder))
 
-    if not locking.acquire(run, run.collision, still_wanted, on_wait):
-        holder = locking.holder(run.target_name)
+    try:
+        places = locking.places_of(run, _target_url)
+    except EtlError as exc:  # the target has no URL: nothing can start
+        if transition(run_id, [S.QUEUED], S.FAILED, error_summary=str(exc)):
+            write_log(run, "error", "", str(exc), logfile)
+        return Run.objects.get(pk=run_id).status
+    if not locking.acquire(run, places, run.collision, still_wanted, on_wait):
+        holder = locking.holder(places)
         reason = f"Skipped: target '{run.target_name}' is busy with Run #{holder.pk}." if holder else "Skipped."
         if transition(run_id, [S.QUEUED], S.SKIPPED, error_summary=reason, waiting_for=holder):
             write_log(run, "info", "", reason, logfile)
@@ -106,7 +129,7 @@ def execute_run(run_id: int, task_id: str = "", echo: Reporter | None = None) ->
     if not claimed:  # cancelled meanwhile, or another delivery runs it; the lease goes stale with it
         return Run.objects.get(pk=run_id).status
     run.refresh_from_db()
-    heartbeat = Heartbeat(run_id)
+    heartbeat = Heartbeat(run_id, len(places))
     heartbeat.start()
     try:
         if waited > 0.5 and run.waiting_for_id:
@@ -163,7 +186,7 @@ def _etl_stage(run: Run, logfile: Path, echo: Reporter | None = None, overall: R
     if options.source == "staging":
         options.staging_url = _target_url(run.target_name)
     reporter = RunReporter(run, Stage.ETL, logfile, echo, overall)
-    cancel = RunCancelToken(run.pk)
+    cancel = cancel_token(run)
     plan = frozen_etl_plan(run, options, reporter)
     parts = run_dir(run.pk) / "parts"
     parts.mkdir(parents=True, exist_ok=True)
@@ -174,7 +197,9 @@ def _etl_stage(run: Run, logfile: Path, echo: Reporter | None = None, overall: R
     min_games = settings.HOCKEYOPS_FANOUT_MIN_GAMES
     if not settings.CELERY_TASK_ALWAYS_EAGER and min_games and len(to_build) >= min_games:
         _fan_out(run, options, plan, parts, to_build, reporter, cancel)
-    result = run_etl(options, reporter=reporter, cancel=cancel, plan=plan, parts_dir=parts)
+    place = locking.output_place(options.output_dir)
+    result = run_etl(options, reporter=reporter, cancel=cancel, plan=plan, parts_dir=parts,
+                     publish_guard=lambda: locking.fence(run.pk, place))
     reporter.log("info", result.summary())
     manifest = Path(options.output_dir) / "manifest.json"
     _attach(run, "manifest.json", "manifest", manifest, copy=True)
@@ -263,7 +288,7 @@ def _schema_stage(run: Run, logfile: Path, echo: Reporter | None = None,
     spec = run.plan["schema"]
     options = schema_options(spec["options"])
     reporter = RunReporter(run, Stage.SCHEMA, logfile, echo, overall)
-    cancel = RunCancelToken(run.pk)
+    cancel = cancel_token(run)
     if get_target(run.target_name).kind == "supabase-rest":
         raise EtlError(f"Target '{run.target_name}' is a Supabase REST target: schemas cannot be applied through "
                        "the REST API.")
@@ -329,7 +354,7 @@ def _sync_stage(run: Run, logfile: Path, echo: Reporter | None = None, overall: 
     _check_sync_inputs(run, spec, options, reporter)
     try:
         result = sync_tables(url, spec["output_dir"], options, target_name=run.target_name, reporter=reporter,
-                             cancel=RunCancelToken(run.pk), service_key=key)
+                             cancel=cancel_token(run), service_key=key)
     except (SyncFailed, VerificationFailed) as exc:
         if getattr(exc, "result", None) is not None:
             (folder / "sync_result.json").write_text(json.dumps(exc.result.as_dict(), indent=2, default=str))

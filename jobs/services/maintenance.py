@@ -6,12 +6,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from jobs.models import Run, RunStep
+from jobs.models import Run
 
 from . import locking
-from .paths import log_path
-from .reporting import write_log
-from .runs import send, transition
+from .runs import send
 
 S = Run.Status
 
@@ -24,13 +22,14 @@ def reap_runs(lost_after: float | None = None, requeue_after: float | None = Non
     lost, requeued = [], []
     stale = Run.objects.filter(status=S.RUNNING, heartbeat_at__lt=now - timedelta(seconds=lost_after))
     for run in stale:
-        reason = (f"worker lost: no heartbeat from {run.worker_host or 'the worker'} since "
-                  f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC; the previous outputs were left as they were. "
-                  "Use Retry to finish the work.")
-        if transition(run.pk, [S.RUNNING], S.FAILED, error_summary=reason):
-            RunStep.objects.filter(run=run, status__in=[RunStep.Status.RUNNING]).update(status=RunStep.Status.FAILED)
-            write_log(run, "error", run.current_stage, reason, log_path(run.pk))
-            locking.release(run)
+        reason = (f"no heartbeat from {run.worker_host or 'the worker'} since {run.heartbeat_at:%Y-%m-%d %H:%M:%S} "
+                  "UTC")
+        cutoff = timezone.now() - timedelta(seconds=lost_after)
+
+        def still_silent(_leases, run_id=run.pk, cutoff=cutoff) -> bool:
+            return Run.objects.filter(pk=run_id, heartbeat_at__lt=cutoff).exists()
+
+        if locking.declare_lost(run, reason, still_silent):
             lost.append(run.pk)
     stuck = Run.objects.filter(status=S.QUEUED, waiting_for__isnull=True,
                                created_at__lt=now - timedelta(seconds=requeue_after))

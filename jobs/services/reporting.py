@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -101,13 +102,16 @@ def write_log(run: Run, level: str, stage: str, message: str, log_path: Path, db
 class RunCancelToken(CancelToken):
     """Cancelled when someone asks the Run to stop (checked against the database at most twice a second)."""
 
-    def __init__(self, run_id: int, interval: float = 0.5) -> None:
+    def __init__(self, run_id: int, interval: float = 0.5, also: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.run_id = run_id
         self.interval = interval
+        self.also = also  # a further check between units (the lease fence: raises when the lease is lost)
         self._checked = 0.0
 
     def check(self) -> None:
+        if self.also is not None:
+            self.also()
         now = time.monotonic()
         if not self.cancelled and now - self._checked >= self.interval:
             self._checked = now
