@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most this often
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most this often
 TOKEN_PREFIX = "hko_"
 
 
@@ -63,8 +66,9 @@ class ApiToken(models.Model):
         if token is None or not token.user.is_active:
             return None
         now = timezone.now()
-        cls.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            cls.objects.filter(pk=token.pk).update(last_used_at=now)  # once a minute is enough to audit use
+            token.last_used_at = now
         return token
 
     def revoke(self) -> None:

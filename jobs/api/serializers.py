@@ -222,9 +222,9 @@ def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
 
-def tables_created(run: Run) -> list[str]:
+def tables_created(run: Run, all_steps: list[RunStep] | None = None) -> list[str]:
     """Tables the run's sync stage (or else its ETL stage) delivered: succeeded table steps / a published ETL."""
-    steps = {(s.stage, s.unit): s.status for s in run.steps.all()}
+    steps = {(s.stage, s.unit): s.status for s in (all_steps if all_steps is not None else run.steps.all())}
     ok = RunStep.Status.SUCCEEDED
     plan = run.plan or {}
     if "sync" in plan.get("stages", []):
@@ -240,7 +240,8 @@ def tables_created(run: Run) -> list[str]:
 def job_view(run: Run, request=None) -> dict:
     """The job view the old clients read, plus ``run_url`` (absolute admin page) and the frozen ``plan``."""
     errors = [run.error_summary] if run.error_summary else []
-    errors += [f"{s.stage} {s.unit}: {s.detail}".strip() for s in run.steps.all()
+    all_steps = list(run.steps.all())
+    errors += [f"{s.stage} {s.unit}: {s.detail}".strip() for s in all_steps
                if s.status == RunStep.Status.FAILED and s.detail]
     if run.status == Run.Status.SKIPPED and not run.error_summary:
         errors.append("The run was skipped: another run held the target.")
@@ -249,7 +250,7 @@ def job_view(run: Run, request=None) -> dict:
     return {
         "job_id": run.pk, "status": STATUS_VIEW.get(run.status, run.status), "run_status": run.status,
         "progress": max(0, min(100, round(run.percent or 0))), "current_step": step,
-        "tables_created": tables_created(run), "errors": errors,
+        "tables_created": tables_created(run, all_steps), "errors": errors,
         "created_at": _iso(run.created_at), "started_at": _iso(run.started_at),
         "completed_at": _iso(run.finished_at), "trigger": run.trigger, "target": run.target_name,
         "stages": run.stages, "run_url": request.build_absolute_uri(url) if request is not None else url,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import subprocess
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -46,6 +47,7 @@ def create_run(plan: dict, trigger: str, user=None, job: Job | None = None, pare
         job=job, trigger=trigger, requested_by=user if getattr(user, "is_authenticated", False) else None,
         parent=parent, target_name=plan["target"], collision=collision, plan=plan,
         code_version=code_version(), status=S.QUEUED,
+        celery_task_id="" if settings.CELERY_TASK_ALWAYS_EAGER else str(uuid.uuid4()),  # known before sending
     )
     steps = [RunStep(run=run, stage=stage, unit=unit)
              for stage in plan["stages"] for unit in plan.get(stage, {}).get("units", [stage])]
@@ -76,8 +78,12 @@ def send(run_id: int) -> None:
     """Hand the Run to Celery (in-process when no broker is configured)."""
     from jobs.tasks import execute_run_task
 
-    result = execute_run_task.apply_async(args=[run_id])
-    Run.objects.filter(pk=run_id, celery_task_id="").update(celery_task_id=result.id or "")
+    task_id = Run.objects.filter(pk=run_id).values_list("celery_task_id", flat=True).first() or ""
+    if settings.CELERY_TASK_ALWAYS_EAGER or not task_id:
+        result = execute_run_task.apply_async(args=[run_id])
+        Run.objects.filter(pk=run_id, celery_task_id="").update(celery_task_id=result.id or "")
+    else:  # the id was recorded with the Run: a re-send (reaper) reuses it
+        execute_run_task.apply_async(args=[run_id], task_id=task_id)
 
 
 def cancel_run(run: Run, user=None) -> str:
