@@ -152,16 +152,19 @@ def execute_run(run_id: int, task_id: str = "", echo: Reporter | None = None) ->
     finally:
         heartbeat.stop.set()
         heartbeat.join(timeout=5)
-    RunStep.objects.filter(run=run, status=RunStep.Status.RUNNING).update(status=RunStep.Status.FAILED)
-    if final != S.SUCCEEDED:  # steps the run never reached did not run: say so instead of "pending"
-        RunStep.objects.filter(run=run, status=RunStep.Status.PENDING).update(status=RunStep.Status.SKIPPED)
-    _attach(run, "run.log", "log", logfile)
-    if final == S.SUCCEEDED:
-        done = {"units_done": run.units_total} if run.units_total else {}
-        transition(run_id, [S.RUNNING], final, percent=100.0, current_unit="", **done)
-    else:
-        transition(run_id, [S.RUNNING], final, error_summary=summary[:2000])
-    locking.release(run)
+    try:
+        RunStep.objects.filter(run=run, status=RunStep.Status.RUNNING).update(status=RunStep.Status.FAILED)
+        if final != S.SUCCEEDED:  # steps the run never reached did not run: say so instead of "pending"
+            RunStep.objects.filter(run=run, status=RunStep.Status.PENDING).update(status=RunStep.Status.SKIPPED)
+        with contextlib.suppress(OSError):  # a full artifacts disk must not keep the Run "running"
+            _attach(run, "run.log", "log", logfile)
+    finally:
+        if final == S.SUCCEEDED:
+            done = {"units_done": run.units_total} if run.units_total else {}
+            transition(run_id, [S.RUNNING], final, percent=100.0, current_unit="", **done)
+        else:
+            transition(run_id, [S.RUNNING], final, error_summary=summary[:2000])
+        locking.release(run)
     if final == S.SUCCEEDED:
         shutil.rmtree(run_dir(run_id), ignore_errors=True)
     return Run.objects.get(pk=run_id).status

@@ -89,12 +89,19 @@ class RunReporter:
 
 
 def write_log(run: Run, level: str, stage: str, message: str, log_path: Path, db: bool = True) -> None:
-    """Append to the run's full log file and (within the bound) to the database."""
+    """Append to the run's full log file and (within the bound) to the database.
+
+    A log file that cannot be written (a full disk) never fails the run: the line still goes to the database.
+    """
     at = timezone.now()
     message = redact(message)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "a", encoding="utf-8") as fh:
-        fh.write(f"{at.isoformat(timespec='milliseconds')} {level.upper():7} [{stage or '-'}] {message}\n")
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "a", encoding="utf-8") as fh:
+            fh.write(f"{at.isoformat(timespec='milliseconds')} {level.upper():7} [{stage or '-'}] {message}\n")
+    except OSError as exc:
+        db = True
+        message += f" (not in run.log: {exc.strerror or exc})"
     if db:
         RunLog.objects.create(run=run, at=at, level=level, stage=stage, message=message)
 
