@@ -199,10 +199,10 @@ class SyncPlan:
         lines = []
         for t in self.tables:
             if t.shrinking:
-                why = "loses games" if t.games_lost else f"removes more than {self.max_shrink:.0%} of its rows"
+                why = "" if t.games_lost else f" (more than {self.max_shrink:.0%} of its rows)"
                 verdict = ("allowed (allow_shrink)" if self.allow_shrink else
                            "REFUSED unless allowed (--allow-shrink / \"Allow shrinking tables\" / allow_shrink)")
-                lines.append(f"WARNING {t.shrink_text()}; {why}: {verdict}")
+                lines.append(f"WARNING {t.shrink_text()}{why}: {verdict}")
         for r in self.missing_refs:
             if r.enforced:
                 lines.append(f"WARNING {r.sentence()} The target enforces this foreign key: REFUSED (the commit "

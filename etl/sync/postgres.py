@@ -129,7 +129,6 @@ class _Loader:
             if done.get(tp.name) == tp.sha256:
                 tp.skip = "committed by an earlier attempt"
         self._guard()
-        ensure_history(conn)
         todo: list[TablePlan] = []
         for tp in plan.tables:
             if tp.skip:
@@ -174,7 +173,7 @@ class _Loader:
             raise exc from None
         except psycopg.Error as exc:
             at_commit = self.committing
-            table, fk = self._failing_table(exc)
+            table, fk, referenced_side = self._failing_table(exc)
             of = f" of {table}" if table else ""
             when = " at commit" if at_commit and not conn.broken else ""
             if conn.broken:
@@ -182,7 +181,9 @@ class _Loader:
             else:
                 message = f"The target rejected the load{of}{when} ({_reason(exc)})."
                 if isinstance(exc, psycopg.errors.ForeignKeyViolation):
-                    message += " " + _fk_hint(fk, self.plan.names)
+                    detail = exc.diag.message_detail
+                    message += (f" {detail.strip()}" if detail else "") + " " + _fk_hint(fk, self.plan.names,
+                                                                                        referenced_side)
             raise self._failure(f"{message} {_rolled_back(result)}", table) from None
         except SyncError as exc:
             raise self._failure(f"{exc} {_rolled_back(result)}", exc.table or self.current) from None
@@ -211,32 +212,38 @@ class _Loader:
         for line in plan.warnings():
             self.reporter.log("warning", line)
 
-    def _failing_table(self, exc: psycopg.Error) -> tuple[str | None, ForeignKey | None]:
-        """The table whose load failed: the one loading, else (commit) the table the error names, mapped back
-        to the catalog table in the plan through the constraint (a foreign key of an unselected table that
-        references a loaded one names the loaded one)."""
+    def _failing_table(self, exc: psycopg.Error) -> tuple[str | None, ForeignKey | None, bool]:
+        """(failing table, violated foreign key or None, whether the referenced side failed).
+
+        The table being loaded when a statement fails; at commit, the table the error names, mapped back to a
+        table of the plan through the constraint. PostgreSQL names the referencing table for both sides of a
+        foreign key; when the commit finds referenced rows deleted ("update or delete on table ..."), the
+        failing table is the referenced one (the load removed rows others still reference).
+        """
         diag = getattr(exc, "diag", None)
         name = diag.table_name if diag else None
         constraint = diag.constraint_name if diag else None
         fk = next((f for f in foreign_keys(TABLES) if constraint and f.name == constraint), None)
-        if fk is None and constraint and name:
+        if fk is None and constraint and name and not self.conn.broken:
             try:
                 live = [f for f in foreign_key_constraints(self.conn) if f.name == constraint and f.table == name]
             except psycopg.Error:
                 live = []
             if live:
                 fk = ForeignKey(live[0].table, live[0].column, live[0].ref_table, live[0].ref_column)
+        primary = (diag.message_primary or "") if diag else ""
+        referenced_side = fk is not None and primary.startswith("update or delete")
         if self.current:
-            return self.current, fk
+            return self.current, fk, referenced_side
         names = self.plan.names
-        if name in names:
-            return name, fk
         if fk is not None:
+            if referenced_side and fk.ref_table in names:
+                return fk.ref_table, fk, True
             if fk.table in names:
-                return fk.table, fk
+                return fk.table, fk, referenced_side
             if fk.ref_table in names:
-                return fk.ref_table, fk
-        return name, fk
+                return fk.ref_table, fk, True
+        return name, fk, referenced_side
 
     def _committed(self, done: int, units: int, tr: TableResult) -> None:
         """Report a committed table: the only progress event whose unit is a table name."""
@@ -261,7 +268,10 @@ class _Loader:
         return SyncError(message, table=table)
 
     def _settings(self) -> None:
+        """Start of each load transaction: its lock timeout, and the history table (created in the transaction,
+        so a load that rolls back leaves no trace)."""
         self.conn.execute("SELECT set_config('lock_timeout', %s, true)", (self.options.lock_timeout,))
+        ensure_history(self.conn)
 
     def _load(self, tp: TablePlan, index: int, units: int) -> TableResult:
         """Stream one table into the target inside the open transaction and check it."""
@@ -407,15 +417,20 @@ class _Loader:
             raise SyncError(f"{tp.name}: the required column {bad} has empty values.")
 
 
-def _fk_hint(fk: ForeignKey | None, names: list[str]) -> str:
+def _fk_hint(fk: ForeignKey | None, names: list[str], referenced_side: bool) -> str:
     """What to do about a foreign key the commit found violated."""
     if fk is None:
         return "Rows the load needs are missing from a referenced table: sync that table too."
-    if fk.table in names:
-        return (f"{fk.table}.{fk.column} references {fk.ref_table} rows that neither the load nor the target has: "
-                f"add {fk.ref_table} to the selection (or fix its rows) or sync it first.")
-    return (f"The load removes {fk.ref_table} rows that {fk.table} ({fk.column}) in the target still references: "
-            f"add {fk.table} to the selection or keep those {fk.ref_table} rows.")
+    disagree = "the outputs disagree with each other; run the ETL again, then sync."
+    if referenced_side:
+        if fk.table in names:
+            return f"The load removes {fk.ref_table} rows that the {fk.table} it loads still references: {disagree}"
+        return (f"The load removes {fk.ref_table} rows that {fk.table} ({fk.column}) in the target still "
+                f"references: add {fk.table} to the selection or keep those {fk.ref_table} rows.")
+    if fk.ref_table in names:
+        return f"{fk.table}.{fk.column} references keys that the {fk.ref_table} being loaded lacks: {disagree}"
+    return (f"{fk.table}.{fk.column} references {fk.ref_table} rows that neither the selection nor the target "
+            f"provides: add {fk.ref_table} to the selection or sync it first.")
 
 
 def _rolled_back(result: SyncResult) -> str:
