@@ -17,6 +17,7 @@ from psycopg import sql
 from etl.catalog import TABLES, TABLES_BY_NAME, get_table
 from etl.progress import ListReporter
 from etl.schema import SchemaOptions, apply_schema, target_lock
+from etl.schema.ddl import foreign_keys
 from etl.sync import (
     HISTORY_TABLE,
     MissingReferences,
@@ -329,6 +330,26 @@ def test_foreign_key_closure_is_shown_at_preview_and_refused_before_writing(db, 
     plan = plan_sync(db, full, SyncOptions(**PLAYER_SEL), target_name=TARGET)
     assert plan.missing_refs == [] and "WARNING" not in plan.describe()
 
+    # the other direction: reloading dim_player alone without a player that unselected tables reference
+    sync(db, full)
+    referencing = {fk.table for fk in foreign_keys(TABLES) if fk.ref_table == "dim_player"
+                   and player in {r[get_table(fk.table).column_names.index("player_id")]
+                                  for r in read_table(full, fk.table)}}
+    plan = plan_sync(db, fewer, SyncOptions(tables=("dim_player",)), target_name=TARGET)
+    orphans = {r.table: r for r in plan.missing_refs}
+    assert set(orphans) == referencing and "fact_player_game_stats" in orphans
+    dropped = ("fact_player_game_stats", "fact_player_season_stats_basic")  # their constraints were dropped above
+    assert {t: (r.reason, r.ref_table, r.examples, r.enforced, r.unit) for t, r in orphans.items()} == \
+        {t: ("orphans", "dim_player", [player], t not in dropped, "dim_player") for t in referencing}
+    assert "WARNING The load of dim_player removes 1 key (player_id" in plan.describe()
+    before = exact(db)
+    reporter = Recorder()
+    with pytest.raises(MissingReferences, match="fact_gameroster in the target still references") as err:
+        sync(db, fewer, reporter=reporter, tables=("dim_player",))
+    assert {r["unit"] for r in err.value.refs} == {"dim_player"}
+    assert [u for u, _ in reporter.failures] == ["dim_player"]
+    assert exact(db) == before
+
 
 def test_a_failure_at_commit_names_the_table_and_reports_it(db, outputs, tmp_path) -> None:
     full = outputs["full"]
@@ -352,15 +373,17 @@ def test_a_failure_at_commit_names_the_table_and_reports_it(db, outputs, tmp_pat
     assert any(m.startswith("fact_player_game_stats: ") and "loaded, not committed yet" in m for m in logs)
     assert not any("rows committed (" in m for m in logs)  # nothing claims a commit that was rolled back
 
-    # referenced rows removed while an unselected table in the target still references them
+    # referenced rows removed at commit: the referenced table is named
     reporter = Recorder()
-    result = sync(db, full, reporter=reporter)
+    sync(db, full, reporter=reporter)
     assert any(m.startswith("fact_player_game_stats: ") and "rows committed (" in m for _, m in reporter.logs)
+    before = exact(db)
     reporter = Recorder()
-    with pytest.raises(SyncError, match="still references") as err:
-        sync(db, broken, reporter=reporter, tables=("dim_player",))
+    with pytest.raises(SyncError, match="The load removes dim_player rows that the .* it loads still references") \
+            as err:
+        sync(db, broken, reporter=reporter)
     assert err.value.table == "dim_player" and [u for u, _ in reporter.failures] == ["dim_player"]
-    assert result.table("dim_player").committed
+    assert exact(db) == before
 
     # a statement failing during a table's load names that table (per-table commits too)
     bad = copy_outputs(full, tmp_path / "bad")

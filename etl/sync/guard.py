@@ -21,7 +21,10 @@ Foreign-key closure, per table to load and per derived foreign key (``etl.schema
 that is not in the selection: the distinct values of the column in the rows the load writes (one pass over the
 file) are looked up in the target's referenced table (one query over ``unnest``). A referenced table that is
 absent or empty, or keys it lacks, are a ``MissingRef``; ``enforced`` when the target has that foreign key
-constraint (then the commit would fail, so the sync refuses before writing).
+constraint (then the commit would fail, so the sync refuses before writing). The other direction too: a
+table the load replaces (full refresh) must keep every key that a table outside the selection references in
+the target (``reason`` ``orphans``). References between two selected tables are not checked here (both files
+come from one ETL run); a violation there fails the commit, and the error names the table.
 """
 from __future__ import annotations
 
@@ -32,7 +35,15 @@ from ..schema.ddl import ForeignKey, foreign_keys
 from .errors import MissingReferences, ShrinkRefused
 from .plan import MissingRef, SyncOptions, SyncPlan, TablePlan
 from .stream import OutputSnapshot, distinct_values
-from .target import absent_keys, count_rows, foreign_key_constraints, game_counts, has_rows, inspect_tables
+from .target import (
+    absent_keys,
+    count_rows,
+    foreign_key_constraints,
+    game_counts,
+    has_rows,
+    inspect_tables,
+    referenced_keys,
+)
 
 NO_DATA = ("TEMPLATE", "INVALID")  # game statuses whose games contribute no rows
 EXAMPLES = 5
@@ -59,9 +70,14 @@ def inspect_target(conn: psycopg.Connection, plan: SyncPlan, snap: OutputSnapsho
     for fk in foreign_keys(TABLES):
         if fk.table in selected and fk.ref_table not in selected:
             derived.setdefault(fk.table, []).append(fk)
+    referenced: dict[str, list[ForeignKey]] = {}  # selected table -> foreign keys of unselected tables to it
+    for fk in foreign_keys(TABLES):
+        if fk.ref_table in selected and fk.table not in selected:
+            referenced.setdefault(fk.ref_table, []).append(fk)
     refs = sorted({fk.ref_table for fks in derived.values() for fk in fks})
-    ref_live = inspect_tables(conn, refs) if refs else {}
-    enforced = {(f.table, f.column, f.ref_table) for f in foreign_key_constraints(conn)} if refs else set()
+    others = sorted({fk.table for fks in referenced.values() for fk in fks})
+    ref_live = inspect_tables(conn, refs + others) if refs or others else {}
+    enforced = {(f.table, f.column, f.ref_table) for f in foreign_key_constraints(conn)} if refs or others else set()
     ref_rows: dict[str, bool] = {}
     for tp in plan.tables:
         table = TABLES_BY_NAME[tp.name]
@@ -81,7 +97,9 @@ def inspect_target(conn: psycopg.Connection, plan: SyncPlan, snap: OutputSnapsho
                 removed &= set(chosen)
             candidates = removed - covered_games(snap.manifest, tp.name)
         fks = derived.get(tp.name, [])
-        columns = sorted({fk.column for fk in fks} | ({"game_id"} if candidates else set()))
+        kept = [fk for fk in referenced.get(tp.name, []) if chosen is None and tp.rows_now]
+        columns = sorted({fk.column for fk in fks} | ({"game_id"} if candidates else set())
+                         | {fk.ref_column for fk in kept})
         values = distinct_values(snap, tp.name, columns, chosen) if columns else {}
         if candidates:
             in_file = {int(v) for v in values.get("game_id", ()) if v.lstrip("-").isdigit()}
@@ -93,6 +111,14 @@ def inspect_target(conn: psycopg.Connection, plan: SyncPlan, snap: OutputSnapsho
                 ref = _missing_ref(conn, tp, fk, keys, ref_live, ref_rows, enforced)
                 if ref is not None:
                     tp.missing_refs.append(ref)
+        for fk in kept:
+            other = ref_live.get(fk.table)
+            if other is None or fk.column not in other.columns:
+                continue
+            orphans = referenced_keys(conn, fk.table, fk.column, sorted(values.get(fk.ref_column) or ()))
+            if orphans:
+                tp.missing_refs.append(MissingRef(fk.table, fk.column, tp.name, "orphans", len(orphans),
+                                                  orphans[:EXAMPLES], (fk.table, fk.column, tp.name) in enforced))
     plan.shrinking = [t.name for t in plan.tables if t.shrinking]
     plan.inspected = True
     return plan

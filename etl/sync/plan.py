@@ -82,14 +82,15 @@ def _fraction(value) -> float:
 
 @dataclass
 class MissingRef:
-    """Rows the load writes reference ``ref_table`` (``column``), which is not in the selection, and the target
-    does not provide those keys.
+    """A reference the load would leave dangling: ``table.column`` references ``ref_table``.
 
-    ``reason``: ``absent`` (the target has no such table or column), ``empty`` (the target's table has no rows)
-    or ``keys`` (it lacks some of the keys). ``missing_keys``: distinct values of ``column`` in the loaded rows
-    that the target lacks; ``examples``: a few of them. ``enforced``: the target has this foreign key
-    constraint, so the commit would fail (the sync refuses up front); otherwise the rows would load with
-    dangling references (a warning).
+    Either the rows the load writes reference ``ref_table``, which is not in the selection, and the target does
+    not provide those keys: ``reason`` ``absent`` (the target has no such table or column), ``empty`` (the
+    target's table has no rows) or ``keys`` (it lacks some of the keys); or the load replaces ``ref_table`` and
+    removes keys that ``table`` (not in the selection) still references in the target: ``reason`` ``orphans``.
+    ``missing_keys``: how many distinct keys; ``examples``: a few of them. ``enforced``: the target has this
+    foreign key constraint, so the commit would fail (the sync refuses up front); otherwise the rows would load
+    with dangling references (a warning). ``unit``: the table of the plan it is about.
     """
 
     table: str
@@ -100,7 +101,17 @@ class MissingRef:
     examples: list[str] = field(default_factory=list)
     enforced: bool = False
 
+    @property
+    def unit(self) -> str:
+        return self.ref_table if self.reason == "orphans" else self.table
+
     def sentence(self) -> str:
+        if self.reason == "orphans":
+            sample = f", e.g. {', '.join(self.examples)}" if self.examples else ""
+            return (f"The load of {self.ref_table} removes {self.missing_keys} key"
+                    f"{'s' if self.missing_keys != 1 else ''} ({self.column}{sample}) that {self.table} in the "
+                    f"target still references and the selection does not reload: add {self.table} to the selection "
+                    f"or keep those {self.ref_table} rows in the outputs.")
         fix = f"add {self.ref_table} to the selection or sync it first."
         if self.reason == "keys":
             sample = f", e.g. {', '.join(self.examples)}" if self.examples else ""
@@ -112,7 +123,7 @@ class MissingRef:
                 f"target provides ({self.ref_table} {state}): {fix}")
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "unit": self.unit}
 
 
 @dataclass

@@ -206,8 +206,11 @@ class _Loader:
                         if t.shrinking:
                             failed(t.name, f"Refused: {t.shrink_text()} (allow shrinking to load it).")
                 else:
+                    details: dict[str, list[str]] = {}
                     for ref in plan.refused_refs:
-                        failed(ref.table, f"Refused: {ref.sentence()}")
+                        details.setdefault(ref.unit, []).append(ref.sentence())
+                    for unit, sentences in details.items():
+                        failed(unit, "Refused: " + " ".join(sentences))
             raise
         for line in plan.warnings():
             self.reporter.log("warning", line)

@@ -331,3 +331,11 @@ def absent_keys(conn: psycopg.Connection, table: str, column: str, type_: str, v
                     "(SELECT 1 FROM {} AS t WHERE t.{} = u.k::{}) ORDER BY 1").format(
         _ident(table), _ident(column), sql.SQL(type_))
     return [k for (k,) in conn.execute(query, (list(values),)).fetchall()]
+
+
+def referenced_keys(conn: psycopg.Connection, table: str, column: str, keep: Sequence[str]) -> list[str]:
+    """Distinct values of ``table.column`` (as text, sorted) that are not among ``keep``: the keys a table still
+    references that a load keeping only ``keep`` would remove."""
+    query = sql.SQL("SELECT DISTINCT t.{c}::text FROM {t} AS t WHERE t.{c} IS NOT NULL AND "
+                    "NOT (t.{c}::text = ANY(%s::text[])) ORDER BY 1").format(t=_ident(table), c=_ident(column))
+    return [k for (k,) in conn.execute(query, (list(keep),)).fetchall()]
