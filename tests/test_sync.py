@@ -147,6 +147,9 @@ def big_out(sample_out: Path, tmp_path_factory) -> Path:
 # ------------------------------------------------------------------------------------------------ helpers
 
 def sync(url: str, out: Path, **options) -> object:
+    """A sync that may shrink tables: these tests load different outputs into one module database in turn
+    (e.g. 60,000 events, then the sample's 2,233); the shrink guard is tested in tests/test_sync_guard.py."""
+    options.setdefault("allow_shrink", True)
     return sync_tables(url, out, SyncOptions(**options), target_name=TARGET)
 
 

@@ -3,11 +3,25 @@
 - ``resolve_sync(output_dir, options)``: tables (the shared selection grammar), games and strategies from
   the catalog and the outputs' manifest; touches no target (what a Run freezes).
 - ``plan_sync(url, output_dir, options, target_name=...)``: the same, checked against the target
-  read-only, with the rows each table would replace (``--dry-run``).
+  read-only, with the rows each table would replace, rows now and after, games that would disappear,
+  shrinking tables and missing references (``--dry-run``; ``plan.describe()`` shows them as WARNING lines).
 - ``sync_tables(url, output_dir, options, target_name=..., reporter=..., cancel=...)``: the load.
   A ``postgresql://`` URL uses COPY under the target's writer lock, all tables in one transaction by
   default (``etl.sync.postgres``); an ``https://`` project URL with ``service_key`` uses the Supabase REST
   transport (batched upserts, not atomic; ``etl.sync.rest``).
+
+Guard (``etl.sync.guard``; PostgreSQL transport): under the writer lock and before writing anything, the
+load refuses with ``MissingReferences`` when its rows reference keys of an unselected table that the target
+lacks and the target enforces that foreign key, and with ``ShrinkRefused`` when a table would lose a game's
+rows or more than ``options.max_shrink`` of its rows, unless ``options.allow_shrink``. Both leave the target
+exactly as it was and carry the structured report (``.refs`` / ``.tables``). The REST transport upserts only
+and never deletes rows, so it cannot shrink a table: it checks nothing (a missing referenced row fails its
+batch).
+
+Reporter: besides ``progress`` and ``log``, a reporter may implement ``failed(unit: str, detail: str)``; the
+PostgreSQL transport calls it (when present) for the table whose load failed (``publish`` when a commit fails
+and no table can be named) and for every table a refusal names. Every failure is also logged at level
+``error``, and the raised ``SyncError`` names the failing table in ``exc.table``.
 
 Progress: ``reporter.progress(done, total, unit, rows)`` uses a table's name as ``unit`` only once that
 table's rows are committed (per-table commits: right after its commit; one transaction: for every table
@@ -20,15 +34,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..progress import CancelToken, Reporter
-from .errors import SyncError, SyncFailed, VerificationFailed
-from .plan import STRATEGIES, SyncOptions, SyncPlan, TablePlan, load_order, plan_sync, resolve_sync
+from .errors import MissingReferences, ShrinkRefused, SyncError, SyncFailed, VerificationFailed
+from .plan import (
+    DEFAULT_MAX_SHRINK,
+    STRATEGIES,
+    MissingRef,
+    SyncOptions,
+    SyncPlan,
+    TablePlan,
+    load_order,
+    plan_sync,
+    resolve_sync,
+)
 from .result import SyncResult, TableResult
 from .target import HISTORY_TABLE, history
 
 __all__ = [
-    "HISTORY_TABLE", "STRATEGIES", "SyncError", "SyncFailed", "SyncOptions", "SyncPlan", "SyncResult",
-    "TablePlan", "TableResult", "VerificationFailed", "history", "load_order", "plan_sync", "resolve_sync",
-    "sync_tables", "transport_of",
+    "DEFAULT_MAX_SHRINK", "HISTORY_TABLE", "STRATEGIES", "MissingRef", "MissingReferences", "ShrinkRefused",
+    "SyncError", "SyncFailed", "SyncOptions", "SyncPlan", "SyncResult", "TablePlan", "TableResult",
+    "VerificationFailed", "history", "load_order", "plan_sync", "resolve_sync", "sync_tables", "transport_of",
 ]
 
 

@@ -2,7 +2,10 @@
 
 ``resolve_sync`` needs only the output folder (what a Run freezes); ``plan_sync`` also inspects the
 target read-only: every selected table and catalog column must exist there with the catalog's type
-(otherwise the error says to run the schema stage), and it counts the rows each table would replace.
+(otherwise the error says to run the schema stage), it counts the rows each table holds and would replace,
+and it runs the guard (``etl.sync.guard``): rows now and after, games that would disappear, tables that
+shrink beyond ``max_shrink``, and references to tables that neither the selection nor the target provides.
+The loader runs the same guard again under the target's writer lock before it writes anything.
 """
 from __future__ import annotations
 
@@ -14,9 +17,12 @@ from ..catalog import TABLES, TABLES_BY_NAME
 from ..errors import SelectionError
 from ..schema.ddl import foreign_keys
 from ..selection import GameSelection, TableSelection, parse_game_ids
+from .errors import SyncError
 from .stream import OutputSnapshot, count_game_rows
 
 STRATEGIES = ("full", "games")
+DEFAULT_MAX_SHRINK = 0.10
+_TRUE = ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)
@@ -35,11 +41,17 @@ class SyncOptions:
     lock_wait: float | None = None  # seconds to wait for another writer's target lock (None: until cancelled)
     sync_id: str = ""  # label recorded in the target's sync history, e.g. "run-42" (generated when empty)
     resume_from: tuple[str, ...] = ()  # skip tables these earlier sync ids committed from the same files
+    allow_shrink: bool = False  # load even when a game's rows disappear or a table shrinks beyond max_shrink
+    max_shrink: float = DEFAULT_MAX_SHRINK  # fraction of a table's rows a load may remove without allow_shrink
 
     def __post_init__(self) -> None:
         for name in ("modes", "tables", "patterns", "exclude", "resume_from"):
             object.__setattr__(self, name, tuple(getattr(self, name) or ()))
         object.__setattr__(self, "games", tuple(parse_game_ids(self.games)))
+        allow = self.allow_shrink
+        object.__setattr__(self, "allow_shrink", allow.strip().lower() in _TRUE if isinstance(allow, str)
+                           else bool(allow))
+        object.__setattr__(self, "max_shrink", _fraction(self.max_shrink))
 
     def selection(self) -> TableSelection:
         return TableSelection.from_terms([*self.modes, *self.tables, *self.patterns], self.exclude)
@@ -56,6 +68,64 @@ class SyncOptions:
         return cls(**known)
 
 
+def _fraction(value) -> float:
+    """``max_shrink`` as a float in [0, 1]; SyncError with a readable sentence otherwise."""
+    try:
+        number = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not 0 <= number <= 1:
+        raise SyncError(f"max_shrink must be a fraction between 0 and 1 (0.1 allows a load to remove up to 10% of a "
+                        f"table's rows), not {value!r}.")
+    return number
+
+
+@dataclass
+class MissingRef:
+    """A reference the load would leave dangling: ``table.column`` references ``ref_table``.
+
+    Either the rows the load writes reference ``ref_table``, which is not in the selection, and the target does
+    not provide those keys: ``reason`` ``absent`` (the target has no such table or column), ``empty`` (the
+    target's table has no rows) or ``keys`` (it lacks some of the keys); or the load replaces ``ref_table`` and
+    removes keys that ``table`` (not in the selection) still references in the target: ``reason`` ``orphans``.
+    ``missing_keys``: how many distinct keys; ``examples``: a few of them. ``enforced``: the target has this
+    foreign key constraint, so the commit would fail (the sync refuses up front); otherwise the rows would load
+    with dangling references (a warning). ``unit``: the table of the plan it is about.
+    """
+
+    table: str
+    column: str
+    ref_table: str
+    reason: str
+    missing_keys: int
+    examples: list[str] = field(default_factory=list)
+    enforced: bool = False
+
+    @property
+    def unit(self) -> str:
+        return self.ref_table if self.reason == "orphans" else self.table
+
+    def sentence(self) -> str:
+        if self.reason == "orphans":
+            sample = f", e.g. {', '.join(self.examples)}" if self.examples else ""
+            return (f"The load of {self.ref_table} removes {self.missing_keys} key"
+                    f"{'s' if self.missing_keys != 1 else ''} ({self.column}{sample}) that {self.table} in the "
+                    f"target still references and the selection does not reload: add {self.table} to the selection "
+                    f"or keep those {self.ref_table} rows in the outputs.")
+        fix = f"add {self.ref_table} to the selection or sync it first."
+        if self.reason == "keys":
+            sample = f", e.g. {', '.join(self.examples)}" if self.examples else ""
+            return (f"{self.table} references {self.missing_keys} {self.ref_table} key"
+                    f"{'s' if self.missing_keys != 1 else ''} ({self.column}{sample}) that the target's "
+                    f"{self.ref_table} lacks and the selection does not load: {fix}")
+        state = "does not exist in the target" if self.reason == "absent" else "is empty in the target"
+        return (f"{self.table} references {self.ref_table} ({self.column}), which neither the selection nor the "
+                f"target provides ({self.ref_table} {state}): {fix}")
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "unit": self.unit}
+
+
 @dataclass
 class TablePlan:
     name: str
@@ -67,6 +137,31 @@ class TablePlan:
     load_rows: int = 0  # rows the load writes: all of the file, or the chosen games' rows
     replace_rows: int | None = None  # rows the target holds now that the load replaces (None: not inspected)
     skip: str = ""  # why it will not be loaded (committed by an earlier attempt)
+    # filled by the guard when the target is inspected (None / empty: not inspected)
+    rows_now: int | None = None  # rows the target table holds
+    rows_after: int | None = None  # rows it holds after the load (full: the file; games: now - replaced + loaded)
+    games_lost: list[int] = field(default_factory=list)  # games whose rows in this table the load removes entirely
+    shrinking: bool = False  # loses a game, or shrinks by more than the plan's max_shrink
+    missing_refs: list[MissingRef] = field(default_factory=list)
+
+    @property
+    def shrink(self) -> float:
+        """Fraction of ``rows_now`` the load removes (negative when the table grows; 0 when not inspected)."""
+        if not self.rows_now or self.rows_after is None:
+            return 0.0
+        return (self.rows_now - self.rows_after) / self.rows_now
+
+    def shrink_text(self) -> str:
+        """``fact_events: 2,233 → 1,112 rows (-50.2%), games 30004, 30005 would disappear``."""
+        text = f"{self.name}: {self.rows_now:,} → {self.rows_after:,} rows ({-self.shrink * 100:+.1f}%)"
+        if self.games_lost:
+            text += (f", game{'s' if len(self.games_lost) > 1 else ''} {', '.join(map(str, self.games_lost))} "
+                     f"would disappear")
+        return text
+
+    def shrink_report(self) -> dict:
+        return {"name": self.name, "rows_now": self.rows_now, "rows_after": self.rows_after,
+                "shrink": round(self.shrink, 6), "games_lost": list(self.games_lost)}
 
 
 @dataclass
@@ -80,6 +175,11 @@ class SyncPlan:
     manifest_created_at: str = ""
     catalog_version: str = ""
     target: str = ""
+    # filled by the guard when the target is inspected
+    inspected: bool = False
+    max_shrink: float = DEFAULT_MAX_SHRINK
+    allow_shrink: bool = False
+    shrinking: list[str] = field(default_factory=list)  # tables that lose a game or shrink beyond max_shrink
 
     @property
     def names(self) -> list[str]:
@@ -96,6 +196,33 @@ class SyncPlan:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def missing_refs(self) -> list[MissingRef]:
+        return [r for t in self.tables for r in t.missing_refs]
+
+    @property
+    def refused_refs(self) -> list[MissingRef]:
+        """Missing references the target enforces: the commit would fail, so the sync refuses up front."""
+        return [r for r in self.missing_refs if r.enforced]
+
+    def warnings(self) -> list[str]:
+        """One line per shrinking table and per missing reference (what ``describe`` shows prominently)."""
+        lines = []
+        for t in self.tables:
+            if t.shrinking:
+                why = "" if t.games_lost else f" (more than {self.max_shrink:.0%} of its rows)"
+                verdict = ("allowed (allow_shrink)" if self.allow_shrink else
+                           "REFUSED unless allowed (--allow-shrink / \"Allow shrinking tables\" / allow_shrink)")
+                lines.append(f"WARNING {t.shrink_text()}{why}: {verdict}")
+        for r in self.missing_refs:
+            if r.enforced:
+                lines.append(f"WARNING {r.sentence()} The target enforces this foreign key: REFUSED (the commit "
+                             f"would fail).")
+            else:
+                lines.append(f"WARNING {r.sentence()} The target does not enforce this foreign key: the rows would "
+                             f"load with dangling references.")
+        return lines
+
     def describe(self) -> str:
         mode = "per-table commits" if self.per_table_commit else "one transaction (all or nothing)"
         where = f" to target {self.target}" if self.target else ""
@@ -104,7 +231,20 @@ class SyncPlan:
         if self.games:
             lines.append(f"  games: {', '.join(str(g) for g in self.games)}")
         width = max((len(t.name) for t in self.tables), default=10)
-        lines.append(f"  {'table':<{width}}  {'rows':>9}  {'strategy':<8}  replaces")
+        warnings = self.warnings()
+        if self.inspected:
+            if self.shrinking:
+                verdict = "allowed" if self.allow_shrink else "REFUSED unless allowed"
+                lines.append(f"  SHRINK: {len(self.shrinking)} table{'s' if len(self.shrinking) > 1 else ''} would "
+                             f"lose games or more than {self.max_shrink:.0%} of their rows ({verdict}): "
+                             f"{', '.join(self.shrinking)}")
+            if self.refused_refs:
+                lines.append(f"  REFUSED: {len(self.refused_refs)} reference"
+                             f"{'s' if len(self.refused_refs) > 1 else ''} to tables neither the selection nor the "
+                             f"target provides (the commit would fail)")
+        lines += [f"  {w}" for w in warnings]
+        now = f"  {'now':>9}  {'after':>9}" if self.inspected else ""
+        lines.append(f"  {'table':<{width}}  {'rows':>9}  {'strategy':<8}{now}  replaces")
         for t in self.tables:
             if t.skip:
                 replaces = f"skipped ({t.skip})"
@@ -114,7 +254,16 @@ class SyncPlan:
                 replaces = f"{t.replace_rows} rows of games {', '.join(str(g) for g in t.games)}"
             else:
                 replaces = f"{t.replace_rows} rows (all)"
-            lines.append(f"  {t.name:<{width}}  {t.load_rows:>9}  {t.strategy:<8}  {replaces}")
+            if self.inspected:
+                after = "" if t.rows_after is None else t.rows_after
+                now = f"  {'' if t.rows_now is None else t.rows_now:>9}  {after:>9}"
+            if t.shrinking:
+                replaces += "  <- SHRINKS" + (" (allowed)" if self.allow_shrink else " (REFUSED unless allowed)")
+            if any(r.enforced for r in t.missing_refs):
+                replaces += "  <- MISSING REFERENCES (REFUSED)"
+            elif t.missing_refs:
+                replaces += "  <- missing references (warning)"
+            lines.append(f"  {t.name:<{width}}  {t.load_rows:>9}  {t.strategy:<8}{now}  {replaces}")
         return "\n".join(lines)
 
 
@@ -180,17 +329,24 @@ def resolve_sync(output_dir: str | Path, options: SyncOptions, snap: OutputSnaps
 
 
 def plan_sync(url: str, output_dir: str | Path, options: SyncOptions, *, target_name: str = "") -> SyncPlan:
-    """The resolved plan checked against the target (read-only), with the rows each table would replace."""
-    from .target import committed_by, connect, count_rows, inspect_tables, validate
+    """The resolved plan checked against the target (read-only): rows each table would replace, rows now and
+    after, games that would disappear, shrinking tables and missing references (see ``etl.sync.guard``).
 
-    plan = resolve_sync(output_dir, options)
-    plan.target = target_name
-    with connect(url, f"hockeyops sync plan ({target_name or 'target'})", read_only=True) as conn:
-        live = inspect_tables(conn, plan.names)
-        validate(plan.names, live, target_name)
-        done = committed_by(conn, options.resume_from) if options.resume_from else {}
-        for t in plan.tables:
-            if done.get(t.name) == t.sha256:
-                t.skip = "committed by an earlier attempt"
-            t.replace_rows = count_rows(conn, t.name, t.games if t.strategy == "games" else None)
+    Nothing is refused here: the plan only shows what ``sync_tables`` would refuse (``plan.shrinking`` without
+    ``allow_shrink``, ``plan.refused_refs``).
+    """
+    from .guard import inspect_target
+    from .target import committed_by, connect, inspect_tables, validate
+
+    with OutputSnapshot(output_dir) as snap:
+        plan = resolve_sync(output_dir, options, snap)
+        plan.target = target_name
+        with connect(url, f"hockeyops sync plan ({target_name or 'target'})", read_only=True) as conn:
+            live = inspect_tables(conn, plan.names)
+            validate(plan.names, live, target_name)
+            done = committed_by(conn, options.resume_from) if options.resume_from else {}
+            for t in plan.tables:
+                if done.get(t.name) == t.sha256:
+                    t.skip = "committed by an earlier attempt"
+            inspect_target(conn, plan, snap, options)
     return plan

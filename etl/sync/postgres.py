@@ -30,11 +30,14 @@ import uuid
 import psycopg
 from psycopg import sql
 
-from ..catalog import get_table
+from ..catalog import TABLES, get_table
 from ..errors import Cancelled
 from ..progress import CancelToken, NullReporter, Reporter
+from ..schema.ddl import ForeignKey, foreign_keys
 from ..writer_lock import LockBusy, target_lock
-from .errors import SyncError, SyncFailed, VerificationFailed
+from .errors import MissingReferences, ShrinkRefused, SyncError, SyncFailed, VerificationFailed
+from .guard import check as guard_check
+from .guard import inspect_target
 from .plan import SyncOptions, SyncPlan, TablePlan, resolve_sync
 from .result import SyncResult, TableResult
 from .stream import OutputSnapshot, RecordDigest, game_filter, sample_keys
@@ -46,6 +49,7 @@ from .target import (
     count_rows,
     duplicate_key,
     ensure_history,
+    foreign_key_constraints,
     has_rows,
     inspect_tables,
     keys_present,
@@ -112,30 +116,38 @@ class _Loader:
         self.result, self.reporter, self.cancel = result, reporter, cancel
         self.live: dict[str, LiveTable] = {}
         self.rows_committed = 0
+        self.current: str | None = None  # the table being loaded (None: between tables or committing)
+        self.committing = False
 
     def run(self) -> None:
         conn, plan, result = self.conn, self.plan, self.result
         started = time.perf_counter()
         self.live = inspect_tables(conn, plan.names)
         validate(plan.names, self.live, result.target)
-        ensure_history(conn)
         done = committed_by(conn, self.options.resume_from)
-        todo: list[TablePlan] = []
         for tp in plan.tables:
             if done.get(tp.name) == tp.sha256:
+                tp.skip = "committed by an earlier attempt"
+        self._guard()
+        todo: list[TablePlan] = []
+        for tp in plan.tables:
+            if tp.skip:
                 result.tables.append(TableResult(tp.name, tp.strategy, tp.rows, tp.bytes, sha256=tp.sha256,
-                                                 games=tp.games, skipped="committed by an earlier attempt"))
+                                                 games=tp.games, skipped=tp.skip))
                 self.reporter.log("info", f"{tp.name}: already committed by an earlier attempt; skipped.")
             else:
                 todo.append(tp)
         units = len(todo) + (0 if self.options.per_table_commit else 1)
+        self.current = None
         try:
             if self.options.per_table_commit:
                 for i, tp in enumerate(todo):
                     with conn.transaction():
                         self._settings()
                         tr = self._load(tp, i, units)
+                        self.committing = True
                         commit_from = time.perf_counter()
+                    self.current, self.committing = None, False
                     tr.seconds += time.perf_counter() - commit_from
                     self._committed(i + 1, units, tr)
             else:
@@ -146,6 +158,7 @@ class _Loader:
                         loaded.append(self._load(tp, i, units))
                         self.reporter.progress(i + 1, units, f"{tp.name} (loaded, not committed)",
                                                self.rows_committed)
+                    self.current, self.committing = None, True  # a failure now is the commit's (deferred checks)
                     self.cancel.check()
                     commit_from = time.perf_counter()
                 result.publish_seconds = time.perf_counter() - commit_from
@@ -159,35 +172,114 @@ class _Loader:
             exc.result = result  # type: ignore[attr-defined]
             raise exc from None
         except psycopg.Error as exc:
+            at_commit = self.committing
+            table, fk, referenced_side = self._failing_table(exc)
+            of = f" of {table}" if table else ""
+            when = " at commit" if at_commit and not conn.broken else ""
             if conn.broken:
-                message = f"The connection to the target broke ({_reason(exc)}). {_rolled_back(result)}"
+                message = f"The connection to the target broke during the load{of} ({_reason(exc)})."
             else:
-                message = f"The target rejected the load ({_reason(exc)}). {_rolled_back(result)}"
+                message = f"The target rejected the load{of}{when} ({_reason(exc)})."
                 if isinstance(exc, psycopg.errors.ForeignKeyViolation):
-                    message += " Rows the load needs are missing from a referenced table: sync that table too."
-            raise self._failure(message) from None
+                    detail = exc.diag.message_detail
+                    message += (f" {detail.strip()}" if detail else "") + " " + _fk_hint(fk, self.plan.names,
+                                                                                        referenced_side)
+            raise self._failure(f"{message} {_rolled_back(result)}", table) from None
         except SyncError as exc:
-            raise self._failure(f"{exc} {_rolled_back(result)}") from None
+            raise self._failure(f"{exc} {_rolled_back(result)}", exc.table or self.current) from None
         finally:
             result.seconds = time.perf_counter() - started
+
+    def _guard(self) -> None:
+        """Shrink guard and foreign-key closure, under the writer lock and before the first write (see
+        ``etl.sync.guard``): refuse, leaving the target exactly as it was, or log what is allowed."""
+        plan, options = self.plan, self.options
+        inspect_target(self.conn, plan, self.snap, options)
+        try:
+            guard_check(plan, options)
+        except (ShrinkRefused, MissingReferences) as exc:
+            self.reporter.log("error", str(exc))
+            failed = getattr(self.reporter, "failed", None)
+            if failed is not None:
+                if isinstance(exc, ShrinkRefused):
+                    for t in plan.tables:
+                        if t.shrinking:
+                            failed(t.name, f"Refused: {t.shrink_text()} (allow shrinking to load it).")
+                else:
+                    details: dict[str, list[str]] = {}
+                    for ref in plan.refused_refs:
+                        details.setdefault(ref.unit, []).append(ref.sentence())
+                    for unit, sentences in details.items():
+                        failed(unit, "Refused: " + " ".join(sentences))
+            raise
+        for line in plan.warnings():
+            self.reporter.log("warning", line)
+
+    def _failing_table(self, exc: psycopg.Error) -> tuple[str | None, ForeignKey | None, bool]:
+        """(failing table, violated foreign key or None, whether the referenced side failed).
+
+        The table being loaded when a statement fails; at commit, the table the error names, mapped back to a
+        table of the plan through the constraint. PostgreSQL names the referencing table for both sides of a
+        foreign key; when the commit finds referenced rows deleted ("update or delete on table ..."), the
+        failing table is the referenced one (the load removed rows others still reference).
+        """
+        diag = getattr(exc, "diag", None)
+        name = diag.table_name if diag else None
+        constraint = diag.constraint_name if diag else None
+        fk = next((f for f in foreign_keys(TABLES) if constraint and f.name == constraint), None)
+        if fk is None and constraint and name and not self.conn.broken:
+            try:
+                live = [f for f in foreign_key_constraints(self.conn) if f.name == constraint and f.table == name]
+            except psycopg.Error:
+                live = []
+            if live:
+                fk = ForeignKey(live[0].table, live[0].column, live[0].ref_table, live[0].ref_column)
+        primary = (diag.message_primary or "") if diag else ""
+        referenced_side = fk is not None and primary.startswith("update or delete")
+        if self.current:
+            return self.current, fk, referenced_side
+        names = self.plan.names
+        if fk is not None:
+            if referenced_side and fk.ref_table in names:
+                return fk.ref_table, fk, True
+            if fk.table in names:
+                return fk.table, fk, referenced_side
+            if fk.ref_table in names:
+                return fk.ref_table, fk, True
+        return name, fk, referenced_side
 
     def _committed(self, done: int, units: int, tr: TableResult) -> None:
         """Report a committed table: the only progress event whose unit is a table name."""
         tr.committed = True
         self.rows_committed += tr.rows
+        self.reporter.log("info", f"{tr.name}: {tr.rows} rows committed ({tr.inserted} inserted, {tr.updated} "
+                                  f"updated, {tr.deleted} deleted).")
         self.reporter.progress(done, units, tr.name, self.rows_committed)
 
-    def _failure(self, message: str) -> SyncError:
+    def _failure(self, message: str, table: str | None) -> SyncError:
+        """The error to raise for a failed load, reported first: ``reporter.log("error", ...)`` and, when the
+        reporter has it, ``reporter.failed(unit, detail)`` with the failing table (``publish`` when the commit
+        failed and no table could be named)."""
+        self.reporter.log("error", message)
+        failed = getattr(self.reporter, "failed", None)
+        if failed is not None:
+            unit = table if table in self.plan.names else (None if self.options.per_table_commit else "publish")
+            if unit:
+                failed(unit, message)
         if self.result.committed:
-            return SyncFailed(message, self.result)
-        return SyncError(message)
+            return SyncFailed(message, self.result, table=table)
+        return SyncError(message, table=table)
 
     def _settings(self) -> None:
+        """Start of each load transaction: its lock timeout, and the history table (created in the transaction,
+        so a load that rolls back leaves no trace)."""
         self.conn.execute("SELECT set_config('lock_timeout', %s, true)", (self.options.lock_timeout,))
+        ensure_history(self.conn)
 
     def _load(self, tp: TablePlan, index: int, units: int) -> TableResult:
         """Stream one table into the target inside the open transaction and check it."""
         self.cancel.check()
+        self.current = tp.name
         started = time.perf_counter()
         table = get_table(tp.name)
         tr = TableResult(tp.name, tp.strategy, sha256=tp.sha256, games=list(tp.games))
@@ -224,9 +316,10 @@ class _Loader:
                                     self.plan.manifest_created_at, tr.sha256, tr.rows, tr.replaced_rows, tr.digest)
         tr.seconds = time.perf_counter() - started
         games = f" {', '.join(map(str, tp.games))}" if tp.games else ""
-        self.reporter.log("info", f"{tp.name}: {tr.rows} rows ({tr.method}{games}): {tr.inserted} inserted, "
-                                  f"{tr.updated} updated, {tr.deleted} deleted in {tr.seconds:.2f}s "
-                                  f"({tr.rows_per_second:,.0f} rows/s, {tr.mb_per_second:.1f} MB/s).")
+        self.reporter.log("info", f"{tp.name}: {tr.rows} rows loaded, not committed yet ({tr.method}{games}: "
+                                  f"{tr.inserted} to insert, {tr.updated} to update, {tr.deleted} to delete) in "
+                                  f"{tr.seconds:.2f}s ({tr.rows_per_second:,.0f} rows/s, "
+                                  f"{tr.mb_per_second:.1f} MB/s).")
         return tr
 
     def _method(self, table, rows: int) -> str:
@@ -325,6 +418,22 @@ class _Loader:
         bad = null_in_required(self.conn, table, required, relation) if required else None
         if bad:
             raise SyncError(f"{tp.name}: the required column {bad} has empty values.")
+
+
+def _fk_hint(fk: ForeignKey | None, names: list[str], referenced_side: bool) -> str:
+    """What to do about a foreign key the commit found violated."""
+    if fk is None:
+        return "Rows the load needs are missing from a referenced table: sync that table too."
+    disagree = "the outputs disagree with each other; run the ETL again, then sync."
+    if referenced_side:
+        if fk.table in names:
+            return f"The load removes {fk.ref_table} rows that the {fk.table} it loads still references: {disagree}"
+        return (f"The load removes {fk.ref_table} rows that {fk.table} ({fk.column}) in the target still "
+                f"references: add {fk.table} to the selection or keep those {fk.ref_table} rows.")
+    if fk.ref_table in names:
+        return f"{fk.table}.{fk.column} references keys that the {fk.ref_table} being loaded lacks: {disagree}"
+    return (f"{fk.table}.{fk.column} references {fk.ref_table} rows that neither the selection nor the target "
+            f"provides: add {fk.ref_table} to the selection or sync it first.")
 
 
 def _rolled_back(result: SyncResult) -> str:

@@ -10,7 +10,10 @@ What this transport cannot do, reported in every result's notes:
   (re-running is safe: upserts are idempotent);
 - it is upsert-only: rows that are no longer in the outputs are not deleted from the target;
 - it takes no writer lock in the target (hockeyops' own target lease still serialises its runs);
-- it cannot apply schemas, and it does not read rows back, so there is no checksum verification.
+- it cannot apply schemas, and it does not read rows back, so there is no checksum verification;
+- no shrink guard and no foreign-key closure check: upserts never delete rows, so a REST sync cannot shrink
+  a table or make a game disappear (``allow_shrink`` / ``max_shrink`` have no effect), and a row whose
+  referenced row is missing fails its batch with the target's foreign-key error.
 
 Failed batches are retried with exponential backoff (plus jitter) when the failure is transient: network
 errors, timeouts, HTTP 408/429/5xx, PostgREST connection errors (PGRST000-003) and PostgreSQL

@@ -327,3 +327,31 @@ def sample_keys(snap: OutputSnapshot, name: str, key_columns: list[str], probes:
         if offset + 8192 >= size:
             break
     return list(dict.fromkeys(keys))
+
+
+def distinct_values(snap: OutputSnapshot, name: str, columns: list[str],
+                    games: list[int] | None = None) -> dict[str, set[str]]:
+    """Distinct non-empty values of ``columns`` in the file (only rows of ``games`` when given), one pass."""
+    out: dict[str, set[str]] = {c: set() for c in columns}
+    if not columns:
+        return out
+    reader = snap.reader(name)
+    try:
+        header = reader.header()
+        positions = [(c, header.index(c)) for c in columns]
+        keep = game_filter(header, games) if games else None
+        seen: dict[str, set[bytes]] = {c: set() for c in columns}
+        for _, records in reader.blocks():
+            for record in records:
+                if keep is not None and not keep(record):
+                    continue
+                fields = parse_record(record) if b'"' in record else record.split(b",")
+                for column, pos in positions:
+                    value = fields[pos] if pos < len(fields) else None
+                    if value:
+                        seen[column].add(value)
+        for column, values in seen.items():
+            out[column] = {v.decode("utf-8") for v in values}
+    finally:
+        reader.close()
+    return out

@@ -275,3 +275,67 @@ def merge_statements(table: Table, stage: str) -> tuple[sql.Composed, sql.Compos
                                                                         for c in table.column_names),
                               s, t, _match(table, "t", "s"))
     return delete, update, insert
+
+
+# ------------------------------------------------------------------------------------------------ guard
+
+def game_counts(conn: psycopg.Connection, name: str) -> dict[int | None, int]:
+    """game_id -> rows of a game-scoped table (None: rows without a game)."""
+    query = sql.SQL("SELECT game_id, count(*) FROM {} GROUP BY game_id").format(_ident(name))
+    return {g: int(n) for g, n in conn.execute(query).fetchall()}
+
+
+_FOREIGN_KEYS = """
+SELECT con.conname, src.relname, a.attname, ref.relname, fa.attname
+FROM pg_catalog.pg_constraint con
+JOIN pg_catalog.pg_class src ON src.oid = con.conrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = src.relnamespace
+JOIN pg_catalog.pg_class ref ON ref.oid = con.confrelid
+JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1]
+JOIN pg_catalog.pg_attribute fa ON fa.attrelid = con.confrelid AND fa.attnum = con.confkey[1]
+WHERE con.contype = 'f' AND n.nspname = current_schema() AND cardinality(con.conkey) = 1
+"""
+
+
+@dataclass(frozen=True)
+class LiveForeignKey:
+    name: str
+    table: str
+    column: str
+    ref_table: str
+    ref_column: str
+
+
+def foreign_key_constraints(conn: psycopg.Connection) -> list[LiveForeignKey]:
+    """Single-column foreign key constraints of the target's current schema (deferred or not, validated or not:
+    each is checked for the rows a load writes)."""
+    return [LiveForeignKey(*row) for row in conn.execute(_FOREIGN_KEYS).fetchall()]
+
+
+def relation_exists(conn: psycopg.Connection, name: str) -> bool:
+    query = ("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
+             "c.relnamespace WHERE n.nspname = current_schema() AND c.relname = %s AND c.relkind IN ('r', 'p'))")
+    return bool(conn.execute(query, (name,)).fetchone()[0])
+
+
+def absent_keys(conn: psycopg.Connection, table: str, column: str, type_: str, values: Sequence[str]) -> list[str]:
+    """The ``values`` (text) that no row of ``table`` holds in ``column`` (one query over ``unnest``; sorted).
+
+    Integer columns ignore values that are not integers (the COPY rejects those rows anyway).
+    """
+    if type_ in ("integer", "bigint", "smallint"):
+        values = [v for v in values if _INTEGER.match(v.encode())]
+    if not values:
+        return []
+    query = sql.SQL("SELECT u.k FROM unnest(%s::text[]) AS u(k) WHERE NOT EXISTS "
+                    "(SELECT 1 FROM {} AS t WHERE t.{} = u.k::{}) ORDER BY 1").format(
+        _ident(table), _ident(column), sql.SQL(type_))
+    return [k for (k,) in conn.execute(query, (list(values),)).fetchall()]
+
+
+def referenced_keys(conn: psycopg.Connection, table: str, column: str, keep: Sequence[str]) -> list[str]:
+    """Distinct values of ``table.column`` (as text, sorted) that are not among ``keep``: the keys a table still
+    references that a load keeping only ``keep`` would remove."""
+    query = sql.SQL("SELECT DISTINCT t.{c}::text FROM {t} AS t WHERE t.{c} IS NOT NULL AND "
+                    "NOT (t.{c}::text = ANY(%s::text[])) ORDER BY 1").format(t=_ident(table), c=_ident(column))
+    return [k for (k,) in conn.execute(query, (list(keep),)).fetchall()]

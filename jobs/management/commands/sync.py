@@ -60,7 +60,8 @@ class Command(HockeyopsCommand):
         parser.add_argument("--lock-wait", type=float, default=600.0,
                             help="Seconds to wait for another writer on the target (default 600).")
         parser.add_argument("--dry-run", action="store_true",
-                            help="Print each table's rows, strategy and the rows it would replace; write nothing.")
+                            help="Print each table's rows, strategy, rows now and after, the rows it would replace, "
+                                 "and WARNING lines for shrinking tables and missing references; write nothing.")
         parser.add_argument("--json", action="store_true", help="Print the plan or the result as JSON.")
 
     def handle(self, *args, **opts):
