@@ -203,7 +203,7 @@ def _sync_preview(target: str, spec: dict) -> dict:
             plan = plan_sync(url, spec["output_dir"], options, target_name=target)
     except (ValueError, EtlError, psycopg.Error, OSError) as exc:
         return {"sync_error": f"Could not preview the sync to target '{target}': {without_secrets(str(exc), url)}"}
-    return {"sync_plan": plan, "plan_target": target, "rest_target": rest,
+    return {"sync_plan": plan, "plan_target": target, "rest_target": rest, "sync_warnings": plan.warnings(),
             "sync_rows": sum(t.load_rows for t in plan.tables)}
 
 

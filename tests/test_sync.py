@@ -205,17 +205,17 @@ def test_selection_modes_patterns_exclude_and_unknown_names(sample_out: Path) ->
     names = lambda **kw: set(resolve_sync(sample_out, SyncOptions(**kw)).names)  # noqa: E731
     dims = {t.name for t in TABLES if t.category == "dim"}
     qa = {t.name for t in TABLES if t.category == "qa"}
-    assert names(modes=("dims", "qa")) == dims | qa  # repeatable modes: union
-    assert names(patterns=("fact_player*", "qa_goal*")) == {
+    assert names(tables=("dims", "qa")) == dims | qa  # repeatable modes: union
+    assert names(tables=("fact_player*", "qa_goal*")) == {
         "fact_player_game_stats", "fact_player_season_stats_basic", "qa_goal_verification"}
-    assert names(modes=("tracking",), tables=("dim_player",)) == \
+    assert names(tables=("tracking", "dim_player")) == \
         {t.name for t in TABLES if "tracking" in t.tags} | {"dim_player"}
-    assert names(modes=("facts",), exclude=("fact_player*", "fact_goals")) == \
+    assert names(tables=("facts",), exclude_tables=("fact_player*", "fact_goals")) == \
         {t.name for t in TABLES if t.category == "fact"} - {"fact_player_game_stats", "fact_player_season_stats_basic",
                                                              "fact_goals"}
     assert names() == set(TABLES_BY_NAME)
-    for bad, needle in ((dict(tables=("fact_nope",)), "fact_nope"), (dict(patterns=("zz*",)), "zz*"),
-                        (dict(modes=("everything",)), "everything"), (dict(exclude=("nope*",)), "nope*")):
+    for bad, needle in ((dict(tables=("fact_nope",)), "fact_nope"), (dict(tables=("zz*",)), "zz*"),
+                        (dict(tables=("everything",)), "everything"), (dict(exclude_tables=("nope*",)), "nope*")):
         with pytest.raises(SelectionError, match=needle.replace("*", r"\*")):
             resolve_sync(sample_out, SyncOptions(**bad))
     order = resolve_sync(sample_out, SyncOptions()).names
@@ -241,7 +241,7 @@ def test_games_select_rows_of_game_scoped_tables_only(sample_out: Path, tmp_path
     (partial / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(SelectionError, match="fact_shots"):
         resolve_sync(partial, SyncOptions())
-    assert "fact_shots" not in resolve_sync(partial, SyncOptions(exclude=("fact_shots",))).names
+    assert "fact_shots" not in resolve_sync(partial, SyncOptions(exclude_tables=("fact_shots",))).names
 
 
 @pytest.mark.django_db
@@ -633,7 +633,7 @@ def test_rest_transport_retries_with_backoff_and_reports_partial_writes(rest, sa
     assert sum("retry" in m for _, m in reporter.logs) == 2
     rest.requests.clear()
     with pytest.raises(SyncFailed, match="not atomic") as err:
-        sync_rest(rest.url, rest.service_key, str(sample_out), SyncOptions(modes=("dims",)), target_name="rest",
+        sync_rest(rest.url, rest.service_key, str(sample_out), SyncOptions(tables=("dims",)), target_name="rest",
                   backoff=0.01, max_retries=1, batch_size=100,
                   reporter=_FailOn("dim_player", rest))
     rest.clear_faults()

@@ -11,12 +11,15 @@
 6. typos and impossible schedules      -> test_job_options_reject_unknown_keys, test_impossible_schedules_are_refused
 7. a killed CLI run blocked its target -> test_a_sigkilled_cli_sync_is_followed_by_one_that_completes,
                                           test_a_waiting_cli_says_whom_it_waits_for
-(8. sync preview and commit refusals: tests/test_sync_guard.py)
+8. sync preview missed refusals       -> test_a_sync_run_from_half_the_games_is_refused_and_changes_nothing,
+                                          test_sync_preview_names_a_missing_referenced_table
+                                          (the library's guard: tests/test_sync_guard.py)
 """
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -328,3 +331,49 @@ def test_readme_documents_the_outside_vocabulary():
             row = f"| {stage} | `{field}` | `{names['cli']}` | `{names['api']}` | `{names['admin']}` |"
             assert row in section, row
 
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_run_from_half_the_games_is_refused_and_changes_nothing(warehouse, league, settings, tmp_path, client):
+    from tests.test_sync_guard import exact
+
+    games = tracked(league)
+    assert execute(build_plan(["etl", "schema", "sync"], target="warehouse")).status == Run.Status.SUCCEEDED
+    before = exact(warehouse)
+    half = tmp_path / "half"
+    for folder in sorted((league / "games").iterdir())[3:]:
+        shutil.rmtree(folder)
+    assert execute(build_plan(["etl"], etl={"output_dir": str(half)})).status == Run.Status.SUCCEEDED
+    login(client, "olive", "operator")
+    settings.HOCKEYOPS_OUTPUT_DIR = half  # the Sync page syncs the configured outputs
+    preview = client.post(reverse("admin:jobs_run_sync"), {"target": "warehouse", "collision": "queue",
+                                                           "verify": "on", "_preview": "Preview"})
+    page = preview.content.decode()
+    assert 'id="ho-sync-warnings"' in page and "REFUSED unless allowed" in page
+    assert f"games {', '.join(map(str, games[3:]))} would disappear" in page and "ho-shrinking" in page
+
+    run = execute(build_plan(["sync"], target="warehouse", sync={"output_dir": str(half)}))
+    assert run.status == Run.Status.FAILED
+    assert "fact_events" in run.error_summary and str(games[-1]) in run.error_summary
+    assert run.steps.get(unit="fact_events").status == "failed"  # the refusing tables' steps, not "pending"
+    assert not run.steps.filter(status="pending").exists()
+    assert exact(warehouse) == before  # byte for byte, and no history row
+
+    allowed = execute(build_plan(["sync"], target="warehouse", sync={"output_dir": str(half), "allow_shrink": True}))
+    assert allowed.status == Run.Status.SUCCEEDED, allowed.error_summary
+    assert games_in(warehouse) == games[:3]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sync_preview_names_a_missing_referenced_table(warehouse, league, settings, client):
+    assert execute(build_plan(["etl", "schema"], target="warehouse")).status == Run.Status.SUCCEEDED
+    login(client, "olive", "operator")
+    form = {"table_patterns": "fact_player*", "exclude_tables": ["fact_player_season_stats_basic"],
+            "target": "warehouse", "collision": "queue", "verify": "on"}
+    page = client.post(reverse("admin:jobs_run_sync"), {**form, "_preview": "Preview"}).content.decode()
+    assert "references" in page and "dim_player" in page and "REFUSED" in page
+    run = execute(build_plan(["sync"], target="warehouse",
+                             sync={"tables": ["fact_player*"], "exclude_tables": ["fact_player_season_stats_basic"]}))
+    assert run.status == Run.Status.FAILED and "dim_player" in run.error_summary
+    assert run.steps.get(unit="fact_player_game_stats").status == "failed"
+    assert not run.logs.filter(message__contains="inserted").exists()  # nothing reported as written

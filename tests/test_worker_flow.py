@@ -235,7 +235,7 @@ def test_runs_on_one_target_never_overlap(celery_worker_proc: CeleryWorker, leag
     assert second.logs.filter(message__contains=f"waiting for Run #{first.pk}").exists()
     assert not TargetLease.objects.exists()
 
-    holder = submit(league40, tmp_path / "output40")
+    holder = submit(league40, out)  # runs writing one output folder: one at a time (other folders do not collide)
     wait_status(holder.pk, "running", 30)
     skipped = wait_terminal(submit(league, out, games=[30003], collision="skip").pk, 30)
     assert skipped.status == "skipped"

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..catalog import TABLES, TABLES_BY_NAME
 from ..errors import SelectionError
 from ..schema.ddl import foreign_keys
-from ..selection import GameSelection, TableSelection, parse_game_ids
+from ..selection import GameSelection, TableSelection, parse_game_ids, split_terms
 from .errors import SyncError
 from .stream import OutputSnapshot, count_game_rows
 
@@ -29,10 +29,8 @@ _TRUE = ("1", "true", "yes", "on")
 class SyncOptions:
     """A sync request in plain values (safe to freeze into a Run)."""
 
-    modes: tuple[str, ...] = ()
-    tables: tuple[str, ...] = ()
-    patterns: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()  # names, globs and modes (the shared grammar); empty means every table
+    exclude_tables: tuple[str, ...] = ()  # names and globs
     games: tuple[int, ...] = ()
     per_table_commit: bool = False
     dry_run: bool = False
@@ -45,8 +43,8 @@ class SyncOptions:
     max_shrink: float = DEFAULT_MAX_SHRINK  # fraction of a table's rows a load may remove without allow_shrink
 
     def __post_init__(self) -> None:
-        for name in ("modes", "tables", "patterns", "exclude", "resume_from"):
-            object.__setattr__(self, name, tuple(getattr(self, name) or ()))
+        for name in ("tables", "exclude_tables", "resume_from"):
+            object.__setattr__(self, name, tuple(split_terms(getattr(self, name))))
         object.__setattr__(self, "games", tuple(parse_game_ids(self.games)))
         allow = self.allow_shrink
         object.__setattr__(self, "allow_shrink", allow.strip().lower() in _TRUE if isinstance(allow, str)
@@ -54,11 +52,11 @@ class SyncOptions:
         object.__setattr__(self, "max_shrink", _fraction(self.max_shrink))
 
     def selection(self) -> TableSelection:
-        return TableSelection.from_terms([*self.modes, *self.tables, *self.patterns], self.exclude)
+        return TableSelection.from_terms(self.tables, self.exclude_tables)
 
     def as_dict(self) -> dict:
         data = asdict(self)
-        for key in ("modes", "tables", "patterns", "exclude", "games", "resume_from"):
+        for key in ("tables", "exclude_tables", "games", "resume_from"):
             data[key] = list(data[key])
         return data
 

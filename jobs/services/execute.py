@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 
 from etl.errors import Cancelled, EtlError
@@ -73,7 +73,7 @@ class Heartbeat(threading.Thread):
                     with contextlib.suppress(Exception):
                         connection.close()
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own connection: never left open behind a finished run
 
 
 def cancel_token(run: Run) -> RunCancelToken:
@@ -345,7 +345,7 @@ def _sync_stage(run: Run, logfile: Path, echo: Reporter | None = None, overall: 
     spec = run.plan["sync"]
     values = {**spec["options"], "sync_id": f"run-{run.pk}", "resume_from": _parent_sync_ids(run)}
     if run.parent_id:  # a retry loads only the tables that did not commit
-        values.update(tables=[u for u in spec["units"] if u != "publish"], modes=[], patterns=[], exclude=[])
+        values.update(tables=[u for u in spec["units"] if u != "publish"], exclude_tables=[])
     options = SyncOptions.from_dict(values)
     try:
         url, key = resolve_credentials(run.target_name)

@@ -46,15 +46,12 @@ def sync_options(request: SyncRequest, **overrides):
     """The library's SyncOptions for a request (max_shrink defaults to the HOCKEYOPS_SYNC_MAX_SHRINK setting)."""
     from etl.sync import SyncOptions
 
-    values = {"tables": request.tables, "exclude": request.exclude_tables, "games": request.games,
+    values = {"tables": request.tables, "exclude_tables": request.exclude_tables, "games": request.games,
               "per_table_commit": request.per_table_commit, "verify": request.verify,
               "lock_timeout": request.lock_timeout, "lock_wait": request.lock_wait,
               "resume_from": request.resume_from}
-    fields = SyncOptions.__dataclass_fields__
-    if "allow_shrink" in fields:
-        values["allow_shrink"] = request.allow_shrink
-        values["max_shrink"] = (request.max_shrink if request.max_shrink is not None
-                                else settings.HOCKEYOPS_SYNC_MAX_SHRINK)
+    values["allow_shrink"] = request.allow_shrink
+    values["max_shrink"] = request.max_shrink if request.max_shrink is not None else settings.HOCKEYOPS_SYNC_MAX_SHRINK
     values.update(overrides)
     return SyncOptions(**values)
 
