@@ -386,6 +386,11 @@ class StagingSource:
     def game_hash(self, game: GameFile) -> str:
         return self._workbook(f"game:{game.game_id}")[1]
 
+    def folders_without_workbook(self) -> dict:
+        """Staging keeps workbooks only, not the folder layout: folders without one are reported by the
+        Excel source (the stage command stages the workbooks it finds)."""
+        return {}
+
     def _sheets(self, table: str, where: sql.Composable, params: tuple, names: list[str]) -> dict[str, list[list]]:
         query = sql.SQL("SELECT sheet, cells FROM {} WHERE {} AND sheet = ANY(%s) ORDER BY sheet, row_number").format(
             _ident(table), where)
