@@ -49,6 +49,11 @@ class Table:
         raise KeyError(f"{self.name} has no column {name}")
 
 
+# Key of an event whose number the tracker reused (restarted numbering): its number plus this offset per
+# earlier event of the same number, so the first use keeps EV{game}{number:05d} and later ones are stable
+# (the second event numbered 1864 is 51864). Raised tenfold for a workbook whose numbers reach it.
+REUSED_INDEX_OFFSET = 50_000
+
 # Shared column vocabulary: name -> (Postgres type, description).
 COLUMNS: dict[str, tuple[str, str]] = {
     # identities
@@ -63,8 +68,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "event_id": ("text", "Event key EV{game_id}{event_index:05d}."),
     "shift_id": ("text", "Shift key SH{game_id}{shift_index:05d}."),
     "event_index": ("integer", "Event number within the game as tracked; an event of a restarted numbering block "
-                    "carries its tracked number plus 50000 per earlier use of that number (see qa_data_issues "
-                    "kind reused_event_index)."),
+                    f"carries its tracked number plus {REUSED_INDEX_OFFSET} per earlier use of that number (see "
+                    "qa_data_issues kind reused_event_index)."),
     "shift_index": ("integer", "Shift number within the game as tracked."),
     "venue": ("text", "home or away (per dim_schedule)."),
     "jersey": ("text", "Jersey number as worn (normalised, e.g. 27)."),
@@ -421,8 +426,9 @@ TABLES: tuple[Table, ...] = (
            "corsi_against", "team_game_id", "game", tags=("tracking",),
            upstream=("fact_goals", "fact_shots", "fact_faceoffs"), required="game_id team_id",
            describe={"goals": _TRACKED["goals"],
-                     "official_goals": "Official goals of the team in periods_covered (dim_schedule per-period "
-                                       "goals; the final score when every period is covered)."}),
+                     "official_goals": "Official goals of the team in periods_covered: dim_schedule's per-period "
+                                       "goals where it has them, else the final score when every regulation "
+                                       "period is covered."}),
     _table("fact_goalie_game_stats", "fact", "Per goalie and game, from tracking.",
            "goalie_game_id game_id team_id player_id jersey periods_covered shots_against saves goals_against "
            "save_pct toi_seconds", "goalie_game_id", "game", tags=("tracking",),
@@ -449,8 +455,9 @@ TABLES: tuple[Table, ...] = (
            "game_id team_id venue periods_covered official_goals tracked_goals match", "game_id team_id", "game",
            upstream=("fact_goals", "dim_schedule"),
            describe={"periods_covered": "Periods compared: those the events sheet covers.",
-                     "official_goals": "Official goals in periods_covered (dim_schedule per-period goals; the "
-                                       "final score when every period is covered); empty when unknown.",
+                     "official_goals": "Official goals in periods_covered: dim_schedule's per-period goals where "
+                                       "it has them, else the final score when every regulation period is "
+                                       "covered; empty when unknown.",
                      "match": "Tracked goals equal official goals in periods_covered; empty when the official "
                               "figure is unknown."}),
     _table("qa_scorer_verification", "qa", "Tracked goals and assists against the box score, per player.",

@@ -64,6 +64,7 @@ class IssueLog:
         self.limit = limit_per_check
         self.rows: list[dict] = []
         self._counts: dict[tuple[str, str, str], int] = {}
+        self._files: dict[tuple[str, str, str], str] = {}
 
     def add(self, file: str, problem: str, action: str, *, kind: str, sheet: str | None = None,
             row: int | None = None, column: str | None = None, uncapped: bool = False) -> None:
@@ -73,6 +74,7 @@ class IssueLog:
         key = (sheet or "", kind, problem)
         if not uncapped:
             self._counts[key] = self._counts.get(key, 0) + 1
+            self._files.setdefault(key, file)
             if self._counts[key] > self.limit:
                 return
         ident = "|".join(str(v) for v in (self.game_id, file, sheet, row, column, problem))
@@ -93,7 +95,8 @@ class IssueLog:
             if count > self.limit:
                 self.rows.append(dict(
                     issue_id=hashlib.sha1(f"{self.game_id}|{sheet}|{problem}|more".encode()).hexdigest()[:16],
-                    game_id=self.game_id, kind="more_rows", file=None, sheet=sheet or None, row=None,
+                    game_id=self.game_id, kind="more_rows", file=self._files.get((sheet, kind, problem)),
+                    sheet=sheet or None, row=None,
                     column_name=None, problem=f"{count - self.limit} more rows with: {problem} ({kind})",
                     action="see the rows above",
                 ))

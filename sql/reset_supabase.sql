@@ -826,7 +826,7 @@ COMMENT ON COLUMN "fact_team_game_stats"."opp_team_id" IS 'Opponent team id.';
 COMMENT ON COLUMN "fact_team_game_stats"."venue" IS 'home or away (per dim_schedule).';
 COMMENT ON COLUMN "fact_team_game_stats"."periods_covered" IS 'Periods the row''s tracked figures cover, e.g. 1,2,3 (4 = overtime); a partial game covers only the periods tracked in both the events and the shifts sheet.';
 COMMENT ON COLUMN "fact_team_game_stats"."goals" IS 'Goals counted from tracking (scorer of a Goal_Scored event) within periods_covered.';
-COMMENT ON COLUMN "fact_team_game_stats"."official_goals" IS 'Official goals of the team in periods_covered (dim_schedule per-period goals; the final score when every period is covered).';
+COMMENT ON COLUMN "fact_team_game_stats"."official_goals" IS 'Official goals of the team in periods_covered: dim_schedule''s per-period goals where it has them, else the final score when every regulation period is covered.';
 COMMENT ON COLUMN "fact_team_game_stats"."shots" IS 'Shot attempts (Shot events).';
 COMMENT ON COLUMN "fact_team_game_stats"."shots_on_goal" IS 'Shots on goal.';
 COMMENT ON COLUMN "fact_team_game_stats"."blocks" IS 'Opponent shots blocked (Shot_Blocked events, credited to the blocker).';
@@ -876,7 +876,7 @@ COMMENT ON COLUMN "qa_goal_verification"."game_id" IS 'League game number (dim_s
 COMMENT ON COLUMN "qa_goal_verification"."team_id" IS 'League team id, e.g. N10001.';
 COMMENT ON COLUMN "qa_goal_verification"."venue" IS 'home or away (per dim_schedule).';
 COMMENT ON COLUMN "qa_goal_verification"."periods_covered" IS 'Periods compared: those the events sheet covers.';
-COMMENT ON COLUMN "qa_goal_verification"."official_goals" IS 'Official goals in periods_covered (dim_schedule per-period goals; the final score when every period is covered); empty when unknown.';
+COMMENT ON COLUMN "qa_goal_verification"."official_goals" IS 'Official goals in periods_covered: dim_schedule''s per-period goals where it has them, else the final score when every regulation period is covered; empty when unknown.';
 COMMENT ON COLUMN "qa_goal_verification"."tracked_goals" IS 'Goals counted from tracking.';
 COMMENT ON COLUMN "qa_goal_verification"."match" IS 'Tracked goals equal official goals in periods_covered; empty when the official figure is unknown.';
 COMMENT ON TABLE "qa_scorer_verification" IS 'Tracked goals and assists against the box score, per player.';

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from etl.catalog import TABLES
+from etl.catalog import REUSED_INDEX_OFFSET, TABLES
 from etl.pipeline import EtlOptions, run_etl
 from tests.conftest import read_csv
 
@@ -122,7 +122,7 @@ def test_real_reused_event_numbers_are_separate_events(real_outputs):
     split = issues[issues["kind"] == "split_event_rows"]
     assert split.groupby("game_id").size().to_dict() == {"18977": 4}  # rows added further down, same event
     events = read_csv(real_outputs / "fact_events.csv")
-    later = events[events["event_index"].astype(int) >= 50_000]
+    later = events[events["event_index"].astype(int) >= REUSED_INDEX_OFFSET]
     assert len(later) == 20 and set(later["game_id"]) == {"18981"} and set(later["period"]) == {"2", "3"}
     faceoffs = read_csv(real_outputs / "fact_faceoffs.csv")
     assert not faceoffs["event_detail_id"].str.startswith("Zone").any()

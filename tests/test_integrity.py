@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from etl.catalog import get_table
+from etl.catalog import REUSED_INDEX_OFFSET, get_table
 from etl.excel_source import discover_games, folders_without_workbook
 from etl.issues import KINDS
 from etl.pipeline import EtlOptions, run_etl
@@ -388,7 +388,7 @@ def test_restarted_event_numbering_becomes_separate_events_with_stable_keys(samp
     events = read_csv(sample_out / "fact_events.csv")
     mine = events[events["game_id"] == RESTARTED]
     assert len(mine) == blocks.nunique()  # one event per contiguous block
-    later = mine[mine["event_index"].astype(int) >= 50_000]
+    later = mine[mine["event_index"].astype(int) >= REUSED_INDEX_OFFSET]
     assert len(later) == 20
     assert (later["event_id"] == "EV" + RESTARTED + later["event_index"].str.zfill(5)).all()
     assert set(later["period"]) == {"2", "3"}  # the restarted block spans the start of period 3

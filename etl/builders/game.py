@@ -182,8 +182,8 @@ def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, 
 
     first, goal_events = _event_frame(ev, venue_map, team_of)
     players = _event_players(gid, ev, first, resolver, team_venue, game, issues)
-    primary = stats.role1(players, "event")
-    first["player_id"] = primary["player_id"].reindex(first.index)
+    r1 = {side: stats.role1(players, side) for side in ("event", "opp")}  # player 1 of each side, per event
+    first["player_id"] = r1["event"]["player_id"].reindex(first.index)
     first["player_count"] = players.groupby("event_index").size().reindex(first.index).fillna(0).astype(int)
 
     shifts, sp = _shifts(gid, sh, venue_map, team_of, team_venue, resolver, game, issues)
@@ -207,10 +207,10 @@ def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, 
     t["fact_event_players"] = _event_players_table(gid, players)
     t["fact_shifts"] = shifts
     t["fact_shift_players"] = sp[_SHIFT_PLAYER_COLUMNS]
-    t["fact_goals"] = _goals(gid, first, goal_events, players, prim, sec)
-    t["fact_shots"] = _shots(gid, first, players, blocker)
-    t["fact_faceoffs"] = _faceoffs(gid, first, players)
-    t["fact_penalties"] = _penalties(gid, first, players)
+    t["fact_goals"] = _goals(gid, first, goal_events, r1, players, prim, sec)
+    t["fact_shots"] = _shots(gid, first, r1, players, blocker)
+    t["fact_faceoffs"] = _faceoffs(gid, first, r1)
+    t["fact_penalties"] = _penalties(gid, first, r1)
     attempts = _attempts(first)
     in_window = attempts[attempts["period"].isin(window.events)]
     credits = stats.credit_rows(players, first, goal_events)
@@ -260,7 +260,7 @@ def _event_frame(ev: pd.DataFrame, venue_map: dict[str, str], team_of: dict[str,
     # an event is a shot, faceoff or penalty when any of its rows says so (a goal's rows may start with
     # its shot, a blocked shot's with the possession before it); a shot's details come from its shot row
     for key in ("shot", "faceoff", "penalty"):
-        rows = ev[_flag(ev["type_key"] == key)].groupby("event_index").first()
+        rows = ev[_flag(ev["type_key"] == key)].drop_duplicates("event_index").set_index("event_index")
         first[f"is_{key}"] = first.index.isin(rows.index)
         if key == "shot":
             for col in ("event_detail", "event_detail_2", "detail_key"):
@@ -439,17 +439,15 @@ def _shifts(gid: int, sh: pd.DataFrame, venue_map: dict[str, str], team_of: dict
     return shifts, sp
 
 
-def _goals(gid: int, first: pd.DataFrame, goal_events: pd.Index, players: pd.DataFrame, prim: pd.Series,
-           sec: pd.Series) -> pd.DataFrame:
+def _goals(gid: int, first: pd.DataFrame, goal_events: pd.Index, r1: dict[str, pd.DataFrame],
+           players: pd.DataFrame, prim: pd.Series, sec: pd.Series) -> pd.DataFrame:
     cols = ["goal_id", "event_id", "game_id", "period", "clock_seconds", "elapsed_seconds", "team_id", "venue",
             "opp_team_id", "scorer_player_id", "scorer_jersey", "primary_assist_player_id",
             "secondary_assist_player_id", "goalie_player_id", "event_detail_2_id", "strength_id"]
     if goal_events.empty:
         return pd.DataFrame(columns=cols)
     g = first.loc[goal_events]
-    goal_players = players[players["event_index"].isin(goal_events)]
-    scorer = stats.role1(goal_players, "event")
-    opp1 = stats.role1(goal_players, "opp")
+    scorer, opp1 = r1["event"], r1["opp"]
     eid = _event_id(gid, g.index.to_series())
     goalie_shift = pd.Series(np.where(g["venue_ev"] == "home", g["away_goalie"], g["home_goalie"]), index=g.index)
     goalie = goalie_shift.where(goalie_shift.notna(), opp1["player_id"].reindex(g.index))
@@ -468,14 +466,15 @@ def _of_type(first: pd.DataFrame, type_key: str) -> pd.DataFrame:
     return first[first[f"is_{type_key}"]]
 
 
-def _shots(gid: int, first: pd.DataFrame, players: pd.DataFrame, blocker: pd.Series) -> pd.DataFrame:
+def _shots(gid: int, first: pd.DataFrame, r1: dict[str, pd.DataFrame], players: pd.DataFrame,
+           blocker: pd.Series) -> pd.DataFrame:
     cols = ["shot_id", "event_id", "game_id", "period", "elapsed_seconds", "team_id", "venue", "player_id",
             "event_detail_id", "event_detail_2_id", "is_on_goal", "is_goal", "is_blocked", "is_missed",
             "blocker_player_id", "goalie_player_id", "strength_id"]
     f = _of_type(first, "shot")
     if f.empty:
         return pd.DataFrame(columns=cols)
-    shooter = stats.role1(players[players["event_index"].isin(f.index)], "event")
+    shooter = r1["event"]
     detail = f["shot_detail_key"].fillna("")
     is_goal = detail.str.contains("goal", regex=False)
     eid = _event_id(gid, f.index.to_series())
@@ -492,9 +491,9 @@ def _shots(gid: int, first: pd.DataFrame, players: pd.DataFrame, blocker: pd.Ser
     }).reset_index(drop=True)
 
 
-def _faceoffs(gid: int, first: pd.DataFrame, players: pd.DataFrame) -> pd.DataFrame:
+def _faceoffs(gid: int, first: pd.DataFrame, r1: dict[str, pd.DataFrame]) -> pd.DataFrame:
     f = _of_type(first, "faceoff")
-    win, lose = stats.role1(players, "event"), stats.role1(players, "opp")
+    win, lose = r1["event"], r1["opp"]
     eid = _event_id(gid, f.index.to_series())
     return pd.DataFrame({
         "faceoff_id": eid, "event_id": eid, "game_id": gid, "period": f["period"], "elapsed_seconds": f["elapsed"],
@@ -504,9 +503,9 @@ def _faceoffs(gid: int, first: pd.DataFrame, players: pd.DataFrame) -> pd.DataFr
     }).reset_index(drop=True)
 
 
-def _penalties(gid: int, first: pd.DataFrame, players: pd.DataFrame) -> pd.DataFrame:
+def _penalties(gid: int, first: pd.DataFrame, r1: dict[str, pd.DataFrame]) -> pd.DataFrame:
     f = _of_type(first, "penalty")
-    taker = stats.role1(players, "event")
+    taker = r1["event"]
     eid = _event_id(gid, f.index.to_series())
     return pd.DataFrame({
         "penalty_id": eid, "event_id": eid, "game_id": gid, "period": f["period"], "elapsed_seconds": f["elapsed"],

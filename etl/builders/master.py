@@ -67,8 +67,8 @@ class League:
     def official_goals(self, game_id: int, venue: str, periods: set[int]) -> int | None:
         """Official goals of ``venue`` ('home'/'away') scored in ``periods``; None when unknown.
 
-        Every regulation period covered: the final score. Fewer periods: the schedule's per-period
-        goals, when it has them (see ``period_goal_table``).
+        The schedule's per-period goals of ``periods`` where it has them (``period_goal_table``), else
+        the final score when every regulation period is covered.
         """
         sched = self.game(game_id)
         if sched is None:
@@ -253,28 +253,27 @@ def roster_venues(r: pd.DataFrame, schedule: pd.DataFrame, file: str,
     rows = r.index.to_series() + 2
     conflict = scheduled & venue.notna() & (own.fillna("") != venue.fillna(""))
     outsider = scheduled & ~is_home & ~is_away
-    for (gid, team), grp in rows[conflict].groupby([r.loc[conflict, "game_id"], r.loc[conflict, "team_id"]]):
-        said = own[grp.index].fillna("blank").mode().iloc[0]
-        right = venue[grp.index[0]]
-        issues.add(file, f"game {gid}: team {team} is '{said}' on {len(grp)} roster rows ({_row_span(grp)}) but "
-                   f"the schedule has it {'at home' if right == 'home' else 'away'}",
-                   "venue taken from the schedule", kind="venue_conflict", sheet="fact_gameroster",
-                   row=int(grp.iloc[0]), column="team_venue")
-    for (gid, team), grp in rows[outsider].groupby([r.loc[outsider, "game_id"], r.loc[outsider, "team_id"]]):
-        issues.add(file, f"game {gid}: team {team} is on {len(grp)} roster rows ({_row_span(grp)}) but is neither "
-                   "the home nor the away team of the game in the schedule", "venue left empty",
-                   kind="roster_team_not_in_game", sheet="fact_gameroster", row=int(grp.iloc[0]),
-                   column="team_id")
+    for mask, kind in ((conflict, "venue_conflict"), (outsider, "roster_team_not_in_game")):
+        if not mask.any():
+            continue
+        blocks = pd.DataFrame({"game": r.loc[mask, "game_id"], "team": r.loc[mask, "team_id"], "row": rows[mask],
+                               "said": own[mask].fillna("blank"), "right": venue[mask]})
+        agg = blocks.groupby(["game", "team"], sort=True).agg(
+            first=("row", "first"), low=("row", "min"), high=("row", "max"), count=("row", "size"),
+            said=("said", "first"), right=("right", "first"))
+        for (gid, team), b in zip(agg.index, agg.itertuples(index=False), strict=True):
+            span = f"row {b.low}" if b.count == 1 else (
+                f"rows {b.low}-{b.high}" if b.high - b.low + 1 == b.count else f"between rows {b.low} and {b.high}")
+            if kind == "venue_conflict":
+                right = "at home" if b.right == "home" else "away"
+                issues.add(file, f"game {gid}: team {team} is '{b.said}' on {b.count} roster rows ({span}) but the "
+                           f"schedule has it {right}", "venue taken from the schedule", kind=kind,
+                           sheet="fact_gameroster", row=int(b.first), column="team_venue")
+            else:
+                issues.add(file, f"game {gid}: team {team} is on {b.count} roster rows ({span}) but is neither the "
+                           "home nor the away team of the game in the schedule", "venue left empty", kind=kind,
+                           sheet="fact_gameroster", row=int(b.first), column="team_id")
     return venue, opp
-
-
-def _row_span(rows: pd.Series) -> str:
-    """'rows 12-24' for a contiguous block of Excel rows, else the first few rows."""
-    values = sorted(int(v) for v in rows)
-    if values[-1] - values[0] + 1 == len(values):
-        return f"rows {values[0]}-{values[-1]}" if len(values) > 1 else f"row {values[0]}"
-    head = ", ".join(str(v) for v in values[:5])
-    return f"rows {head}{', ...' if len(values) > 5 else ''}"
 
 
 def period_goal_table(s: pd.DataFrame) -> dict[int, dict[tuple[str, int], int]]:
@@ -294,8 +293,12 @@ def period_goal_table(s: pd.DataFrame) -> dict[int, dict[tuple[str, int], int]]:
         total = _int(s, f"{venue}_total_goals")
         summed = sum(values[(venue, p)] for _, p in PERIOD_GOAL_LABELS)
         ok &= total.notna() & (summed == total).fillna(False)
-    for i in s.index[ok.to_numpy()]:
-        out[int(s.at[i, "game_id"])] = {key: int(values[key][i]) for key in columns}
+    keep = ok.to_numpy()
+    table = pd.DataFrame({key: v.to_numpy()[keep] for key, v in values.items()},
+                         index=s["game_id"].to_numpy()[keep]).astype("int64")
+    keys = list(columns)
+    for gid, row in zip(table.index.tolist(), table.to_numpy().tolist(), strict=True):
+        out[int(gid)] = dict(zip(keys, row, strict=True))
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..catalog import REUSED_INDEX_OFFSET
 from ..codes import clean_text, code_key, jersey, normalize_code, normalize_label, to_number
 from ..issues import IssueLog
 from .vocab import canonicalize
@@ -21,10 +22,6 @@ SLOTS = ("forward_1", "forward_2", "forward_3", "defense_1", "defense_2", "xtra"
 # reads as "opponent" only in a workbook that uses the column: at least this share of its player rows
 # carry the '1' (event-team rows are well over half of all player rows in a tracked game).
 BINARY_IN_USE_SHARE = 0.25
-# Key of an event whose number the tracker reused (restarted numbering): its number plus this offset per
-# earlier event of the same number, so the first use keeps EV{game}{number:05d} and later ones stay stable
-# (e.g. the second event numbered 1864 is 51864). Raised tenfold if a workbook's numbers ever reach it.
-REUSED_INDEX_OFFSET = 50_000
 
 
 def _col(df: pd.DataFrame, name: str) -> pd.Series:
@@ -95,22 +92,27 @@ def _event_keys(df: pd.DataFrame, index: pd.Series, attrs: pd.DataFrame, issues:
     """Event key per row and a mask of rows in a restarted numbering block.
 
     Rows are grouped into blocks: contiguous runs of one event number. A number's later block
-    *continues* the event it repeats when its own attributes (type, detail, clock, period), where
-    both have them, agree: the tracker added rows to that event further down (``split_event_rows``).
+    *continues* the event it repeats when its attributes (type, detail, clock, period on its first
+    row), where both have them, agree: the tracker added rows to that event further down
+    (``split_event_rows``).
     Otherwise the tracker restarted its numbering and the block is its own event, keyed by its
     number plus REUSED_INDEX_OFFSET per earlier event of that number (``reused_event_index``).
     """
     rows = df["source_row"]
-    block = (index != index.shift()).cumsum()
-    firsts = attrs.groupby(block, sort=False).first()
-    firsts["index"] = index.groupby(block, sort=False).first()
-    firsts["row"] = rows.groupby(block, sort=False).first()
-    firsts["last"] = rows.groupby(block, sort=False).last()
     key = index.copy()
     restarted = pd.Series(False, index=df.index)
+    values = index.to_numpy()
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]]) if len(values) else np.array([], dtype=int)
+    if not pd.Series(values[starts]).duplicated().any():
+        return key, restarted  # every number is one contiguous block: nothing to do
+    block = pd.Series(np.cumsum(np.r_[True, values[1:] != values[:-1]]), index=df.index)
+    # a block's attributes are those of its first row (where the tracker types them)
+    firsts = attrs.iloc[starts].set_axis(block.iloc[starts].to_numpy())
+    firsts["index"] = values[starts]
+    firsts["row"] = rows.to_numpy()[starts]
+    ends = np.r_[starts[1:], len(values)] - 1
+    firsts["last"] = rows.to_numpy()[ends]
     repeated = firsts[firsts["index"].duplicated(keep=False)]
-    if repeated.empty:
-        return key, restarted
     offset = REUSED_INDEX_OFFSET
     while offset <= index.max():  # keep later blocks clear of every tracked number
         offset *= 10
