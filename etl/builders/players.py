@@ -7,7 +7,8 @@ For a row that puts jersey J on the side of team T (T from the schedule, after a
    him **and to his roster team** (the side was entered wrong); the event keeps its tracked team.
    Reported as ``jersey_other_side`` with file, sheet, row and column.
 3. J is on neither roster: the workbook's own ``player_id`` for (T, J), where the events sheet has
-   one (a substitute the tracker knew), else unlinked. Reported as ``jersey_not_on_roster``.
+   one (a substitute the tracker knew), else unlinked. Reported as ``jersey_not_on_roster``, once per
+   sheet, team and jersey with its rows listed.
    The same (T, J) is linked the same way in every sheet, so an unlinked jersey is one
    (game, team, jersey) and is never split from a linked row.
 
@@ -20,6 +21,7 @@ import pandas as pd
 from ..issues import IssueLog
 
 LINKED_BY = ("roster", "other_side", "workbook")
+MAX_ROWS_LISTED = 8  # rows named in one jersey_not_on_roster issue (the first row is its location)
 
 
 class Resolver:
@@ -75,20 +77,32 @@ class Resolver:
 
     def report(self, issues: IssueLog, file: str, sheet: str, rows: pd.Series, columns: pd.Series,
                side_teams: pd.Series, jerseys: pd.Series, res: pd.DataFrame) -> None:
-        """qa_data_issues rows for jerseys on the other side's roster or on neither roster."""
-        for label in res.index[res["how"].isin(["other_side", "workbook", "unlinked"])]:
-            how, j, t = res.at[label, "how"], jerseys[label], side_teams[label]
-            side = self.team_names.get(t, t) if isinstance(t, str) else "an unknown team"
-            if how == "other_side":
-                owner = res.at[label, "team_id"]
-                issues.add(file, f"jersey {j} is on {side}'s side, but only {self.team_names.get(owner, owner)}'s "
-                           "roster of this game has it", f"credited to {res.at[label, 'player_id']} of {owner}",
-                           kind="jersey_other_side", sheet=sheet, row=int(rows[label]), column=columns[label])
-            else:
-                action = (f"linked by the workbook's player_id to {res.at[label, 'player_id']}" if how == "workbook"
-                          else "player left unlinked")
-                issues.add(file, f"jersey {j} of {side} is on neither team's roster of this game", action,
-                           kind="jersey_not_on_roster", sheet=sheet, row=int(rows[label]), column=columns[label])
+        """qa_data_issues rows: one per row whose jersey is only on the other side's roster (an entry to fix
+        on that row), one per (team, jersey) on neither roster naming its rows (a roster to complete)."""
+        for label in res.index[(res["how"] == "other_side").to_numpy()]:
+            j, t, owner = jerseys[label], side_teams[label], res.at[label, "team_id"]
+            issues.add(file, f"jersey {j} is on {self._name(t)}'s side, but only {self._name(owner)}'s roster of "
+                       "this game has it", f"credited to {res.at[label, 'player_id']} of {owner}",
+                       kind="jersey_other_side", sheet=sheet, row=int(rows[label]), column=columns[label])
+        missing = res["how"].isin(["workbook", "unlinked"]).to_numpy()
+        if not missing.any():
+            return
+        found = pd.DataFrame({"team": side_teams[missing].fillna(""), "jersey": jerseys[missing],
+                              "row": rows[missing].astype(int), "column": columns[missing],
+                              "player": res.loc[missing, "player_id"]})
+        for (team, j), grp in found.groupby(["team", "jersey"], sort=True):
+            listed = grp["row"].tolist()
+            shown = ", ".join(str(r) for r in listed[:MAX_ROWS_LISTED]) + (", ..." if len(listed) > MAX_ROWS_LISTED
+                                                                            else "")
+            player = grp["player"].dropna()
+            action = (f"linked by the workbook's player_id to {player.iloc[0]}" if len(player)
+                      else "player left unlinked")
+            issues.add(file, f"jersey {j} of {self._name(team or None)} is on neither team's roster of this game "
+                       f"({len(listed)} row{'s' if len(listed) > 1 else ''}: {shown})", action,
+                       kind="jersey_not_on_roster", sheet=sheet, row=listed[0], column=grp["column"].iloc[0])
+
+    def _name(self, team: str | None) -> str:
+        return self.team_names.get(team, team) if team else "an unknown team"
 
 
 def player_key(player_id: pd.Series, jersey: pd.Series) -> pd.Series:
