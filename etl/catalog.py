@@ -49,6 +49,11 @@ class Table:
         raise KeyError(f"{self.name} has no column {name}")
 
 
+# Key of an event whose number the tracker reused (restarted numbering): its number plus this offset per
+# earlier event of the same number, so the first use keeps EV{game}{number:05d} and later ones are stable
+# (the second event numbered 1864 is 51864). Raised tenfold for a workbook whose numbers reach it.
+REUSED_INDEX_OFFSET = 50_000
+
 # Shared column vocabulary: name -> (Postgres type, description).
 COLUMNS: dict[str, tuple[str, str]] = {
     # identities
@@ -62,7 +67,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "league": ("text", "League name."),
     "event_id": ("text", "Event key EV{game_id}{event_index:05d}."),
     "shift_id": ("text", "Shift key SH{game_id}{shift_index:05d}."),
-    "event_index": ("integer", "Event number within the game as tracked."),
+    "event_index": ("integer", "Event number within the game as tracked; an event of a restarted numbering block "
+                    f"carries its tracked number plus {REUSED_INDEX_OFFSET} per earlier use of that number (see "
+                    "qa_data_issues kind reused_event_index)."),
     "shift_index": ("integer", "Shift number within the game as tracked."),
     "venue": ("text", "home or away (per dim_schedule)."),
     "jersey": ("text", "Jersey number as worn (normalised, e.g. 27)."),
@@ -184,7 +191,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "goalie_player_id": ("text", "Opposing goalie on ice."),
     "shot_id": ("text", "Shot key (the shot's event_id)."),
     "is_on_goal": ("boolean", "Shot on goal (saved or scored)."),
-    "is_blocked": ("boolean", "Shot blocked."),
+    "is_blocked": ("boolean", "Shot blocked (by an opponent or a teammate)."),
+    "blocker_player_id": ("text", "Opponent who blocked the shot: the row tagged BlockedShot, else the "
+                          "opponent's player 1 of a Shot_Blocked event."),
     "is_missed": ("boolean", "Shot missed the net."),
     "faceoff_id": ("text", "Faceoff key (its event_id)."),
     "winner_team_id": ("text", "Team that won the draw."),
@@ -195,6 +204,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     # game stats
     "shots": ("integer", "Shot attempts (Shot events)."),
     "shots_on_goal": ("integer", "Shots on goal."),
+    "blocks": ("integer", "Opponent shots blocked (Shot_Blocked events, credited to the blocker)."),
+    "periods_covered": ("text", "Periods the row's tracked figures cover, e.g. 1,2,3 (4 = overtime); a partial "
+                        "game covers only the periods tracked in both the events and the shifts sheet."),
     "faceoffs_won": ("integer", "Faceoffs won."),
     "faceoffs_lost": ("integer", "Faceoffs lost."),
     "giveaways": ("integer", "Giveaways."),
@@ -227,18 +239,22 @@ COLUMNS: dict[str, tuple[str, str]] = {
     # qa
     "match": ("boolean", "Tracked value equals the official value."),
     "official_assists": ("integer", "Assists per the official box score."),
+    "official_points": ("integer", "Goals plus assists per the official box score."),
     "tracked_assists": ("integer", "Assists counted from tracking."),
     "goals_match": ("boolean", "Tracked goals equal official goals."),
     "assists_match": ("boolean", "Tracked assists equal official assists."),
     "qa_scorer_id": ("text", "Key {game_id}{team_id}{player_id or J+jersey}."),
-    "status": ("text", "COMPLETE, PARTIAL, TEMPLATE or INVALID."),
+    "status": ("text", "COMPLETE, PARTIAL, TEMPLATE, INVALID or NO_WORKBOOK."),
     "reason": ("text", "Why the game has its status."),
-    "periods_tracked": ("integer", "Periods with tracked events."),
+    "periods_tracked": ("integer", "Periods tracked in both the events and the shifts sheet."),
+    "event_periods": ("text", "Periods the events sheet covers, e.g. 1,2,3."),
+    "shift_periods": ("text", "Periods the shifts sheet covers, e.g. 1,2,3."),
     "event_count": ("integer", "Events tracked."),
     "player_link_rate": ("numeric", "Share of player rows linked to a league player id."),
     "home_away_swapped": ("boolean", "Workbook had home and away swapped against the schedule."),
     "file": ("text", "Input file, relative to the data folder."),
     "issue_id": ("text", "Deterministic key of the issue."),
+    "kind": ("text", "Short stable code of the rule that found the issue (etl.issues.KINDS), e.g. venue_conflict."),
     "sheet": ("text", "Sheet name."),
     "row": ("integer", "Excel row number (header = row 1)."),
     "column_name": ("text", "Column name."),
@@ -247,12 +263,18 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
-def _cols(spec: str, required: tuple[str, ...] = ()) -> tuple[Column, ...]:
+def _cols(spec: str, required: tuple[str, ...] = (), describe: dict[str, str] | None = None) -> tuple[Column, ...]:
+    """Columns of ``spec`` with their shared type; ``describe`` may sharpen a description for one table
+    (the type never changes: one name, one type)."""
     names = spec.split()
+    describe = describe or {}
+    unknown = set(describe) - set(names)
+    if unknown:
+        raise KeyError(f"descriptions for undeclared columns {sorted(unknown)}")
     out = []
     for name in names:
         type_, desc = COLUMNS[name]
-        out.append(Column(name, type_, desc, nullable=name not in required))
+        out.append(Column(name, type_, describe.get(name, desc), nullable=name not in required))
     return tuple(out)
 
 
@@ -268,14 +290,23 @@ def _table(
     upstream: tuple[str, ...] = (),
     required: str = "",
     game_scoped: bool | None = None,
+    describe: dict[str, str] | None = None,
 ) -> Table:
     primary_key = tuple(pk.split())
-    cols = _cols(columns, tuple(primary_key) + tuple(required.split()))
+    cols = _cols(columns, tuple(primary_key) + tuple(required.split()), describe)
     scoped = game_scoped if game_scoped is not None else (grain == "game" and "game_id" in columns.split())
     return Table(name, category, description, cols, primary_key, grain, tags, upstream, scoped)
 
 
 _VOCAB = "code name is_standard"
+# Which goals/assists a table counts: the official box score (fact_gameroster) or tracking.
+_OFFICIAL = {name: f"{COLUMNS[name][1].rstrip('.')} per the official box score (fact_gameroster), not tracking."
+             for name in ("goals", "assists", "points", "goals_against", "shutouts", "pim", "games_played")}
+_TRACKED = {
+    "goals": "Goals counted from tracking (scorer of a Goal_Scored event) within periods_covered.",
+    "assists": "Assists counted from tracking (passes tagged AssistPrimary/AssistSecondary) within periods_covered.",
+    "points": "Tracked goals plus tracked assists within periods_covered.",
+}
 
 TABLES: tuple[Table, ...] = (
     # ---- dims from the master workbook
@@ -318,7 +349,10 @@ TABLES: tuple[Table, ...] = (
            "player_game_id game_id team_id opp_team_id venue player_id jersey player_position "
            "games_played goals assists goals_against pim shutouts is_sub skill_rating season game_date",
            "player_game_id", "master", tags=("basic",), upstream=("dim_schedule",),
-           required="game_id team_id", game_scoped=True),
+           required="game_id team_id", game_scoped=True,
+           describe={"venue": "home or away of team_id per dim_schedule (the roster's own team_venue is "
+                              "checked against it: qa_data_issues kind venue_conflict).",
+                     "opp_team_id": "The other team of the game per dim_schedule."}),
     _table("fact_registration", "fact", "Season registrations (no contact details).",
            "player_season_registration_id player_id season_id season position restricted "
            "norad_experience skill_rating is_sub drafted_team_id",
@@ -357,7 +391,8 @@ TABLES: tuple[Table, ...] = (
            upstream=("fact_event_players", "fact_shift_players"), required="game_id team_id"),
     _table("fact_shots", "fact", "Shot attempts.",
            "shot_id event_id game_id period elapsed_seconds team_id venue player_id event_detail_id "
-           "event_detail_2_id is_on_goal is_goal is_blocked is_missed goalie_player_id strength_id",
+           "event_detail_2_id is_on_goal is_goal is_blocked is_missed blocker_player_id goalie_player_id "
+           "strength_id",
            "shot_id", "game", tags=("tracking",), upstream=("fact_event_players", "fact_shift_players"),
            required="game_id"),
     _table("fact_faceoffs", "fact", "Faceoffs.",
@@ -368,44 +403,77 @@ TABLES: tuple[Table, ...] = (
            "penalty_id event_id game_id period elapsed_seconds team_id player_id event_detail_id "
            "event_detail_2_id", "penalty_id", "game", tags=("tracking",),
            upstream=("fact_event_players",), required="game_id"),
-    _table("fact_player_game_stats", "fact", "Per player and game, from tracking.",
-           "player_game_id game_id player_id team_id venue jersey player_position goals assists points "
-           "shots shots_on_goal faceoffs_won faceoffs_lost giveaways takeaways toi_seconds shift_count "
-           "plus_minus corsi_for corsi_against", "player_game_id", "game", tags=("tracking",),
-           upstream=("fact_goals", "fact_shots", "fact_faceoffs", "fact_shift_players"),
-           required="game_id team_id"),
+    _table("fact_player_game_stats", "fact",
+           "Per player and game: one row per rostered player on the roster's team (tracked or not), per "
+           "tracked player missing from the roster, and per unlinked jersey (team, jersey); tracked figures "
+           "next to the official box score.",
+           "player_game_id game_id player_id team_id venue jersey player_position periods_covered goals "
+           "assists points official_goals official_assists official_points shots shots_on_goal blocks "
+           "faceoffs_won faceoffs_lost giveaways takeaways toi_seconds shift_count plus_minus corsi_for "
+           "corsi_against", "player_game_id", "game", tags=("tracking",),
+           upstream=("fact_goals", "fact_shots", "fact_faceoffs", "fact_shift_players", "fact_gameroster"),
+           required="game_id team_id",
+           describe={**_TRACKED,
+                     "official_goals": "Goals per the official box score (fact_gameroster); empty when the "
+                                       "player is not on the game's roster.",
+                     "official_assists": "Assists per the official box score (fact_gameroster); empty when "
+                                         "the player is not on the game's roster.",
+                     "official_points": "Official goals plus official assists; empty when the player is not "
+                                        "on the game's roster."}),
     _table("fact_team_game_stats", "fact", "Per team and game, from tracking.",
-           "team_game_id game_id team_id opp_team_id venue goals official_goals shots shots_on_goal "
-           "faceoffs_won faceoffs_lost giveaways takeaways penalties corsi_for corsi_against",
-           "team_game_id", "game", tags=("tracking",), upstream=("fact_goals", "fact_shots", "fact_faceoffs"),
-           required="game_id team_id"),
+           "team_game_id game_id team_id opp_team_id venue periods_covered goals official_goals shots "
+           "shots_on_goal blocks faceoffs_won faceoffs_lost giveaways takeaways penalties corsi_for "
+           "corsi_against", "team_game_id", "game", tags=("tracking",),
+           upstream=("fact_goals", "fact_shots", "fact_faceoffs"), required="game_id team_id",
+           describe={"goals": _TRACKED["goals"],
+                     "official_goals": "Official goals of the team in periods_covered: dim_schedule's per-period "
+                                       "goals where it has them, else the final score when every regulation "
+                                       "period is covered."}),
     _table("fact_goalie_game_stats", "fact", "Per goalie and game, from tracking.",
-           "goalie_game_id game_id team_id player_id jersey shots_against saves goals_against save_pct "
-           "toi_seconds", "goalie_game_id", "game", tags=("tracking",),
-           upstream=("fact_shots", "fact_goals", "fact_shift_players"), required="game_id team_id"),
+           "goalie_game_id game_id team_id player_id jersey periods_covered shots_against saves goals_against "
+           "save_pct toi_seconds", "goalie_game_id", "game", tags=("tracking",),
+           upstream=("fact_shots", "fact_goals", "fact_shift_players"), required="game_id team_id",
+           describe={"goals_against": "Goals allowed per tracking within periods_covered."}),
     _table("fact_player_season_stats_basic", "fact", "Season totals per player from the official box score.",
            "player_season_id season_id season player_id games_played goals assists points pim "
-           "points_per_game", "player_season_id", "master", tags=("basic",), upstream=("fact_gameroster",)),
+           "points_per_game", "player_season_id", "master", tags=("basic",), upstream=("fact_gameroster",),
+           describe={k: v for k, v in _OFFICIAL.items() if k in ("goals", "assists", "points", "pim",
+                                                                  "games_played")}),
     _table("fact_goalie_season_stats_basic", "fact", "Season totals per goalie from the official box score.",
            "goalie_season_id season_id season player_id games_played goals_against goals_against_average "
-           "shutouts", "goalie_season_id", "master", tags=("basic",), upstream=("fact_gameroster",)),
+           "shutouts", "goalie_season_id", "master", tags=("basic",), upstream=("fact_gameroster",),
+           describe={k: v for k, v in _OFFICIAL.items() if k in ("goals_against", "shutouts", "games_played")}),
     _table("fact_team_season_stats_basic", "fact", "Season standings per team from official scores.",
            "team_season_id season_id season team_id games_played wins losses ties standing_points goals_for "
            "goals_against goal_diff", "team_season_id", "master", tags=("basic",),
-           upstream=("dim_schedule",)),
+           upstream=("dim_schedule",),
+           describe={"goals_for": "Goals scored per the official final scores (dim_schedule), not tracking.",
+                     "goals_against": "Goals allowed per the official final scores (dim_schedule), not "
+                                      "tracking."}),
     # ---- quality
     _table("qa_goal_verification", "qa", "Tracked goals against the official score, per game and team.",
-           "game_id team_id venue official_goals tracked_goals match", "game_id team_id", "game",
-           upstream=("fact_goals", "dim_schedule")),
+           "game_id team_id venue periods_covered official_goals tracked_goals match", "game_id team_id", "game",
+           upstream=("fact_goals", "dim_schedule"),
+           describe={"periods_covered": "Periods compared: those the events sheet covers.",
+                     "official_goals": "Official goals in periods_covered: dim_schedule's per-period goals where "
+                                       "it has them, else the final score when every regulation period is "
+                                       "covered; empty when unknown.",
+                     "match": "Tracked goals equal official goals in periods_covered; empty when the official "
+                              "figure is unknown."}),
     _table("qa_scorer_verification", "qa", "Tracked goals and assists against the box score, per player.",
            "qa_scorer_id game_id team_id player_id jersey official_goals tracked_goals official_assists "
            "tracked_assists goals_match assists_match", "qa_scorer_id", "game",
            upstream=("fact_goals", "fact_gameroster")),
-    _table("qa_game_completeness", "qa", "Whether each tracked game is complete, partial or unusable.",
-           "game_id status reason periods_tracked event_count player_link_rate home_away_swapped file",
-           "game_id", "game", upstream=("fact_events",), required="status"),
+    _table("qa_game_completeness", "qa",
+           "Whether each game folder is complete, partial or unusable (one row per folder under games/).",
+           "game_id status reason periods_tracked event_periods shift_periods event_count player_link_rate "
+           "home_away_swapped file", "game_id", "game", upstream=("fact_events",), required="status",
+           describe={"file": "Tracking workbook (or the game folder when it has none), relative to the data "
+                             "folder."}),
     _table("qa_data_issues", "qa", "Every input problem found, with the action taken.",
-           "issue_id game_id file sheet row column_name problem action", "issue_id", "game",
+           "issue_id game_id kind file sheet row column_name problem action", "issue_id", "game",
+           # kind stays nullable in the warehouse so the column can be added to a table that already has rows;
+           # the ETL fills it on every row (IssueLog requires it)
            required="problem action", game_scoped=True),
 )
 

@@ -1,8 +1,12 @@
 """Excel source: finds the league's workbooks and reads them into raw frames.
 
 Layout (the league's own): ``<data_dir>/BLB_TABLES.xlsx`` (any case) and
-``<data_dir>/games/<game_id>/<game_id>_tracking.xlsx``. Backup folders, lock files and other files
-are ignored. Reading uses pandas with the calamine engine; trailing all-empty rows are dropped.
+``<data_dir>/games/<game_id>/<game_id>_tracking.xlsx``. Only workbooks directly in a game folder
+whose name contains "tracking" are candidates; everything else the league keeps there is ignored:
+``<id>_video_times.xlsx``, ``!info*`` checklists, old tracker CSV exports and older workbook copies
+in ``events/``, ``shots/``, ``shifts/``, ``xy/``, backup folders and lock files. A game folder
+without a tracking workbook is reported (``folders_without_workbook``). Reading uses pandas with
+the calamine engine; trailing all-empty rows are dropped.
 """
 from __future__ import annotations
 
@@ -75,23 +79,53 @@ def find_master(data_dir: Path) -> Path:
 _LOCK_OR_TEMP = re.compile(r"^(~\$|\.~lock|\.)")
 
 
+@dataclass(frozen=True)
+class GameFolder:
+    """A game folder without a tracking workbook: what it holds instead (relative paths)."""
+
+    game_id: int
+    relpath: str
+    contents: tuple[str, ...]
+
+
+def _game_folders(data_dir: Path) -> list[tuple[int, Path]]:
+    """(game id, folder) of each folder under ``games/`` named by a game number."""
+    games_dir = Path(data_dir) / "games"
+    if not games_dir.is_dir():
+        return []
+    return [(int(f.name.strip()), f) for f in sorted(games_dir.iterdir())
+            if f.is_dir() and f.name.strip().isdigit()]  # backup folders and stray files are not games
+
+
+def _tracking_candidates(folder: Path) -> list[Path]:
+    """Workbooks directly in the folder whose name says tracking (subfolders hold old exports)."""
+    return sorted(
+        f for f in folder.iterdir()
+        if f.is_file() and f.suffix.lower() == ".xlsx" and not _LOCK_OR_TEMP.match(f.name)
+        and "tracking" in f.name.lower()
+    )
+
+
+def folders_without_workbook(data_dir: Path) -> dict[int, GameFolder]:
+    """Game folders under ``games/`` that hold no tracking workbook, with what they hold instead."""
+    data_dir = Path(data_dir)
+    out: dict[int, GameFolder] = {}
+    for game_id, folder in _game_folders(data_dir):
+        if _tracking_candidates(folder):
+            continue
+        contents = tuple(sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                                if p.is_file() and not _LOCK_OR_TEMP.match(p.name)))
+        out[game_id] = GameFolder(game_id, str(folder.relative_to(data_dir)), contents)
+    return out
+
+
 def discover_games(data_dir: Path) -> dict[int, GameFile]:
     """Tracked games found under ``games/``: folder names that are game numbers, one workbook each."""
-    games_dir = Path(data_dir) / "games"
     found: dict[int, GameFile] = {}
-    if not games_dir.is_dir():
-        return found
-    for folder in sorted(games_dir.iterdir()):
-        if not folder.is_dir() or not folder.name.strip().isdigit():
-            continue  # backup folders and stray files
-        game_id = int(folder.name.strip())
-        candidates = sorted(
-            f for f in folder.iterdir()
-            if f.is_file() and f.suffix.lower() == ".xlsx" and not _LOCK_OR_TEMP.match(f.name)
-            and "tracking" in f.name.lower()
-        )
+    for game_id, folder in _game_folders(Path(data_dir)):
+        candidates = _tracking_candidates(folder)
         if not candidates:
-            continue
+            continue  # reported by folders_without_workbook
         exact = [f for f in candidates if f.name.lower() == f"{game_id}_tracking.xlsx"]
         own = [f for f in candidates if f.name.lower().startswith(str(game_id))]
         path = (exact or own or candidates)[0]
@@ -159,7 +193,8 @@ def select_master_sheets(sheet_names: list[str], relpath: str) -> tuple[dict[str
         if sheet in lookup:
             wanted[sheet] = lookup[sheet]
         else:
-            issues.append(dict(file=relpath, sheet=sheet, problem="sheet is missing", action="table written empty"))
+            issues.append(dict(file=relpath, sheet=sheet, problem="sheet is missing", action="table written empty",
+                               kind="missing_sheet"))
     return wanted, issues
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .builders.game import GameResult, build_game, read_error_result
+from .builders.game import GameResult, build_game, no_workbook, read_error_result
 from .builders.master import build_master
 from .builders.vocab import strength_table, vocab_table
 from .catalog import TABLES, catalog_version, get_table
@@ -268,7 +268,8 @@ def run_etl(
         master_issues = IssueLog(None)
         frames, sheet_issues = source.read_master()
         for issue in sheet_issues:
-            master_issues.add(issue["file"], issue["problem"], issue["action"], sheet=issue["sheet"])
+            master_issues.add(issue["file"], issue["problem"], issue["action"], sheet=issue["sheet"],
+                              kind=issue["kind"])
         master_tables, league = build_master(frames, plan.master_file, master_issues)
         del frames
         if parts_dir is not None:
@@ -318,6 +319,7 @@ def run_etl(
             for reader in prev_groups.values():
                 reader.close()
 
+        total_rows += _write_folders_without_workbook(store, source, write, league, options, reporter)
         total_rows += _write_vocab(store, write, codes, plan)
         manifest = {
             "catalog_version": plan.catalog_version,
@@ -352,11 +354,13 @@ def _build_one(source: Source, gp: GamePlan, league) -> tuple[GameResult, IssueL
     try:
         frames = source.read_game(game)
     except InputError as exc:
-        issues.add(exc.file, exc.problem, "game left out", sheet=exc.sheet, row=exc.row, column=exc.column)
+        issues.add(exc.file, exc.problem, "game left out", sheet=exc.sheet, row=exc.row, column=exc.column,
+                   kind="unreadable_workbook")
         return read_error_result(game, exc), issues
     result = build_game(game, frames, league, issues)
     if not result.usable:
-        issues.add(game.relpath, result.completeness["reason"], "game left out")
+        issues.add(game.relpath, result.completeness["reason"], "game left out", kind=result.kind,
+                   sheet=result.sheet)
     return result, issues
 
 
@@ -554,6 +558,29 @@ def _copy_previous(store: OutputStore, readers: dict[str, _GroupReader], game_id
         chunk = reader.take(game_id)
         store.writer(name).write_rows(chunk)
         rows += len(chunk)
+    return rows
+
+
+def _write_folders_without_workbook(store: OutputStore, source: Source, write: set[str], league,
+                                    options: EtlOptions, reporter: Reporter) -> int:
+    """A NO_WORKBOOK qa_game_completeness row and a qa_data_issues row per game folder without a workbook.
+
+    Such folders are not games of the plan (nothing to build or reuse): their rows are written fresh
+    on every run that writes these tables, after the games' rows.
+    """
+    wanted = [name for name in ("qa_game_completeness", "qa_data_issues") if name in write]
+    if not wanted:
+        return 0
+    rows = 0
+    excluded = set(options.exclude_games)
+    for game_id, folder in sorted(source.folders_without_workbook().items()):
+        if game_id in excluded:
+            continue
+        completeness, issues = no_workbook(folder, league)
+        reporter.log("warning", f"game folder {folder.relpath} has no tracking workbook: reported as NO_WORKBOOK")
+        frames = {"qa_game_completeness": pd.DataFrame([completeness]), "qa_data_issues": issues.frame()}
+        for name in wanted:
+            rows += store.writer(name).write(frames[name])
     return rows
 
 

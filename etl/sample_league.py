@@ -13,6 +13,12 @@ Tracking workbooks come in three styles (assigned round-robin by game), like the
   derived columns filled;
 * ``raw``: only the tracker input columns (as in ``computed``); every derived column empty.
 
+The league also carries the hazards of the real workbooks (``hazards=True``, see ``HAZARD_GAMES``):
+blank opponent inputs (computed and raw styles), a restarted event numbering, rows of an event typed
+further down, formula roles on the wrong side, jerseys typed on the wrong side, rosters whose venue
+contradicts the schedule, a shifts sheet left over from another game's template, a game folder with
+only old CSV exports, and the other files the league keeps in a game folder.
+
 All names and numbers are invented.  Same ``(games, seed)`` gives byte-identical workbooks.
 This module must not import Django.
 """
@@ -1044,19 +1050,177 @@ def _shift_rows(sim: _GameSim, style: str, game_id: int, names: dict[str, str]) 
     return rows
 
 
-def _write_tracking(path: Path, sim: _GameSim, style: str, game_id: int, home: Team, away: Team) -> int:
-    """Write ``<id>_tracking.xlsx``; returns the number of event rows."""
+def _write_tracking(path: Path, sim: _GameSim, style: str, game_id: int, home: Team, away: Team,
+                    hazards: Sequence[str] = (), leftover: tuple[Team, Team] | None = None) -> int:
+    """Write ``<id>_tracking.xlsx`` with the requested hazards; returns the number of event rows.
+
+    ``leftover``: the shifts sheet is a one-row leftover of another game's template (those teams).
+    """
     names = {"h": home.name, "a": away.name}
     ids = {"h": {p.jersey: p.player_id for p in home.players},
            "a": {p.jersey: p.player_id for p in away.players}}
     ev_rows = _event_rows(sim, style, game_id, names, ids)
-    sh_rows = _shift_rows(sim, style, game_id, names)
+    sh_rows = _shift_rows(sim, style, game_id, names) if leftover is None else _leftover_shifts(*leftover)
+    for hazard in hazards:
+        if hazard in _ROW_HAZARDS:
+            _ROW_HAZARDS[hazard](ev_rows, sim, ids, names)
+    _write_book(path, ev_rows, sh_rows)
+    if "folder_extras" in hazards:
+        _folder_extras(path.parent, game_id, ev_rows, sh_rows)
+    return len(ev_rows)
+
+
+def _write_book(path: Path, ev_rows: list[list[Any]], sh_rows: list[list[Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = _new_workbook(path)
     _write_rows(wb.add_worksheet("events"), EVENT_COLUMNS, ev_rows, {})
     _write_rows(wb.add_worksheet("shifts"), SHIFT_COLUMNS, sh_rows, {})
     wb.close()
-    return len(ev_rows)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Hazards of the league's real workbooks, injected into chosen games so the portable tests meet each rule.
+# Blank opponent inputs need no injection: the computed and raw styles leave role_abrev_binary_ blank on
+# opponents' rows, and the raw style has no player_role to fall back on.
+# ---------------------------------------------------------------------------------------------------------
+# game position (0-based, among the played games) -> hazards of its tracking workbook
+HAZARD_GAMES: dict[int, tuple[str, ...]] = {
+    0: ("split_event", "wrong_derived_side", "folder_extras"),  # computed style
+    1: ("wrong_side_jerseys",),  # sparse style
+    3: ("restarted_numbering",),  # computed style
+}
+ROSTER_VENUE_EVERY = 3  # every 3rd game's roster labels its home team 'away' (as the real master often does)
+RESTARTED_EVENTS = 20  # events of the block whose numbers the tracker restarts (as in a real game)
+WRONG_SIDE_ROWS = 4  # opponent rows that get a jersey of the event team
+_E = _EV
+
+
+def _event_numbers(rows: list[list[Any]]) -> list[int]:
+    return [r[_E["event_index_"]] for r in rows]
+
+
+def _rows_of(rows: list[list[Any]], number: int) -> list[int]:
+    return [k for k, r in enumerate(rows) if r[_E["event_index_"]] == number]
+
+
+def _restart_numbering(rows: list[list[Any]], sim: _GameSim, ids: dict, names: dict) -> None:
+    """The tracker restarts its numbering: the RESTARTED_EVENTS events around the start of period 3 reuse
+    the numbers of the events just before them; formula roles count on across both uses of a number (as
+    the real formulas do)."""
+    start = next(i for i, e in enumerate(sim.events) if e.period == N_PERIODS) - RESTARTED_EVENTS // 2
+    block = range(start, start + RESTARTED_EVENTS)
+    earlier: dict[tuple[int, str], int] = {}
+    for row in rows:
+        role = row[_E["player_role"]]
+        if role is not None and row[_E["event_index_"]] not in block:
+            key = (row[_E["event_index_"]], role.rsplit("_", 1)[0])
+            earlier[key] = earlier.get(key, 0) + 1
+    for row in rows:
+        number = row[_E["event_index_"]]
+        if number not in block:
+            continue
+        new = number - RESTARTED_EVENTS
+        row[_E["event_index_"]] = new
+        if row[_E["event_index"]] is not None:
+            row[_E["event_index"]] = 1000 + new
+        role = row[_E["player_role"]]
+        if role is not None:
+            side = role.rsplit("_", 1)[0]
+            n = row[_E["role_number"]] + earlier.get((new, side), 0)
+            row[_E["player_role"]], row[_E["role_number"]] = f"{side}_{n}", n
+
+
+def _split_event(rows: list[list[Any]], sim: _GameSim, ids: dict, names: dict) -> None:
+    """Rows of one event typed further down: a pass's opponent row moves below the next event."""
+    for i, e in enumerate(sim.events):
+        if i > 20 and e.type == "Pass" and e.opp and e.ev and e.period == 1:
+            own = _rows_of(rows, i)
+            after = _rows_of(rows, i + 1)
+            moved = [k for k in own if rows[k][_E["player_role"]].startswith("opp")]
+            block = [rows[k] for k in moved]
+            for k in reversed(moved):
+                del rows[k]
+            at = after[-1] - len(moved) + 1
+            rows[at:at] = block
+            return
+
+
+def _wrong_derived_side(rows: list[list[Any]], sim: _GameSim, ids: dict, names: dict) -> None:
+    """A faceoff whose formula roles name the wrong sides while the typed role_abrev_binary_ is right."""
+    faceoffs = [i for i, e in enumerate(sim.events) if e.type == "Faceoff" and e.opp]
+    own = _rows_of(rows, faceoffs[3])
+    winner = next(k for k in own if rows[k][_E["player_role"]] == "event_team_player_1")
+    loser = next(k for k in own if rows[k][_E["player_role"]] == "opp_team_player_1")
+    for col in ("player_role", "role_number", "role_abrev", "side_of_puck"):
+        rows[winner][_E[col]], rows[loser][_E[col]] = rows[loser][_E[col]], rows[winner][_E[col]]
+
+
+def _wrong_side_jerseys(rows: list[list[Any]], sim: _GameSim, ids: dict, names: dict) -> None:
+    """Opponent rows of a few passes carry a jersey that only the event team has (typed on the wrong side)."""
+    changed = 0
+    for i, e in enumerate(sim.events):
+        if changed == WRONG_SIDE_ROWS:
+            return
+        if i < 30 or i % 7 or e.type != "Pass" or not e.opp or e.team is None:
+            continue
+        v, o = e.team, _OTHER[e.team]
+        candidates = [j for j in sorted(ids[v]) if j not in ids[o]
+                      and j in sim.team[v].forwards + sim.team[v].defense]
+        for k in _rows_of(rows, i):
+            if rows[k][_E["player_role"]] == "opp_team_player_1" and candidates:
+                j = candidates[changed % len(candidates)]
+                rows[k][_E["player_game_number"]] = j
+                if rows[k][_E["player_game_number_"]] is not None:
+                    rows[k][_E["player_game_number_"]] = j
+                rows[k][_E["player_id"]] = ids[v][j]
+                rows[k][_E["player_team"]] = names[v]
+                changed += 1
+                break
+
+
+_ROW_HAZARDS: dict[str, Callable[..., None]] = {
+    "restarted_numbering": _restart_numbering,
+    "split_event": _split_event,
+    "wrong_derived_side": _wrong_derived_side,
+    "wrong_side_jerseys": _wrong_side_jerseys,
+}
+
+
+def _leftover_shifts(home: Team, away: Team) -> list[list[Any]]:
+    """A shifts sheet that is a one-row leftover of another game's template: 82 s, that game's jerseys."""
+    row: list[Any] = [None] * len(SHIFT_COLUMNS)
+    S = _SH
+    row[S["shift_index"]], row[S["Period"]] = 1, 1
+    row[S["shift_start_min"]], row[S["shift_start_sec"]] = 18, 0
+    row[S["shift_end_min"]], row[S["shift_end_sec"]] = 16, 38
+    row[S["shift_start_type"]] = "GameStart"
+    for side, team in (("home", home), ("away", away)):
+        skaters = [p.jersey for p in team.players if p.position != "Goalie"]
+        for slot, j in zip(("forward_1", "forward_2", "forward_3", "defense_1", "defense_2"), skaters, strict=False):
+            row[S[f"{side}_{slot}"]] = j
+        row[S[f"{side}_goalie"]] = next(p.jersey for p in team.players if p.position == "Goalie")
+    return [row]
+
+
+def _folder_extras(folder: Path, game_id: int, ev_rows: list[list[Any]], sh_rows: list[list[Any]]) -> None:
+    """What else the league keeps in a game folder (the ETL must ignore all of it): video times, an info
+    checklist, old tracker CSV exports and an older, shorter copy of the tracking workbook in events/."""
+    wb = _new_workbook(folder / f"{game_id}_video_times.xlsx")
+    _write_rows(wb.add_worksheet("video_times"), ("game_id", "video_url", "start_offset_seconds"),
+                [[game_id, f"{_URL}/video/{game_id}", 42]], {})
+    wb.close()
+    (folder / "!info.txt").write_text(f"game {game_id}: tracked, checked\n", encoding="utf-8")
+    _write_book(folder / "events" / f"{game_id}_tracking.xlsx", ev_rows[:60], sh_rows[:5])
+    _write_csv_export(folder, game_id)
+
+
+def _write_csv_export(folder: Path, game_id: int) -> None:
+    """Old tracker CSV exports (events/, shots/), as the league keeps them; not read by the ETL."""
+    for sub, header, line in (("events", "event_index,period,clock,team,type,detail,jersey",
+                               "1,1,18:00,h,Faceoff,Faceoff_GameStart,9"),
+                              ("shots", "shot_index,period,clock,team,jersey,result", "1,1,17:21,a,14,Saved")):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+        (folder / sub / f"{game_id}_1.csv").write_text(f"{header}\n{line}\n", encoding="utf-8")
 
 
 @dataclass(slots=True)
@@ -1071,6 +1235,7 @@ class _Played:
     dressed: dict[str, _Dressed] | None
     rows: int = 0
     path: str = ""
+    roster_home_as_away: bool = False  # hazard: the master roster labels the home team 'away'
 
 
 def _schedule_row(idx: int, g: _Played) -> list[Any]:
@@ -1109,7 +1274,8 @@ def _roster_rows(games: Sequence[_Played]) -> list[list[Any]]:
                 ga = sim.score[_OTHER[v]] if p.position == "Goalie" else 0
                 rows.append([
                     len(rows), g.game_id, f"{g.game_id}{team.team_id}", f"{g.game_id}{opp.team_id}",
-                    f"{g.game_id}{team.team_id}{p.player_id}", "home" if v == "h" else "away", team.name,
+                    f"{g.game_id}{team.team_id}{p.player_id}",
+                    "home" if v == "h" and not g.roster_home_as_away else "away", team.name,
                     opp.name, j, f"{p.full} – {p.skill}", p.position, 1, sim.goals.get((v, j), 0),
                     sim.assists.get((v, j), 0), ga, sim.pim.get((v, j), 0),
                     int(p.position == "Goalie" and ga == 0), team.team_id, opp.team_id,
@@ -1197,12 +1363,17 @@ def _clean_stale(games_dir: Path, keep: set[int]) -> None:
 
 
 def generate_league(out_dir: str | Path, games: int = 6, seed: int = 7,
-                    progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+                    progress: Callable[[int, int], None] | None = None, hazards: bool = True) -> dict[str, Any]:
     """Generate the sample league under ``out_dir`` and return a summary.
 
     ``games`` played games (ids 30001, 30002, ...) get a tracking workbook each; the schedule also lists
     ``N_FUTURE_GAMES`` unplayed games.  Game ``n`` depends only on ``(seed, n)``, so a larger run is a
     superset of a smaller one.  ``progress(done, total)`` is called after each game.
+
+    With ``hazards`` (the default) the league carries the real workbooks' hazards: the games of
+    ``HAZARD_GAMES`` get theirs, every ``ROSTER_VENUE_EVERY``-th roster labels its home team 'away',
+    and two more played games follow the ``games``: one whose shifts sheet is a one-row leftover of
+    another game's template, and one whose folder holds only old CSV exports (no workbook).
     """
     if games < 0:
         raise ValueError("games must be >= 0")
@@ -1210,26 +1381,36 @@ def generate_league(out_dir: str | Path, games: int = 6, seed: int = 7,
     games_dir = out / "games"
     games_dir.mkdir(parents=True, exist_ok=True)
     teams = _build_teams(seed)
-    pairs = _matchups(len(teams), games + N_FUTURE_GAMES)
+    extras = 2 if hazards and games else 0
+    pairs = _matchups(len(teams), games + extras + N_FUTURE_GAMES)
     per_day = len(teams) // 2
     played: list[_Played] = []
     for i, (h, a) in enumerate(pairs):
         gid = FIRST_GAME_ID + i
         day = SEASON_START + timedelta(weeks=i // per_day)
         g = _Played(gid, day, GAME_TIMES[i % per_day % len(GAME_TIMES)], teams[h], teams[a], STYLES[i % 3],
-                    None, None)
-        if i < games:
+                    None, None, roster_home_as_away=hazards and i % ROSTER_VENUE_EVERY == ROSTER_VENUE_EVERY - 1)
+        if i < games + extras:
             rng = random.Random(f"hockeyops-sample:{seed}:game:{gid}")
             dressed = {"h": _dress(rng, teams[h]), "a": _dress(rng, teams[a])}
             g.sim = _simulate(rng, dressed["h"], dressed["a"])
             g.dressed = dressed
-            path = games_dir / str(gid) / f"{gid}_tracking.xlsx"
-            g.rows = _write_tracking(path, g.sim, g.style, gid, teams[h], teams[a])
-            g.path = str(path)
-            if progress is not None:
+            folder = games_dir / str(gid)
+            path = folder / f"{gid}_tracking.xlsx"
+            if i == games + 1:  # hazard: only old CSV exports, no tracking workbook
+                path.unlink(missing_ok=True)
+                _write_csv_export(folder, gid)
+            else:
+                leftover = None
+                if i == games:  # hazard: shifts left over from another game's template
+                    leftover = tuple(t for t in teams if t not in (teams[h], teams[a]))[:2]
+                g.rows = _write_tracking(path, g.sim, g.style, gid, teams[h], teams[a],
+                                         HAZARD_GAMES.get(i, ()) if hazards else (), leftover)
+                g.path = str(path)
+            if progress is not None and i < games:
                 progress(i + 1, games)
         played.append(g)
-    _clean_stale(games_dir, {g.game_id for g in played[:games]})
+    _clean_stale(games_dir, {g.game_id for g in played[:games + extras]})
     master = out / "BLB_TABLES.xlsx"
     _write_master(master, teams, played, seed)
     return {
@@ -1248,5 +1429,6 @@ def generate_league(out_dir: str | Path, games: int = 6, seed: int = 7,
             }
             for g in played[:games] if g.sim is not None
         ],
-        "future_games": [g.game_id for g in played[games:]],
+        "hazard_games": [g.game_id for g in played[games:games + extras]],
+        "future_games": [g.game_id for g in played[games + extras:]],
     }

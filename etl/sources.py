@@ -11,7 +11,16 @@ from typing import Protocol
 import pandas as pd
 
 from .errors import EtlError
-from .excel_source import GameFile, discover_games, file_hash, find_master, read_game, read_master
+from .excel_source import (
+    GameFile,
+    GameFolder,
+    discover_games,
+    file_hash,
+    find_master,
+    folders_without_workbook,
+    read_game,
+    read_master,
+)
 
 
 class Source(Protocol):
@@ -25,6 +34,9 @@ class Source(Protocol):
 
     def games(self) -> dict[int, GameFile]:
         """Tracked games by id."""
+
+    def folders_without_workbook(self) -> dict[int, GameFolder]:
+        """Game folders that hold no tracking workbook (reported as NO_WORKBOOK), by game id."""
 
     def game_hash(self, game: GameFile) -> str:
         """Content hash of one game's input."""
@@ -57,6 +69,9 @@ class ExcelSource:
 
     def games(self) -> dict[int, GameFile]:
         return discover_games(self.data_dir)
+
+    def folders_without_workbook(self) -> dict[int, GameFolder]:
+        return folders_without_workbook(self.data_dir)
 
     def game_hash(self, game: GameFile) -> str:
         return file_hash(game.path)

@@ -11,6 +11,8 @@ Tables (created on first use; the schema stage leaves them alone):
 
 - ``stage_workbooks``: one row per staged workbook (``master`` or ``game:<id>``) with file name, content
   sha256, worksheet names and, for a workbook that cannot be read, the error the ETL reports for it.
+- ``stage_folders``: one row per game folder without a tracking workbook (what it holds instead), so
+  the staging source reports it as NO_WORKBOOK like the Excel source; replaced on every staging.
 - ``stage_master_rows`` / ``stage_game_rows``: one row per sheet row (``row_number`` 1 = the header
   row, as in Excel) with ``cells``, a JSON array of typed values: strings, integers, fractional floats
   and booleans as JSON, ``{"datetime": iso}``, ``{"date": iso}``, ``{"time": iso}``,
@@ -42,6 +44,7 @@ from .excel_source import (
     MASTER_OPTIONAL,
     MASTER_REQUIRED,
     GameFile,
+    GameFolder,
     _clean_headers,
     _drop_empty_tail,
     _open_sheet_names,
@@ -50,6 +53,7 @@ from .excel_source import (
     discover_games,
     file_hash,
     find_master,
+    folders_without_workbook,
     game_sheet_lookup,
     select_master_sheets,
 )
@@ -59,6 +63,7 @@ from .selection import GameSelection
 WORKBOOKS = "stage_workbooks"
 MASTER_ROWS = "stage_master_rows"
 GAME_ROWS = "stage_game_rows"
+FOLDERS = "stage_folders"
 MASTER_KEY = "master"
 
 # The arguments read_excel passes to the reader's parse(), with read_excel's defaults.
@@ -93,6 +98,12 @@ _DDL = (
     "    row_number integer NOT NULL,\n"
     "    cells jsonb NOT NULL,\n"
     "    PRIMARY KEY (game_id, sheet, row_number)\n"
+    ")",
+    "CREATE TABLE IF NOT EXISTS {fo} (\n"
+    "    game_id integer PRIMARY KEY,\n"
+    "    folder text NOT NULL,\n"
+    "    contents jsonb NOT NULL,\n"
+    "    staged_at timestamp with time zone NOT NULL DEFAULT now()\n"
     ")",
 )
 
@@ -214,7 +225,7 @@ def _ident(name: str) -> sql.Identifier:
 
 
 def ensure_stage_tables(conn: psycopg.Connection) -> None:
-    names = {"wb": _ident(WORKBOOKS), "mr": _ident(MASTER_ROWS), "gr": _ident(GAME_ROWS)}
+    names = {"wb": _ident(WORKBOOKS), "mr": _ident(MASTER_ROWS), "gr": _ident(GAME_ROWS), "fo": _ident(FOLDERS)}
     for statement in _DDL:
         conn.execute(sql.SQL(statement).format(**names))
 
@@ -281,9 +292,19 @@ def stage_inputs(url: str, data_dir: str | Path, games: Iterable[int | str] | No
                     with conn.transaction():
                         _delete_game(conn, gid)
                 result.removed = gone
+            _stage_folders(conn, folders_without_workbook(data_dir))
     result.seconds = clock.perf_counter() - started
     reporter.log("info", result.summary())
     return result
+
+
+def _stage_folders(conn: psycopg.Connection, folders: dict[int, GameFolder]) -> None:
+    """Replace the staged list of game folders without a tracking workbook (it reflects the data folder now)."""
+    with conn.transaction():
+        conn.execute(sql.SQL("DELETE FROM {}").format(_ident(FOLDERS)))
+        for gid, folder in sorted(folders.items()):
+            conn.execute(sql.SQL("INSERT INTO {} (game_id, folder, contents) VALUES (%s, %s, %s::jsonb)").format(
+                _ident(FOLDERS)), (gid, folder.relpath, json.dumps(list(folder.contents))))
 
 
 def _delete_game(conn: psycopg.Connection, game_id: int) -> None:
@@ -385,6 +406,15 @@ class StagingSource:
 
     def game_hash(self, game: GameFile) -> str:
         return self._workbook(f"game:{game.game_id}")[1]
+
+    def folders_without_workbook(self) -> dict[int, GameFolder]:
+        """Game folders staged as holding no tracking workbook (none when staged by an older version)."""
+        with _connect(self.url, "staging source") as conn:
+            if conn.execute("SELECT to_regclass(%s)", (FOLDERS,)).fetchone()[0] is None:
+                return {}
+            rows = conn.execute(sql.SQL("SELECT game_id, folder, contents FROM {} ORDER BY game_id").format(
+                _ident(FOLDERS))).fetchall()
+        return {gid: GameFolder(gid, folder, tuple(contents)) for gid, folder, contents in rows}
 
     def _sheets(self, table: str, where: sql.Composable, params: tuple, names: list[str]) -> dict[str, list[list]]:
         query = sql.SQL("SELECT sheet, cells FROM {} WHERE {} AND sheet = ANY(%s) ORDER BY sheet, row_number").format(

@@ -12,6 +12,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DIR = ROOT.parent / "shared" / "benchsight" / "raw"
 SAMPLE_DIR = ROOT / "data" / "sample_league"
+# The sample league's hazard games (etl.sample_league.generate_league, hazards=True): the game after the
+# six played ones has a shifts sheet left over from another game's template, the next one a folder with
+# only old CSV exports. Every other sample game is COMPLETE.
+SAMPLE_HAZARD_STATUS = {"30007": "TEMPLATE", "30008": "NO_WORKBOOK"}
 SERVER_ADMIN_URL = os.environ.get("HOCKEYOPS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -55,6 +59,18 @@ def league(sample_src: Path, tmp_path: Path) -> Path:
     dst = tmp_path / "league"
     shutil.copytree(sample_src, dst)
     return dst
+
+
+def sample_statuses(league: Path) -> dict[str, str]:
+    """Expected qa_game_completeness status of every folder of a copy of the sample league."""
+    return {f.name: SAMPLE_HAZARD_STATUS.get(f.name, "COMPLETE") for f in sorted((league / "games").iterdir())}
+
+
+def tracked_games(league: Path) -> list[str]:
+    """Game ids with a tracking workbook (folders the ETL builds), sorted."""
+    from etl.excel_source import discover_games
+
+    return [str(g) for g in sorted(discover_games(league))]
 
 
 def read_csv(path: Path):

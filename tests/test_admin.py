@@ -129,9 +129,9 @@ def test_save_as_job_creates_then_updates_a_job_with_its_history(client):
 @pytest.mark.django_db
 def test_bad_selection_is_shown_on_the_page_and_nothing_is_created(client):
     login(client, "olive", "operator")
-    response = client.post(reverse(RUN_ETL), etl_form(games=["30007"], _run="Run"))
+    response = client.post(reverse(RUN_ETL), etl_form(games=["30008"], _run="Run"))  # only old CSV exports
     assert response.status_code == 200
-    assert "Game 30007 has no tracking workbook" in response.content.decode()
+    assert "Game 30008 has no tracking workbook" in response.content.decode()
     response = client.post(reverse(RUN_ETL), etl_form(table_patterns="nosuch_*", _preview="Preview"))
     assert "The pattern &#x27;nosuch_*&#x27; matches no table" in response.content.decode()
     assert not Run.objects.exists()

@@ -50,9 +50,19 @@ def test_issue_required_tables_are_declared():
     qa_goal_verification qa_scorer_verification qa_game_completeness qa_data_issues""".split()
     assert set(required) <= set(TABLES_BY_NAME)
     assert TABLES_BY_NAME["qa_goal_verification"].column_names == [
-        "game_id", "team_id", "venue", "official_goals", "tracked_goals", "match"]
+        "game_id", "team_id", "venue", "periods_covered", "official_goals", "tracked_goals", "match"]
 
 
 def test_catalog_version_is_deterministic():
     assert catalog_version() == catalog_version()
     assert len(catalog_version()) == 12
+
+
+def test_per_table_descriptions_keep_the_shared_type():
+    from etl.catalog import get_table
+
+    season = get_table("fact_player_season_stats_basic").column("goals")
+    game = get_table("fact_player_game_stats").column("goals")
+    assert "official box score" in season.description and "tracking" in game.description
+    assert season.type == game.type == COLUMNS["goals"][0]
+    assert "kind" in get_table("qa_data_issues").column_names

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from etl.catalog import TABLES
+from etl.catalog import REUSED_INDEX_OFFSET, TABLES
 from etl.pipeline import EtlOptions, run_etl
 from tests.conftest import read_csv
 
@@ -68,3 +68,95 @@ def test_rerun_gives_identical_outputs_and_keys(real_dir, real_outputs, tmp_path
     first = json.loads((real_outputs / "manifest.json").read_text())["tables"]
     for name, info in result.manifest["tables"].items():
         assert info["sha256"] == first[name]["sha256"], name
+
+
+# ---- issue 10: integrity on the real games ------------------------------------------------------------
+
+
+def test_real_game_folders_read_the_tracking_workbook_and_ignore_the_rest(real_dir, real_outputs):
+    from etl.excel_source import discover_games, folders_without_workbook
+
+    found = discover_games(real_dir)
+    assert {g: f.relpath for g, f in found.items()} == {g: f"games/{g}/{g}_tracking.xlsx" for g in OFFICIAL}
+    assert (real_dir / "games" / "18977" / "events" / "18977_tracking.xlsx").exists()  # the older copy: not read
+    assert folders_without_workbook(real_dir) == {}
+    done = read_csv(real_outputs / "qa_game_completeness.csv")
+    assert list(done["file"]) == [f"games/{g}/{g}_tracking.xlsx" for g in OFFICIAL]
+    assert not (read_csv(real_outputs / "qa_data_issues.csv")["kind"] == "no_workbook").any()
+
+
+def test_every_real_player_row_ends_as_a_fact_or_an_issue(real_dir, real_outputs):
+    from tests.test_integrity import assert_every_player_row_accounted
+
+    for gid in OFFICIAL:
+        assert_every_player_row_accounted(real_outputs, str(gid), real_dir / "games" / str(gid) /
+                                          f"{gid}_tracking.xlsx")
+
+
+def test_real_player_games_are_one_row_per_player_on_the_rosters_team(real_outputs):
+    stats = read_csv(real_outputs / "fact_player_game_stats.csv")
+    roster = read_csv(real_outputs / "fact_gameroster.csv")
+    roster = roster[roster["game_id"].isin([str(g) for g in OFFICIAL])]
+    assert not stats.duplicated(["game_id", "player_id"]).any() and stats["player_id"].notna().all()
+    merged = roster.merge(stats, on=["game_id", "player_id"], how="left", suffixes=("_roster", ""))
+    assert (merged["team_id"] == merged["team_id_roster"]).all()
+    assert len(roster) == 79 and len(stats) == 81  # + two players the workbook knew but the roster lacks
+    extra = stats[~stats.set_index(["game_id", "player_id"]).index.isin(
+        roster.set_index(["game_id", "player_id"]).index)]
+    assert extra["official_goals"].isna().all() and (extra["toi_seconds"].astype(int) > 0).all()
+    # a player without tracked assists shows the official ones next to them
+    row = stats[(stats["game_id"] == "18977") & (stats["player_id"] == "P100001")].iloc[0]
+    assert (row["assists"], row["official_assists"]) == ("0", "3")
+    issues = read_csv(real_outputs / "qa_data_issues.csv")
+    other_side = issues[issues["kind"] == "jersey_other_side"]
+    assert set(other_side["game_id"]) == {"18977"} and other_side["row"].notna().all()
+    # in 18981 the typed role_abrev_binary_ puts those jerseys on their roster's side
+    settled = issues[(issues["game_id"] == "18981") & (issues["kind"] == "derived_input_conflict")]
+    assert len(settled) == 30 and settled["action"].str.contains("role_abrev_binary_").all()
+
+
+def test_real_reused_event_numbers_are_separate_events(real_outputs):
+    issues = read_csv(real_outputs / "qa_data_issues.csv")
+    reused = issues[issues["kind"] == "reused_event_index"]
+    assert reused.groupby("game_id").size().to_dict() == {"18981": 20}
+    split = issues[issues["kind"] == "split_event_rows"]
+    assert split.groupby("game_id").size().to_dict() == {"18977": 4}  # rows added further down, same event
+    events = read_csv(real_outputs / "fact_events.csv")
+    later = events[events["event_index"].astype(int) >= REUSED_INDEX_OFFSET]
+    assert len(later) == 20 and set(later["game_id"]) == {"18981"} and set(later["period"]) == {"2", "3"}
+    faceoffs = read_csv(real_outputs / "fact_faceoffs.csv")
+    assert not faceoffs["event_detail_id"].str.startswith("Zone").any()
+
+
+def test_real_venue_conflicts_are_reported_and_the_schedule_decides(real_dir, real_outputs):
+    import re
+
+    import pandas as pd
+
+    issues = read_csv(real_outputs / "qa_data_issues.csv")
+    conflicts = issues[issues["kind"] == "venue_conflict"]
+    rows = conflicts["problem"].map(lambda p: int(re.search(r"on (\d+) roster rows", p).group(1)))
+    games = conflicts["problem"].map(lambda p: re.match(r"game (\d+)", p).group(1))
+    assert (rows.sum(), games.nunique()) == (4933, 337)
+    raw = pd.read_excel(real_dir / "BLB_TABLES.xlsx", sheet_name="fact_gameroster", engine="calamine")
+    first = raw.iloc[int(conflicts.iloc[0]["row"]) - 2]
+    roster = read_csv(real_outputs / "fact_gameroster.csv")
+    schedule = read_csv(real_outputs / "dim_schedule.csv").set_index("game_id")
+    home = roster["game_id"].map(schedule["home_team_id"])
+    away = roster["game_id"].map(schedule["away_team_id"])
+    known = roster[(roster["team_id"] == home) | (roster["team_id"] == away)]
+    expected = (known["team_id"] == home[known.index]).map({True: "home", False: "away"})
+    assert (known["venue"] == expected).all()
+    assert first["team_venue"] != roster.loc[(roster["game_id"] == str(first["game_id"]))
+                                             & (roster["team_id"] == first["team_id"]), "venue"].iloc[0]
+
+
+def test_real_blocked_shots_and_periods_covered(real_outputs):
+    shots = read_csv(real_outputs / "fact_shots.csv")
+    blocked = shots[shots["event_detail_id"] == "Shot_Blocked"]
+    assert len(blocked) > 50 and blocked["blocker_player_id"].notna().mean() > 0.9
+    teams = read_csv(real_outputs / "fact_team_game_stats.csv")
+    assert teams["blocks"].astype(int).sum() == len(blocked)
+    assert set(teams["periods_covered"]) == {"1,2,3"}
+    qa = read_csv(real_outputs / "qa_goal_verification.csv")
+    assert set(qa["periods_covered"]) == {"1,2,3"}

@@ -279,7 +279,8 @@ def test_exact_value_round_trip(db: str, sample_out: Path, tmp_path: Path, real_
     edge = shutil.copytree(sample_out, tmp_path / "edge")
     rows = []
     for i, value in enumerate(EDGE_VALUES):
-        rows.append([f"ISS{i:03d}", None, value, value, str(i), value, f"problem {value}", value or "kept"])
+        rows.append([f"ISS{i:03d}", None, "not_a_number", value, value, str(i), value, f"problem {value}",
+                     value or "kept"])
     write_table(edge, "qa_data_issues", rows)
     result = sync(db, edge, tables=("qa_data_issues",))
     assert result.table("qa_data_issues").verified

@@ -32,7 +32,7 @@ def league40(celery_worker_available, tmp_path_factory) -> Path:
     from etl.sample_league import generate_league
 
     path = tmp_path_factory.mktemp("league40") / "league"
-    generate_league(path, games=GAMES_40, seed=3)
+    generate_league(path, games=GAMES_40, seed=3, hazards=False)  # exactly GAMES_40 clean games to fan out
     return path
 
 

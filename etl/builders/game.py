@@ -1,4 +1,13 @@
-"""Per-game builder: one tracked game's sheets -> every game-grain table for that game."""
+"""Per-game builder: one tracked game's sheets -> every game-grain table for that game.
+
+Completeness is judged per period from both sheets (``coverage``): a period is tracked in the
+events sheet with at least MIN_PERIOD_EVENTS events, in the shifts sheet when its shifts cover at
+least MIN_PERIOD_SHIFT_SHARE of the period. COMPLETE: both sheets cover every regulation period;
+PARTIAL: the reason names the periods each sheet lacks, and per-game figures cover only the
+periods both sheets track (``periods_covered``); TEMPLATE: a sheet copied from another game (the
+game is left out); INVALID: unreadable or not scheduled; NO_WORKBOOK: a game folder without a
+tracking workbook (``no_workbook``).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,45 +16,553 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..excel_source import GameFile
+from ..excel_source import GameFile, GameFolder
 from ..issues import IssueLog
-from .master import PERIOD_SECONDS, League
+from . import stats
+from .master import PERIOD_SECONDS, REGULATION_PERIODS, League
+from .players import Resolver
 from .tracking import SLOTS, normalize_events, normalize_shifts
 
 GOAL_TYPES = {"goal"}
-ASSIST_PRIMARY, ASSIST_SECONDARY = "assistprimary", "assistsecondary"
 OTHER = {"home": "away", "away": "home"}
+OT_SECONDS = 5 * 60  # dim_period: overtime length
+# A period counts as tracked in the events sheet with at least this many events (a tracked period has
+# hundreds; an Intermission or a stray row must not make a period look tracked).
+MIN_PERIOD_EVENTS = 10
+# A period counts as tracked in the shifts sheet when its shifts add up to at least this share of it.
+MIN_PERIOD_SHIFT_SHARE = 0.5
+# A sheet whose jerseys are mostly (below this share) on neither team's roster of this game belongs to
+# another game.
+FOREIGN_JERSEY_SHARE = 0.5
+# Fewest jerseys to judge a sheet by them: events rows (many) and shifts jerseys (a one-row leftover of a
+# template already has 12).
+MIN_EVENT_JERSEYS = 20
+MIN_SHIFT_JERSEYS = 6
+NOT_EVENTS = ("gamestart", "gameend", "intermission")
 
 
 @dataclass
 class GameResult:
-    """Everything one game contributes: tables, its completeness row and vocabulary codes seen."""
+    """Everything one game contributes: tables, its completeness row and vocabulary codes seen.
+
+    ``kind`` and ``sheet`` locate the reason of a game left out (for its qa_data_issues row).
+    """
 
     game_id: int
     status: str
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     completeness: dict = field(default_factory=dict)
     codes: dict[str, set[str]] = field(default_factory=dict)
+    kind: str = ""
+    sheet: str | None = None
 
     @property
     def usable(self) -> bool:
         return self.status in ("COMPLETE", "PARTIAL")
 
 
-def _completeness(game: GameFile, status: str, reason: str, **extra) -> dict:
-    row = dict(game_id=game.game_id, status=status, reason=reason, periods_tracked=None, event_count=None,
-               player_link_rate=None, home_away_swapped=None, file=game.relpath)
+def _completeness(game_id: int, file: str, status: str, reason: str, **extra) -> dict:
+    row = dict(game_id=game_id, status=status, reason=reason, periods_tracked=None, event_periods=None,
+               shift_periods=None, event_count=None, player_link_rate=None, home_away_swapped=None, file=file)
     row.update(extra)
     return row
 
 
-def unusable(game: GameFile, status: str, reason: str) -> GameResult:
+def unusable(game: GameFile, status: str, reason: str, kind: str = "template_sheet",
+             sheet: str | None = None) -> GameResult:
     """A game left out of the facts (template, invalid, unreadable)."""
-    return GameResult(game.game_id, status, completeness=_completeness(game, status, reason))
+    return GameResult(game.game_id, status, completeness=_completeness(game.game_id, game.relpath, status, reason),
+                      kind=kind, sheet=sheet)
+
+
+def no_workbook(folder: GameFolder, league: League) -> tuple[dict, IssueLog]:
+    """qa_game_completeness row (NO_WORKBOOK) and its qa_data_issues row for a folder without a workbook."""
+    shown = ", ".join(folder.contents[:6]) + (", ..." if len(folder.contents) > 6 else "")
+    holds = f"it holds only {shown}" if folder.contents else "it is empty"
+    scheduled = "" if league.game(folder.game_id) is not None else "; the game is not in the schedule either"
+    reason = (f"the folder has no tracking workbook ({folder.game_id}_tracking.xlsx); {holds} "
+              f"(older exports are not read){scheduled}")
+    issues = IssueLog(folder.game_id)
+    issues.add(folder.relpath, reason, "game not loaded: put the game's tracking workbook in the folder",
+               kind="no_workbook")
+    return _completeness(folder.game_id, folder.relpath, "NO_WORKBOOK", reason), issues
 
 
 def _event_id(game_id: int, idx: pd.Series) -> pd.Series:
     return "EV" + str(game_id) + idx.astype("int64").map("{:05d}".format).astype("string")
+
+
+def _flag(mask: pd.Series) -> pd.Series:
+    return mask.fillna(False).astype(bool)
+
+
+def _team_names(sched: pd.Series) -> dict[str, str]:
+    return {sched["home_team_id"]: str(sched["home_team_name"]), sched["away_team_id"]: str(sched["away_team_name"])}
+
+
+def _foreign_shifts(sh: pd.DataFrame, gid: int, roster: pd.DataFrame) -> str:
+    """Why the shifts sheet looks copied from another game ('' when it belongs to this one)."""
+    wb_game = sh["wb_game_id"].dropna()
+    if len(wb_game) and int(wb_game.mode().iloc[0]) != gid:
+        return (f"the shifts sheet's game_id column says {int(wb_game.mode().iloc[0])}, not {gid}: it was copied "
+                "from another game's workbook")
+    jerseys = pd.concat([sh[f"{v}_{s}"] for v in ("home", "away") for s in SLOTS]).dropna() \
+        if len(sh) else pd.Series(dtype="string")
+    if len(jerseys) < MIN_SHIFT_JERSEYS or roster.empty:
+        return ""
+    rate = float(jerseys.isin(set(roster["jersey"].dropna())).mean())
+    if rate >= FOREIGN_JERSEY_SHARE:
+        return ""
+    covered = int(sh["duration"].fillna(0).sum())
+    expected = REGULATION_PERIODS * PERIOD_SECONDS
+    return (f"only {rate:.0%} of the shifts sheet's jerseys are on this game's rosters and its {len(sh)} shift "
+            f"row(s) cover {covered} of {expected} s: it looks like a leftover of another game's workbook")
+
+
+def coverage(ev: pd.DataFrame, sh: pd.DataFrame) -> tuple[set[int], set[int]]:
+    """Periods tracked in the events sheet and in the shifts sheet (see the module docstring)."""
+    real = ev[ev["type_key"].notna() & ~ev["type_key"].isin(NOT_EVENTS)]
+    per_period = real.groupby("period")["event_index"].nunique()
+    ev_periods = {int(p) for p, n in per_period.items() if n >= MIN_PERIOD_EVENTS}
+    sh_periods = set()
+    for p, seconds in sh.groupby("period")["duration"].sum().items():
+        length = OT_SECONDS if p > REGULATION_PERIODS else PERIOD_SECONDS
+        if seconds >= MIN_PERIOD_SHIFT_SHARE * length:
+            sh_periods.add(int(p))
+    return ev_periods, sh_periods
+
+
+def _status(ev_periods: set[int], sh_periods: set[int], window: stats.Window) -> tuple[str, str, list[tuple]]:
+    """Status, reason and the (sheet, periods lacking) pairs of a usable game."""
+    expected = set(range(1, REGULATION_PERIODS + 1))
+    lacking = [(sheet, sorted(expected - got)) for sheet, got in (("events", ev_periods), ("shifts", sh_periods))
+               if expected - got]
+    if not lacking:
+        return "COMPLETE", "all regulation periods tracked in the events and the shifts sheet", []
+    parts = [f"the {sheet} sheet lacks period{'s' if len(p) > 1 else ''} {', '.join(map(str, p))}"
+             for sheet, p in lacking]
+    return "PARTIAL", "; ".join(parts) + f"; per-game figures cover {window.label or 'no period'}", lacking
+
+
+def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, issues: IssueLog) -> GameResult:
+    """Build every game-grain table for one game, or an unusable result with the reason."""
+    gid = game.game_id
+    sched = league.game(gid)
+    if sched is None:
+        return unusable(game, "INVALID", f"game {gid} is not in the master schedule (dim_schedule)",
+                        kind="game_not_scheduled")
+    ev = normalize_events(frames["events"], game.relpath, issues)
+    wb_game = ev["wb_game_id"].dropna()
+    if len(wb_game) and int(wb_game.mode().iloc[0]) != gid:
+        other = int(wb_game.mode().iloc[0])
+        return unusable(game, "TEMPLATE", f"the workbook's game_id column says {other}, not {gid}: "
+                        "it was copied from another game's workbook", sheet="events")
+    typed = ev[ev["event_type"].notna()]
+    if typed[~typed["type_key"].isin(["gamestart", "gameend"])].empty:
+        return unusable(game, "TEMPLATE", "the events sheet has no tracked events (an empty template)",
+                        kind="empty_workbook", sheet="events")
+    roster = league.game_roster(gid)
+    foreign = _foreign_workbook(ev, sched, roster)
+    if foreign:
+        return unusable(game, "TEMPLATE", foreign, sheet="events")
+    sh = normalize_shifts(frames["shifts"], game.relpath, issues, PERIOD_SECONDS)
+    foreign = _foreign_shifts(sh, gid, roster)
+    if foreign:
+        return unusable(game, "TEMPLATE", foreign, sheet="shifts")
+    swapped, how = _detect_swap(ev, sched, roster)
+    if swapped:
+        issues.add(game.relpath, f"home and away are swapped against the schedule (detected by {how})",
+                   "teams taken from the schedule", kind="venue_swapped", sheet="events")
+    if game.note:
+        issues.add(game.relpath, game.note, "workbook used", kind="odd_file_name")
+    venue_map = {"home": "away", "away": "home"} if swapped else {"home": "home", "away": "away"}
+    team_of = {"home": sched["home_team_id"], "away": sched["away_team_id"]}
+    team_venue = {team: venue for venue, team in team_of.items()}
+    resolver = Resolver(roster, _team_names(sched))
+
+    first, goal_events = _event_frame(ev, venue_map, team_of)
+    players = _event_players(gid, ev, first, resolver, team_venue, game, issues)
+    r1 = {side: stats.role1(players, side) for side in ("event", "opp")}  # player 1 of each side, per event
+    first["player_id"] = r1["event"]["player_id"].reindex(first.index)
+    first["player_count"] = players.groupby("event_index").size().reindex(first.index).fillna(0).astype(int)
+
+    shifts, sp = _shifts(gid, sh, venue_map, team_of, team_venue, resolver, game, issues)
+    _on_ice(first, shifts)
+    blocker = stats.blockers(players, first)
+    prim, sec = stats.assists(first.loc[goal_events], players, first)
+
+    ev_periods, sh_periods = coverage(ev, sh)
+    both = ev_periods & sh_periods
+    window_events = both or ev_periods
+    window = stats.Window(frozenset(window_events), frozenset(window_events & sh_periods))
+    status, reason, lacking = _status(ev_periods, sh_periods, window)
+    for sheet, periods in lacking:
+        issues.add(game.relpath, f"the {sheet} sheet lacks period{'s' if len(periods) > 1 else ''} "
+                   f"{', '.join(map(str, periods))}", f"per-game figures limited to periods {window.label or 'none'}",
+                   kind="partial_game", sheet=sheet, column="period" if sheet == "events" else "Period")
+
+    result = GameResult(gid, status)
+    t = result.tables
+    t["fact_events"] = _events_table(gid, first)
+    t["fact_event_players"] = _event_players_table(gid, players)
+    t["fact_shifts"] = shifts
+    t["fact_shift_players"] = sp[_SHIFT_PLAYER_COLUMNS]
+    t["fact_goals"] = _goals(gid, first, goal_events, r1, players, prim, sec)
+    t["fact_shots"] = _shots(gid, first, r1, players, blocker)
+    t["fact_faceoffs"] = _faceoffs(gid, first, r1)
+    t["fact_penalties"] = _penalties(gid, first, r1)
+    attempts = _attempts(first)
+    in_window = attempts[attempts["period"].isin(window.events)]
+    credits = stats.credit_rows(players, first, goal_events)
+    credits["assists"] = list(prim.dropna()) + list(sec.dropna())
+    credits["blocks"] = list(blocker)
+    t["fact_player_game_stats"] = stats.player_stats(gid, players, sp, first, credits, in_window, roster,
+                                                     team_venue, window)
+    official = {v: league.official_goals(gid, v, set(window.events)) for v in ("home", "away")}
+    t["fact_team_game_stats"] = stats.team_stats(gid, sched, team_of, first, attempts, official, window)
+    t["fact_goalie_game_stats"] = stats.goalie_stats(gid, sp, in_window, window)
+    t["qa_goal_verification"] = _goal_verification(gid, league, team_of, first, ev_periods, status, game, issues)
+    t["qa_scorer_verification"] = stats.scorer_verification(gid, t["fact_player_game_stats"])
+
+    link = float(players["player_id"].notna().mean()) if len(players) else 0.0
+    result.completeness = _completeness(
+        gid, game.relpath, status, reason, periods_tracked=len(both), event_periods=stats.periods_text(ev_periods),
+        shift_periods=stats.periods_text(sh_periods), event_count=len(first), player_link_rate=round(link, 4),
+        home_away_swapped=swapped)
+    result.codes = _codes(t, ev)
+    return result
+
+
+def _codes(t: dict[str, pd.DataFrame], ev: pd.DataFrame) -> dict[str, set[str]]:
+    events, event_players, shifts = t["fact_events"], t["fact_event_players"], t["fact_shifts"]
+    return {
+        "dim_event_type": set(events["event_type_id"].dropna()),
+        "dim_event_detail": set(events["event_detail_id"].dropna()) | set(ev["event_detail"].dropna()),
+        "dim_event_detail_2": set(events["event_detail_2_id"].dropna()) | set(ev["event_detail_2"].dropna()),
+        "dim_play_detail": set(event_players["play_detail1_id"].dropna())
+        | set(event_players["play_detail2_id"].dropna()),
+        "dim_shift_start_type": set(shifts["shift_start_type_id"].dropna()),
+        "dim_shift_stop_type": set(shifts["shift_stop_type_id"].dropna()),
+        "dim_strength": set(shifts["strength_id"].dropna()) | set(events["strength_id"].dropna()),
+    }
+
+
+def _event_frame(ev: pd.DataFrame, venue_map: dict[str, str], team_of: dict[str, str]) -> tuple[pd.DataFrame, pd.Index]:
+    """One row per event (by key): its attributes, teams, elapsed time; and the goal events' keys."""
+    ev["venue_ev"] = ev["wb_venue"].map(venue_map)
+    first = ev.groupby("event_index", sort=True).first()
+    goal_rows = ev[_flag(ev["type_key"].isin(GOAL_TYPES) & (ev["detail_key"] == "goal_scored"))]
+    goal_events = pd.Index(sorted(set(goal_rows["event_index"])), dtype="int64")
+    first["is_goal"] = first.index.isin(goal_events)
+    goal_first = goal_rows.groupby("event_index").first()
+    for col in ("event_type", "event_detail", "event_detail_2", "type_key", "detail_key"):
+        first.loc[goal_first.index, col] = goal_first[col]
+    # an event is a shot, faceoff or penalty when any of its rows says so (a goal's rows may start with
+    # its shot, a blocked shot's with the possession before it); a shot's details come from its shot row
+    for key in ("shot", "faceoff", "penalty"):
+        rows = ev[_flag(ev["type_key"] == key)].drop_duplicates("event_index").set_index("event_index")
+        first[f"is_{key}"] = first.index.isin(rows.index)
+        if key == "shot":
+            for col in ("event_detail", "event_detail_2", "detail_key"):
+                first[f"shot_{col}"] = rows[col].reindex(first.index)
+    first["elapsed"] = (first["period"] - 1) * PERIOD_SECONDS + (PERIOD_SECONDS - first["clock_seconds"])
+    first["team_id"] = first["venue_ev"].map(team_of)
+    first["opp_team_id"] = first["venue_ev"].map(OTHER).map(team_of)
+    return first, goal_events
+
+
+def _event_players(gid: int, ev: pd.DataFrame, first: pd.DataFrame, resolver: Resolver,
+                   team_venue: dict[str, str], game: GameFile, issues: IssueLog) -> pd.DataFrame:
+    """The player rows with a side, each credited to a player and team (``players`` module rules).
+
+    A second row with the same role in one event is left out (reported, one issue per row).
+    """
+    players = ev[_flag(ev["side"].notna())].copy()
+    _settle_sides(players, resolver, team_venue, game, issues)
+    is_event = _flag(players["side"] == "event").to_numpy()
+    players["side_team"] = _side_team(players, "side", team_venue)
+    resolver.learn_workbook_ids(players["side_team"], players["jersey"], players["wb_player_id"])
+    res = resolver.resolve(players["side_team"], players["jersey"])
+    resolver.report(issues, game.relpath, "events", players["source_row"], players["jersey_column"],
+                    players["side_team"], players["jersey"], res)
+    differ = _flag(players["wb_player_id"].notna() & res["player_id"].notna()
+                   & (players["wb_player_id"] != res["player_id"].astype("string")))
+    if differ.any():
+        issues.add_cells(game.relpath, "events", "player_id", players.loc[differ, "source_row"],
+                         "'player_id' disagrees with the game roster for that jersey", "used the roster's player",
+                         kind="player_id_conflict")
+    players["player_id"] = res["player_id"]
+    players["team_id"] = res["team_id"]
+    players["venue"] = players["team_id"].map(team_venue)
+    code = np.where(is_event, "E", "O")
+    players["event_id"] = _event_id(gid, players["event_index"])
+    players["event_player_id"] = players["event_id"] + "_" + code + players["role_number"].astype("string")
+    dup = players["event_player_id"].duplicated()
+    if dup.any():
+        issues.add_cells(game.relpath, "events", "player_role", players.loc[dup, "source_row"],
+                         "the same role appears twice in one event", "row left out", kind="duplicate_role",
+                         uncapped=True)
+        players = players[~dup]
+    return players
+
+
+def _side_team(players: pd.DataFrame, side_col: str, team_venue: dict[str, str]) -> pd.Series:
+    """Team of each row's side: the event team for 'event', the other team for 'opp'."""
+    is_event = _flag(players[side_col] == "event").to_numpy()
+    side_venue = np.where(is_event, players["venue_ev"], players["venue_ev"].map(OTHER))
+    side_venue = pd.Series(side_venue, index=players.index).where(players[side_col].notna())
+    return side_venue.map({v: t for t, v in team_venue.items()})
+
+
+def _settle_sides(players: pd.DataFrame, resolver: Resolver, team_venue: dict[str, str], game: GameFile,
+                  issues: IssueLog) -> None:
+    """Where player_role and the tracker input role_abrev_binary_ name different sides, the rosters decide.
+
+    The input wins when the jersey is on its side's roster and not on the formula's side's roster
+    (formulas that derive the side from row order go wrong where the tracker typed a row out of
+    order); otherwise player_role stands. Each disagreement is reported with the side chosen, and the
+    roles of an event with a changed side are renumbered in row order.
+    """
+    differ = _flag(players["side_derived"].notna() & players["side_input"].notna()
+                   & (players["side_derived"] != players["side_input"]))
+    if not differ.any():
+        return
+    rows = players[differ]
+    on_derived = [(t, j) in resolver.by_jersey for t, j in
+                  zip(_side_team(rows, "side_derived", team_venue), rows["jersey"], strict=True)]
+    on_input = [(t, j) in resolver.by_jersey for t, j in
+                zip(_side_team(rows, "side_input", team_venue), rows["jersey"], strict=True)]
+    use_input = pd.Series([i and not d for d, i in zip(on_derived, on_input, strict=True)], index=rows.index)
+    for label in rows.index:
+        chosen = "role_abrev_binary_ (the roster has the jersey on that side)" if use_input[label] else "player_role"
+        issues.add(game.relpath, "'player_role' disagrees with the tracker input 'role_abrev_binary_' on the side "
+                   f"of jersey {rows.at[label, 'jersey']}", f"used {chosen}", kind="derived_input_conflict",
+                   sheet="events", row=int(rows.at[label, "source_row"]), column="player_role")
+    flipped = use_input[use_input].index
+    if len(flipped):
+        players.loc[flipped, "side"] = players.loc[flipped, "side_input"]
+        events = players["event_index"].isin(players.loc[flipped, "event_index"])
+        order = players[events].groupby(["event_index", "side"], sort=False).cumcount() + 1
+        players.loc[events, "role_number"] = order.astype("Int64")
+
+
+def _on_ice(first: pd.DataFrame, shifts: pd.DataFrame) -> None:
+    """Each event's shift and strength (event team first)."""
+    first["shift_id"] = _match_shift(first, shifts)
+    sk = shifts.set_index("shift_id")
+    home_sk = first["shift_id"].map(sk["home_skaters"])
+    away_sk = first["shift_id"].map(sk["away_skaters"])
+    own = np.where(first["venue_ev"] == "home", home_sk, away_sk)
+    opp = np.where(first["venue_ev"] == "home", away_sk, home_sk)
+    first["strength_id"] = pd.Series(own, index=first.index).astype("Int64").astype("string") + "v" + \
+        pd.Series(opp, index=first.index).astype("Int64").astype("string")
+    first["own_skaters"], first["opp_skaters"] = own, opp
+    first["home_goalie"] = first["shift_id"].map(sk["home_goalie_player_id"])
+    first["away_goalie"] = first["shift_id"].map(sk["away_goalie_player_id"])
+
+
+def _events_table(gid: int, first: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "event_id": _event_id(gid, first.index.to_series()), "game_id": gid, "event_index": first.index,
+        "period": first["period"], "clock_seconds": first["clock_seconds"], "elapsed_seconds": first["elapsed"],
+        "event_type_id": first["event_type"], "event_detail_id": first["event_detail"],
+        "event_detail_2_id": first["event_detail_2"], "event_successful": first["successful"],
+        "event_team_id": first["team_id"], "event_team_venue": first["venue_ev"],
+        "opp_team_id": first["opp_team_id"], "player_id": first["player_id"], "zone_id": first["zone"],
+        "play_detail1_id": first["play_detail1"], "play_detail2_id": first["play_detail2"],
+        "shift_id": first["shift_id"], "strength_id": first["strength_id"], "is_goal": first["is_goal"],
+        "player_count": first["player_count"], "source_row": first["source_row"],
+    }).reset_index(drop=True)
+
+
+def _event_players_table(gid: int, players: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "event_player_id": players["event_player_id"], "event_id": players["event_id"], "game_id": gid,
+        "player_role_id": players["side"] + "_team_player_" + players["role_number"].astype("string"),
+        "side": players["side"], "role_number": players["role_number"], "team_id": players["team_id"],
+        "venue": players["venue"], "jersey": players["jersey"], "player_id": players["player_id"],
+        "play_detail1_id": players["play_detail1"], "play_detail2_id": players["play_detail2"],
+        "source_row": players["source_row"],
+    })
+
+
+_SHIFT_PLAYER_COLUMNS = ["shift_player_id", "shift_id", "game_id", "team_id", "venue", "slot", "jersey", "player_id",
+                         "is_goalie", "duration_seconds"]
+
+
+def _shifts(gid: int, sh: pd.DataFrame, venue_map: dict[str, str], team_of: dict[str, str],
+            team_venue: dict[str, str], resolver: Resolver, game: GameFile,
+            issues: IssueLog) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """fact_shifts and the shift players (credited like event rows; ``period`` kept for windows)."""
+    shift_id = "SH" + str(gid) + sh["shift_index"].astype("int64").map("{:05d}".format)
+    prefix_of = {venue_map[wb]: wb for wb in ("home", "away")}  # schedule venue -> workbook column prefix
+    skaters, parts = {}, []
+    for venue in ("home", "away"):
+        prefix = prefix_of[venue]
+        skaters[venue] = sh[[f"{prefix}_{s}" for s in SLOTS if s != "goalie"]].notna().sum(axis=1)
+        for slot in SLOTS:
+            col = sh[f"{prefix}_{slot}"]
+            present = col.notna().to_numpy()
+            if not present.any():
+                continue
+            parts.append(pd.DataFrame({
+                "shift_player_id": shift_id[present] + "_" + venue[0] + slot, "shift_id": shift_id[present],
+                "game_id": gid, "side_team": team_of[venue], "lineup": venue, "slot": slot, "jersey": col[present],
+                "is_goalie": slot == "goalie", "duration_seconds": sh.loc[present, "duration"],
+                "period": sh.loc[present, "period"], "order": sh.loc[present, "shift_index"],
+                "source_row": sh.loc[present, "source_row"], "column": f"{prefix}_{slot}",
+            }))
+    sp = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["shift_player_id", "shift_id", "game_id", "side_team", "lineup", "slot", "jersey", "is_goalie",
+                 "duration_seconds", "period", "order", "source_row", "column"])
+    res = resolver.resolve(sp["side_team"], sp["jersey"])
+    resolver.report(issues, game.relpath, "shifts", sp["source_row"], sp["column"], sp["side_team"], sp["jersey"],
+                    res)
+    sp["player_id"], sp["team_id"] = res["player_id"], res["team_id"]
+    sp["venue"] = sp["team_id"].map(team_venue)
+    slot_order = {s: i for i, s in enumerate(SLOTS)}
+    sp = sp.assign(_v=sp["lineup"].map({"home": 0, "away": 1}), _s=sp["slot"].map(slot_order))
+    sp = sp.sort_values(["order", "_v", "_s"]).drop(columns=["_v", "_s"]).reset_index(drop=True)
+    goalies = sp[sp["is_goalie"].astype(bool)]
+    goalie = {v: goalies[goalies["lineup"] == v].drop_duplicates("shift_id").set_index("shift_id")["player_id"]
+              for v in ("home", "away")}
+    shifts = pd.DataFrame({
+        "shift_id": shift_id, "game_id": gid, "shift_index": sh["shift_index"].astype("int64"),
+        "period": sh["period"], "start_clock_seconds": sh["start_clock"], "end_clock_seconds": sh["end_clock"],
+        "start_elapsed_seconds": sh["start_elapsed"], "end_elapsed_seconds": sh["end_elapsed"],
+        "duration_seconds": sh["duration"], "shift_start_type_id": sh["start_type"],
+        "shift_stop_type_id": sh["stop_type"], "home_skaters": skaters["home"], "away_skaters": skaters["away"],
+        "strength_id": skaters["home"].astype(str) + "v" + skaters["away"].astype(str),
+        "home_goalie_player_id": shift_id.map(goalie["home"]), "away_goalie_player_id": shift_id.map(goalie["away"]),
+        "source_row": sh["source_row"],
+    })
+    return shifts, sp
+
+
+def _goals(gid: int, first: pd.DataFrame, goal_events: pd.Index, r1: dict[str, pd.DataFrame],
+           players: pd.DataFrame, prim: pd.Series, sec: pd.Series) -> pd.DataFrame:
+    cols = ["goal_id", "event_id", "game_id", "period", "clock_seconds", "elapsed_seconds", "team_id", "venue",
+            "opp_team_id", "scorer_player_id", "scorer_jersey", "primary_assist_player_id",
+            "secondary_assist_player_id", "goalie_player_id", "event_detail_2_id", "strength_id"]
+    if goal_events.empty:
+        return pd.DataFrame(columns=cols)
+    g = first.loc[goal_events]
+    scorer, opp1 = r1["event"], r1["opp"]
+    eid = _event_id(gid, g.index.to_series())
+    goalie_shift = pd.Series(np.where(g["venue_ev"] == "home", g["away_goalie"], g["home_goalie"]), index=g.index)
+    goalie = goalie_shift.where(goalie_shift.notna(), opp1["player_id"].reindex(g.index))
+    return pd.DataFrame({
+        "goal_id": eid, "event_id": eid, "game_id": gid, "period": g["period"],
+        "clock_seconds": g["clock_seconds"], "elapsed_seconds": g["elapsed"], "team_id": g["team_id"],
+        "venue": g["venue_ev"], "opp_team_id": g["opp_team_id"],
+        "scorer_player_id": scorer["player_id"].reindex(g.index), "scorer_jersey": scorer["jersey"].reindex(g.index),
+        "primary_assist_player_id": prim.map(players["player_id"]),
+        "secondary_assist_player_id": sec.map(players["player_id"]), "goalie_player_id": goalie,
+        "event_detail_2_id": g["event_detail_2"], "strength_id": g["strength_id"],
+    }).reset_index(drop=True)
+
+
+def _of_type(first: pd.DataFrame, type_key: str) -> pd.DataFrame:
+    return first[first[f"is_{type_key}"]]
+
+
+def _shots(gid: int, first: pd.DataFrame, r1: dict[str, pd.DataFrame], players: pd.DataFrame,
+           blocker: pd.Series) -> pd.DataFrame:
+    cols = ["shot_id", "event_id", "game_id", "period", "elapsed_seconds", "team_id", "venue", "player_id",
+            "event_detail_id", "event_detail_2_id", "is_on_goal", "is_goal", "is_blocked", "is_missed",
+            "blocker_player_id", "goalie_player_id", "strength_id"]
+    f = _of_type(first, "shot")
+    if f.empty:
+        return pd.DataFrame(columns=cols)
+    shooter = r1["event"]
+    detail = f["shot_detail_key"].fillna("")
+    is_goal = detail.str.contains("goal", regex=False)
+    eid = _event_id(gid, f.index.to_series())
+    goalie = np.where(f["venue_ev"] == "home", f["away_goalie"], f["home_goalie"])
+    return pd.DataFrame({
+        "shot_id": eid, "event_id": eid, "game_id": gid, "period": f["period"], "elapsed_seconds": f["elapsed"],
+        "team_id": f["team_id"], "venue": f["venue_ev"], "player_id": shooter["player_id"].reindex(f.index),
+        "event_detail_id": f["shot_event_detail"], "event_detail_2_id": f["shot_event_detail_2"],
+        "is_on_goal": is_goal | detail.str.contains("onnet", regex=False), "is_goal": is_goal,
+        "is_blocked": detail.str.contains("blocked", regex=False),
+        "is_missed": detail.str.contains("missed", regex=False),
+        "blocker_player_id": blocker.map(players["player_id"]).reindex(f.index), "goalie_player_id": goalie,
+        "strength_id": f["strength_id"],
+    }).reset_index(drop=True)
+
+
+def _faceoffs(gid: int, first: pd.DataFrame, r1: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    f = _of_type(first, "faceoff")
+    win, lose = r1["event"], r1["opp"]
+    eid = _event_id(gid, f.index.to_series())
+    return pd.DataFrame({
+        "faceoff_id": eid, "event_id": eid, "game_id": gid, "period": f["period"], "elapsed_seconds": f["elapsed"],
+        "zone_id": f["zone"], "event_detail_id": f["event_detail"], "winner_team_id": f["team_id"],
+        "winner_player_id": win["player_id"].reindex(f.index), "loser_team_id": f["opp_team_id"],
+        "loser_player_id": lose["player_id"].reindex(f.index),
+    }).reset_index(drop=True)
+
+
+def _penalties(gid: int, first: pd.DataFrame, r1: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    f = _of_type(first, "penalty")
+    taker = r1["event"]
+    eid = _event_id(gid, f.index.to_series())
+    return pd.DataFrame({
+        "penalty_id": eid, "event_id": eid, "game_id": gid, "period": f["period"], "elapsed_seconds": f["elapsed"],
+        "team_id": f["team_id"], "player_id": taker["player_id"].reindex(f.index),
+        "event_detail_id": f["event_detail"], "event_detail_2_id": f["event_detail_2"],
+    }).reset_index(drop=True)
+
+
+# A goal tracked without a shot event within this many events before it counts as an attempt of its own.
+GOAL_SHOT_LOOKBACK = 3
+
+
+def _attempts(first: pd.DataFrame) -> pd.DataFrame:
+    """Shot attempts for Corsi, plus-minus and goalie figures: shots, plus goals tracked without a shot."""
+    shots = _of_type(first, "shot")
+    detail = shots["shot_detail_key"].fillna("")
+    goal = detail.str.contains("goal", regex=False)
+    a = pd.DataFrame({"team_id": shots["team_id"], "on_goal": goal | detail.str.contains("onnet", regex=False),
+                      "goal": goal}, index=shots.index)
+    covered = set(zip(shots.loc[goal, "team_id"], shots.loc[goal, "seq"], strict=True))
+    goals = first[first["is_goal"]]
+    extra = [k for k, t, s in zip(goals.index, goals["team_id"], goals["seq"], strict=True)
+             if not any((t, s - k2) in covered for k2 in range(GOAL_SHOT_LOOKBACK + 1))]
+    if extra:
+        a = pd.concat([a, pd.DataFrame({"team_id": first.loc[extra, "team_id"], "on_goal": True, "goal": True},
+                                       index=pd.Index(extra))])
+    f = first.loc[a.index]
+    a["shift_id"] = f["shift_id"]
+    a["period"] = f["period"]
+    a["even_or_short"] = ~_flag(pd.to_numeric(f["own_skaters"], errors="coerce")
+                                > pd.to_numeric(f["opp_skaters"], errors="coerce"))
+    a["on_goal"] = a["on_goal"].astype(bool)
+    a["goal"] = a["goal"].astype(bool)
+    return a.reset_index(names="event_index")
+
+
+def _goal_verification(gid: int, league: League, team_of: dict[str, str], first: pd.DataFrame,
+                       periods: set[int], status: str, game: GameFile, issues: IssueLog) -> pd.DataFrame:
+    """Tracked goals against the official goals of the periods the events sheet covers."""
+    rows = []
+    goals = first[first["is_goal"] & first["period"].isin(periods)]
+    for venue in ("home", "away"):
+        team = team_of[venue]
+        official = league.official_goals(gid, venue, periods)
+        tracked = int((goals["team_id"] == team).sum())
+        rows.append({"game_id": gid, "team_id": team, "venue": venue, "periods_covered": stats.periods_text(periods),
+                     "official_goals": official, "tracked_goals": tracked,
+                     "match": None if official is None else official == tracked})
+    if status == "PARTIAL" and any(r["official_goals"] is None for r in rows):
+        issues.add(game.relpath, "the schedule has no per-period goals that add up to the final score, so the "
+                   "tracked periods cannot be checked", "goal verification left empty", kind="no_period_goals")
+    return pd.DataFrame(rows)
+
+
+def read_error_result(game: GameFile, error: InputError) -> GameResult:
+    """An unreadable or malformed workbook: INVALID with the located reason."""
+    return unusable(game, "INVALID", str(error), kind="unreadable_workbook", sheet=error.sheet)
 
 
 def _detect_swap(ev: pd.DataFrame, sched: pd.Series, roster: pd.DataFrame) -> tuple[bool, str]:
@@ -95,217 +612,6 @@ def _foreign_workbook(ev: pd.DataFrame, sched: pd.Series, roster: pd.DataFrame) 
             + ": it looks copied from another game's workbook")
 
 
-def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, issues: IssueLog) -> GameResult:
-    """Build every game-grain table for one game, or an unusable result with the reason."""
-    gid = game.game_id
-    sched = league.game(gid)
-    if sched is None:
-        return unusable(game, "INVALID", f"game {gid} is not in the master schedule (dim_schedule)")
-    ev = normalize_events(frames["events"], game.relpath, issues)
-    wb_game = ev["wb_game_id"].dropna()
-    if len(wb_game) and int(wb_game.mode().iloc[0]) != gid:
-        other = int(wb_game.mode().iloc[0])
-        return unusable(game, "TEMPLATE", f"the workbook's game_id column says {other}, not {gid}: "
-                        "it was copied from another game's workbook")
-    typed = ev[ev["event_type"].notna()]
-    real = typed[~typed["type_key"].isin(["gamestart", "gameend"])]
-    if real.empty:
-        return unusable(game, "TEMPLATE", "the events sheet has no tracked events (an empty template)")
-    roster = league.game_roster(gid)
-    foreign = _foreign_workbook(ev, sched, roster)
-    if foreign:
-        return unusable(game, "TEMPLATE", foreign)
-    swapped, how = _detect_swap(ev, sched, roster)
-    if swapped:
-        issues.add(game.relpath, f"home and away are swapped against the schedule (detected by {how})",
-                   "teams taken from the schedule", sheet="events")
-    venue_map = {"home": "away", "away": "home"} if swapped else {"home": "home", "away": "away"}
-    team_of = {"home": sched["home_team_id"], "away": sched["away_team_id"]}
-
-    # --- roster lookup: (team_id, jersey) -> player_id, position
-    rl = roster.dropna(subset=["jersey"]).drop_duplicates(["team_id", "jersey"])
-    lookup = dict(zip(zip(rl["team_id"], rl["jersey"], strict=True), rl["player_id"], strict=True))
-    position = dict(zip(rl["player_id"], rl["player_position"], strict=True))
-
-    # --- events (event level)
-    ev["venue_ev"] = ev["wb_venue"].map(venue_map)
-    first = ev.groupby("event_index", sort=True).first()
-    goal_rows = ev[ev["type_key"].isin(GOAL_TYPES) & (ev["detail_key"] == "goal_scored")]
-    goal_events = set(goal_rows["event_index"])
-    first["is_goal"] = first.index.isin(goal_events)
-    goal_first = goal_rows.groupby("event_index").first()
-    for col in ("event_type", "event_detail", "event_detail_2"):
-        first.loc[goal_first.index, col] = goal_first[col]
-    period_len = PERIOD_SECONDS
-    first["elapsed"] = (first["period"] - 1) * period_len + (period_len - first["clock_seconds"])
-
-    # --- players (row level)
-    players = ev[ev["side"].notna()].copy()
-    players["venue"] = np.where(players["side"] == "event", players["venue_ev"],
-                                players["venue_ev"].map(OTHER))
-    players["venue"] = players["venue"].where(players["venue_ev"].notna())
-    players["team_id"] = players["venue"].map(team_of)
-    from_roster = pd.Series([lookup.get(k) for k in zip(players["team_id"], players["jersey"], strict=True)],
-                            index=players.index, dtype="object")
-    differ = players["wb_player_id"].notna() & from_roster.notna() & (players["wb_player_id"] != from_roster)
-    if differ.any():
-        issues.add_cells(game.relpath, "events", "player_id", players.loc[differ, "source_row"],
-                         "'player_id' disagrees with the game roster for that team and jersey", "used 'player_id'")
-    players["player_id"] = players["wb_player_id"].where(players["wb_player_id"].notna(), from_roster)
-    unlinked = players["player_id"].isna() & players["jersey"].notna()
-    if unlinked.any():
-        issues.add_cells(game.relpath, "events", "player_game_number", players.loc[unlinked, "source_row"],
-                         "jersey is not on the official game roster for that team", "player left unlinked")
-    code = np.where(players["side"] == "event", "E", "O")
-    players["event_id"] = _event_id(gid, players["event_index"])
-    players["event_player_id"] = players["event_id"] + "_" + code + players["role_number"].astype("string")
-    dup = players["event_player_id"].duplicated()
-    if dup.any():
-        issues.add_cells(game.relpath, "events", "player_role", players.loc[dup, "source_row"],
-                         "the same role appears twice in one event", "later row skipped")
-        players = players[~dup]
-
-    primary = players[(players["side"] == "event") & (players["role_number"] == 1)]
-    primary_by_event = primary.drop_duplicates("event_index").set_index("event_index")
-    first["player_id"] = primary_by_event["player_id"].reindex(first.index)
-    first["team_id"] = first["venue_ev"].map(team_of)
-    first["opp_team_id"] = first["venue_ev"].map(OTHER).map(team_of)
-    first["player_count"] = players.groupby("event_index").size().reindex(first.index).fillna(0).astype(int)
-
-    # --- shifts
-    sh = normalize_shifts(frames["shifts"], game.relpath, issues, period_len)
-    shifts, shift_players = _shifts(gid, sh, venue_map, team_of, lookup, game, issues)
-
-    # --- on-ice: each event to the shift it happened in
-    first["shift_id"] = _match_shift(first, shifts)
-    sk = shifts.set_index("shift_id")
-    home_sk = first["shift_id"].map(sk["home_skaters"])
-    away_sk = first["shift_id"].map(sk["away_skaters"])
-    own = np.where(first["venue_ev"] == "home", home_sk, away_sk)
-    opp = np.where(first["venue_ev"] == "home", away_sk, home_sk)
-    first["strength_id"] = pd.Series(own, index=first.index).astype("Int64").astype("string") + "v" + \
-        pd.Series(opp, index=first.index).astype("Int64").astype("string")
-    first["own_skaters"], first["opp_skaters"] = own, opp
-
-    events = pd.DataFrame({
-        "event_id": _event_id(gid, first.index.to_series()), "game_id": gid, "event_index": first.index,
-        "period": first["period"], "clock_seconds": first["clock_seconds"], "elapsed_seconds": first["elapsed"],
-        "event_type_id": first["event_type"], "event_detail_id": first["event_detail"],
-        "event_detail_2_id": first["event_detail_2"], "event_successful": first["successful"],
-        "event_team_id": first["team_id"], "event_team_venue": first["venue_ev"],
-        "opp_team_id": first["opp_team_id"], "player_id": first["player_id"], "zone_id": first["zone"],
-        "play_detail1_id": first["play_detail1"], "play_detail2_id": first["play_detail2"],
-        "shift_id": first["shift_id"], "strength_id": first["strength_id"], "is_goal": first["is_goal"],
-        "player_count": first["player_count"], "source_row": first["source_row"],
-    }).reset_index(drop=True)
-
-    event_players = pd.DataFrame({
-        "event_player_id": players["event_player_id"], "event_id": players["event_id"], "game_id": gid,
-        "player_role_id": players["side"] + "_team_player_" + players["role_number"].astype("string"),
-        "side": players["side"], "role_number": players["role_number"], "team_id": players["team_id"],
-        "venue": players["venue"], "jersey": players["jersey"], "player_id": players["player_id"],
-        "play_detail1_id": players["play_detail1"], "play_detail2_id": players["play_detail2"],
-        "source_row": players["source_row"],
-    })
-
-    result = GameResult(gid, "COMPLETE")
-    t = result.tables
-    t["fact_events"] = events
-    t["fact_event_players"] = event_players
-    t["fact_shifts"] = shifts
-    t["fact_shift_players"] = shift_players
-    goals = _goals(gid, first, goal_rows, players, ev, sk, team_of)
-    shots = _shots(gid, ev, first, players, sk)
-    t["fact_goals"] = goals
-    t["fact_shots"] = shots
-    t["fact_faceoffs"] = _faceoffs(gid, ev, first, players)
-    t["fact_penalties"] = _penalties(gid, ev, first, players)
-    attempts = _attempts(gid, first, shots, goals)
-    t["fact_player_game_stats"] = _player_stats(gid, players, goals, shots, t["fact_faceoffs"], shift_players,
-                                                attempts, first, ev, position)
-    t["fact_team_game_stats"] = _team_stats(gid, sched, team_of, goals, shots, t["fact_faceoffs"],
-                                            t["fact_penalties"], ev, attempts)
-    t["fact_goalie_game_stats"] = _goalie_stats(gid, shots, goals, shift_players, team_of, attempts)
-    t["qa_goal_verification"] = _goal_verification(gid, sched, goals)
-    t["qa_scorer_verification"] = _scorer_verification(gid, roster, goals)
-
-    periods = int(first.loc[~first["event_type"].str.lower().isin(["gamestart", "gameend"]).fillna(False),
-                            "period"].nunique())
-    link = float(players["player_id"].notna().mean()) if len(players) else 0.0
-    status, reason = "COMPLETE", "all regulation periods tracked"
-    if periods < 3:
-        status, reason = "PARTIAL", f"only {periods} of 3 periods tracked"
-    if game.note:
-        issues.add(game.relpath, game.note, "workbook used")
-    result.status = status
-    result.completeness = _completeness(
-        game, status, reason, periods_tracked=periods, event_count=len(first),
-        player_link_rate=round(link, 4), home_away_swapped=swapped)
-    result.codes = {
-        "dim_event_type": set(events["event_type_id"].dropna()),
-        "dim_event_detail": set(events["event_detail_id"].dropna()) | set(ev["event_detail"].dropna()),
-        "dim_event_detail_2": set(events["event_detail_2_id"].dropna()) | set(ev["event_detail_2"].dropna()),
-        "dim_play_detail": set(event_players["play_detail1_id"].dropna())
-        | set(event_players["play_detail2_id"].dropna()),
-        "dim_shift_start_type": set(shifts["shift_start_type_id"].dropna()),
-        "dim_shift_stop_type": set(shifts["shift_stop_type_id"].dropna()),
-        "dim_strength": set(shifts["strength_id"].dropna()) | set(events["strength_id"].dropna()),
-    }
-    return result
-
-
-def _shifts(gid, sh, venue_map, team_of, lookup, game, issues):
-    shift_id = "SH" + str(gid) + sh["shift_index"].astype("int64").map("{:05d}".format)
-    venues = {}
-    for wb_venue in ("home", "away"):
-        venues[venue_map[wb_venue]] = wb_venue  # schedule venue -> workbook venue prefix
-    skaters = {}
-    goalie = {}
-    parts = []
-    for venue in ("home", "away"):
-        prefix = venues[venue]
-        team = team_of[venue]
-        skater_cols = [f"{prefix}_{s}" for s in SLOTS if s != "goalie"]
-        skaters[venue] = sh[skater_cols].notna().sum(axis=1)
-        gj = sh[f"{prefix}_goalie"]
-        goalie[venue] = pd.Series([lookup.get((team, j)) for j in gj], index=sh.index, dtype="object")
-        for slot in SLOTS:
-            col = sh[f"{prefix}_{slot}"]
-            present = col.notna()
-            if not present.any():
-                continue
-            part = pd.DataFrame({
-                "shift_player_id": shift_id[present] + "_" + venue[0] + slot,
-                "shift_id": shift_id[present], "game_id": gid, "team_id": team, "venue": venue, "slot": slot,
-                "jersey": col[present], "is_goalie": slot == "goalie",
-                "duration_seconds": sh.loc[present, "duration"],
-                "order": sh.loc[present, "shift_index"], "source_row": sh.loc[present, "source_row"],
-            })
-            parts.append(part)
-    sp = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["shift_player_id", "shift_id", "game_id", "team_id", "venue", "slot", "jersey", "is_goalie",
-                 "duration_seconds", "order", "source_row"])
-    sp["player_id"] = [lookup.get(k) for k in zip(sp["team_id"], sp["jersey"], strict=True)]
-    unlinked = sp["player_id"].isna()
-    if unlinked.any():
-        issues.add_cells(game.relpath, "shifts", "jersey", sp.loc[unlinked, "source_row"],
-                         "jersey is not on the official game roster for that team", "player left unlinked")
-    slot_order = {s: i for i, s in enumerate(SLOTS)}
-    sp = sp.assign(_v=sp["venue"].map({"home": 0, "away": 1}), _s=sp["slot"].map(slot_order))
-    sp = sp.sort_values(["order", "_v", "_s"]).drop(columns=["order", "_v", "_s", "source_row"])
-    shifts = pd.DataFrame({
-        "shift_id": shift_id, "game_id": gid, "shift_index": sh["shift_index"].astype("int64"),
-        "period": sh["period"], "start_clock_seconds": sh["start_clock"], "end_clock_seconds": sh["end_clock"],
-        "start_elapsed_seconds": sh["start_elapsed"], "end_elapsed_seconds": sh["end_elapsed"],
-        "duration_seconds": sh["duration"], "shift_start_type_id": sh["start_type"],
-        "shift_stop_type_id": sh["stop_type"], "home_skaters": skaters["home"], "away_skaters": skaters["away"],
-        "strength_id": skaters["home"].astype(str) + "v" + skaters["away"].astype(str),
-        "home_goalie_player_id": goalie["home"], "away_goalie_player_id": goalie["away"],
-        "source_row": sh["source_row"],
-    })
-    return shifts, sp
-
-
 def _match_shift(first: pd.DataFrame, shifts: pd.DataFrame) -> pd.Series:
     """Shift id per event: the shift with start < t <= end (an event at a change belongs to the ending shift)."""
     out = pd.Series(pd.NA, index=first.index, dtype="object")
@@ -330,286 +636,3 @@ def _match_shift(first: pd.DataFrame, shifts: pd.DataFrame) -> pd.Series:
     return out
 
 
-def _role1(players: pd.DataFrame, side: str) -> pd.DataFrame:
-    p = players[(players["side"] == side) & (players["role_number"] == 1)]
-    return p.drop_duplicates("event_index").set_index("event_index")
-
-
-def _goals(gid, first, goal_rows, players, ev, sk, team_of):
-    cols = ["goal_id", "event_id", "game_id", "period", "clock_seconds", "elapsed_seconds", "team_id", "venue",
-            "opp_team_id", "scorer_player_id", "scorer_jersey", "primary_assist_player_id",
-            "secondary_assist_player_id", "goalie_player_id", "event_detail_2_id", "strength_id"]
-    if goal_rows.empty:
-        return pd.DataFrame(columns=cols)
-    g = first.loc[sorted(set(goal_rows["event_index"]))]
-    goal_players = players[players["event_index"].isin(g.index)]
-    scorer = _role1(goal_players, "event")
-    opp1 = _role1(goal_players, "opp")
-    eid = _event_id(gid, g.index.to_series())
-    goalie_shift = pd.Series(
-        np.where(g["venue_ev"] == "home", g["shift_id"].map(sk["away_goalie_player_id"]),
-                 g["shift_id"].map(sk["home_goalie_player_id"])), index=g.index)
-    goalie = goalie_shift.where(goalie_shift.notna(), opp1["player_id"].reindex(g.index))
-    prim, sec = _assists(g, ev, players)
-    return pd.DataFrame({
-        "goal_id": eid, "event_id": eid, "game_id": gid, "period": g["period"],
-        "clock_seconds": g["clock_seconds"], "elapsed_seconds": g["elapsed"], "team_id": g["team_id"],
-        "venue": g["venue_ev"], "opp_team_id": g["opp_team_id"],
-        "scorer_player_id": scorer["player_id"].reindex(g.index), "scorer_jersey": scorer["jersey"].reindex(g.index),
-        "primary_assist_player_id": prim, "secondary_assist_player_id": sec, "goalie_player_id": goalie,
-        "event_detail_2_id": g["event_detail_2"], "strength_id": g["strength_id"],
-    }).reset_index(drop=True)
-
-
-def _assists(g: pd.DataFrame, ev: pd.DataFrame, players: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Assisters: event team player 1 of own events since the last faceoff, tagged AssistPrimary/Secondary."""
-    prim = pd.Series(pd.NA, index=g.index, dtype="object")
-    sec = prim.copy()
-    details = (players["play_detail1"].fillna("") + " " + players["play_detail2"].fillna("")).str.lower()
-    tagged = players[(players["side"] == "event") & (players["role_number"] == 1)
-                     & details.str.contains("assist", regex=False)]
-    if tagged.empty:
-        return prim, sec
-    tagged_details = details[tagged.index]
-    faceoffs = sorted(ev.loc[ev["type_key"] == "faceoff", "event_index"].unique())
-    for idx, goal in g.iterrows():
-        start = max([f for f in faceoffs if f < idx], default=-1)
-        window = tagged[(tagged["event_index"] > start) & (tagged["event_index"] <= idx)
-                        & (tagged["venue"] == goal["venue_ev"])]
-        for row_idx, row in window.iterrows():
-            text = tagged_details[row_idx].replace("_", "")
-            if ASSIST_PRIMARY in text:
-                prim[idx] = row["player_id"]
-            elif ASSIST_SECONDARY in text:
-                sec[idx] = row["player_id"]
-    return prim, sec
-
-
-def _shots(gid, ev, first, players, sk):
-    cols = ["shot_id", "event_id", "game_id", "period", "elapsed_seconds", "team_id", "venue", "player_id",
-            "event_detail_id", "event_detail_2_id", "is_on_goal", "is_goal", "is_blocked", "is_missed",
-            "goalie_player_id", "strength_id"]
-    rows = ev[ev["type_key"] == "shot"]
-    if rows.empty:
-        return pd.DataFrame(columns=cols)
-    s = rows.groupby("event_index").first()
-    f = first.loc[s.index]
-    shooter = _role1(players[players["event_index"].isin(s.index)], "event")
-    detail = s["detail_key"].fillna("")
-    is_goal = detail.str.contains("goal", regex=False)
-    on_goal = is_goal | detail.str.contains("onnet", regex=False)
-    blocked = detail.str.contains("blocked", regex=False)
-    missed = detail.str.contains("missed", regex=False)
-    eid = _event_id(gid, s.index.to_series())
-    goalie = np.where(f["venue_ev"] == "home", f["shift_id"].map(sk["away_goalie_player_id"]),
-                      f["shift_id"].map(sk["home_goalie_player_id"]))
-    return pd.DataFrame({
-        "shot_id": eid, "event_id": eid, "game_id": gid, "period": f["period"], "elapsed_seconds": f["elapsed"],
-        "team_id": f["team_id"], "venue": f["venue_ev"], "player_id": shooter["player_id"].reindex(s.index),
-        "event_detail_id": s["event_detail"], "event_detail_2_id": s["event_detail_2"], "is_on_goal": on_goal,
-        "is_goal": is_goal, "is_blocked": blocked, "is_missed": missed, "goalie_player_id": goalie,
-        "strength_id": f["strength_id"],
-    }).reset_index(drop=True)
-
-
-def _typed_events(ev: pd.DataFrame, type_key: str) -> pd.Index:
-    return pd.Index(sorted(ev.loc[ev["type_key"] == type_key, "event_index"].unique()))
-
-
-def _faceoffs(gid, ev, first, players):
-    idx = _typed_events(ev, "faceoff")
-    f = first.loc[idx]
-    win, lose = _role1(players, "event"), _role1(players, "opp")
-    eid = _event_id(gid, idx.to_series())
-    return pd.DataFrame({
-        "faceoff_id": eid, "event_id": eid, "game_id": gid, "period": f["period"], "elapsed_seconds": f["elapsed"],
-        "zone_id": f["zone"], "event_detail_id": f["event_detail"], "winner_team_id": f["team_id"],
-        "winner_player_id": win["player_id"].reindex(idx), "loser_team_id": f["opp_team_id"],
-        "loser_player_id": lose["player_id"].reindex(idx),
-    }).reset_index(drop=True)
-
-
-def _penalties(gid, ev, first, players):
-    idx = _typed_events(ev, "penalty")
-    f = first.loc[idx]
-    taker = _role1(players, "event")
-    eid = _event_id(gid, idx.to_series())
-    return pd.DataFrame({
-        "penalty_id": eid, "event_id": eid, "game_id": gid, "period": f["period"], "elapsed_seconds": f["elapsed"],
-        "team_id": f["team_id"], "player_id": taker["player_id"].reindex(idx),
-        "event_detail_id": f["event_detail"], "event_detail_2_id": f["event_detail_2"],
-    }).reset_index(drop=True)
-
-
-def _attempts(gid: int, first: pd.DataFrame, shots: pd.DataFrame, goals: pd.DataFrame) -> pd.DataFrame:
-    """Shot attempts for Corsi and goalie stats: shots, plus goals tracked without a shot event."""
-    a = pd.DataFrame({"event_id": shots["event_id"], "team_id": shots["team_id"], "venue": shots["venue"],
-                      "on_goal": shots["is_on_goal"].astype(bool), "goal": shots["is_goal"].astype(bool)})
-    idx_of = {e: int(e[-5:]) for e in shots["event_id"]}
-    covered = {(t, idx_of[e]) for e, t, g in zip(shots["event_id"], shots["team_id"], shots["is_goal"],
-                                                  strict=True) if g}
-    extra = []
-    for e, t, v in zip(goals["event_id"], goals["team_id"], goals["venue"], strict=True):
-        i = int(e[-5:])
-        if not any((t, i - k) in covered for k in range(0, 4)):
-            extra.append({"event_id": e, "team_id": t, "venue": v, "on_goal": True, "goal": True})
-    if extra:
-        a = pd.concat([a, pd.DataFrame(extra)], ignore_index=True)
-    shift_of = dict(zip(_event_id(gid, first.index.to_series()), first["shift_id"], strict=True))
-    a["shift_id"] = a["event_id"].map(shift_of)
-    return a
-
-
-def _player_stats(gid, players, goals, shots, faceoffs, shift_players, attempts, first, ev, position):
-    sp = shift_players
-    keycols = ["team_id", "player_id", "jersey"]
-    base = pd.concat([players[keycols + ["venue"]], sp[keycols + ["venue"]]], ignore_index=True)
-    base = base.dropna(subset=["team_id"]).drop_duplicates(["team_id", "player_id", "jersey"])
-    base = base[base["player_id"].notna() | base["jersey"].notna()]
-    base["pkey"] = base["player_id"].fillna("J" + base["jersey"].fillna(""))
-    base = base.drop_duplicates(["team_id", "pkey"])
-
-    def count(series: pd.Series) -> pd.Series:
-        return series.dropna().value_counts()
-
-    def tkey(team: pd.Series, player: pd.Series) -> pd.Series:
-        return team.astype("string") + "|" + player.astype("string")
-
-    stat = pd.DataFrame(index=tkey(base["team_id"], base["pkey"]))
-    stat["goals"] = count(tkey(goals["team_id"], goals["scorer_player_id"]))
-    stat["assists"] = count(tkey(goals["team_id"], goals["primary_assist_player_id"])).add(
-        count(tkey(goals["team_id"], goals["secondary_assist_player_id"])), fill_value=0)
-    stat["shots"] = count(tkey(shots["team_id"], shots["player_id"]))
-    stat["shots_on_goal"] = count(tkey(shots.loc[shots["is_on_goal"].astype(bool), "team_id"],
-                                       shots.loc[shots["is_on_goal"].astype(bool), "player_id"]))
-    stat["faceoffs_won"] = count(tkey(faceoffs["winner_team_id"], faceoffs["winner_player_id"]))
-    stat["faceoffs_lost"] = count(tkey(faceoffs["loser_team_id"], faceoffs["loser_player_id"]))
-    primary = players[(players["side"] == "event") & (players["role_number"] == 1)]
-    detail = ev.set_index("source_row")["detail_key"]
-    pdetail = primary["source_row"].map(detail).fillna("")
-    pkey = tkey(primary["team_id"], primary["player_id"])
-    stat["giveaways"] = count(pkey[pdetail.str.contains("giveaway", regex=False)])
-    stat["takeaways"] = count(pkey[pdetail.str.contains("takeaway", regex=False)])
-    sp_key = tkey(sp["team_id"], sp["player_id"].fillna("J" + sp["jersey"].fillna("")))
-    stat["toi_seconds"] = sp["duration_seconds"].groupby(sp_key.to_numpy()).sum()
-    stat["shift_count"] = sp_key.value_counts()
-
-    skaters = sp[~sp["is_goalie"].astype(bool)].assign(k=sp_key)
-    on_ice = attempts.merge(skaters[["shift_id", "team_id", "k"]], on="shift_id", suffixes=("_shot", ""))
-    same = on_ice["team_id_shot"] == on_ice["team_id"]
-    stat["corsi_for"] = on_ice.loc[same, "k"].value_counts()
-    stat["corsi_against"] = on_ice.loc[~same, "k"].value_counts()
-    gshift = goals.assign(shift_id=goals["event_id"].map(
-        dict(zip(_event_id(gid, first.index.to_series()), first["shift_id"], strict=True))))
-    own_sk = goals["event_id"].map(dict(zip(_event_id(gid, first.index.to_series()), first["own_skaters"],
-                                            strict=True)))
-    opp_sk = goals["event_id"].map(dict(zip(_event_id(gid, first.index.to_series()), first["opp_skaters"],
-                                            strict=True)))
-    even_or_sh = ~(pd.to_numeric(own_sk, errors="coerce") > pd.to_numeric(opp_sk, errors="coerce"))
-    pm = gshift[even_or_sh.to_numpy()].merge(skaters[["shift_id", "team_id", "k"]], on="shift_id",
-                                             suffixes=("_goal", ""))
-    sign = np.where(pm["team_id_goal"] == pm["team_id"], 1, -1)
-    stat["plus_minus"] = pd.Series(sign, index=pm.index).groupby(pm["k"].to_numpy()).sum()
-    stat = stat.fillna(0).astype("int64")
-    b = base.set_index(tkey(base["team_id"], base["pkey"]))
-    out = pd.DataFrame({
-        "player_game_id": str(gid) + b["team_id"] + b["pkey"], "game_id": gid, "player_id": b["player_id"],
-        "team_id": b["team_id"], "venue": b["venue"], "jersey": b["jersey"],
-        "player_position": b["player_id"].map(position),
-    })
-    for col in stat.columns:
-        out[col] = stat[col]
-    out["points"] = out["goals"] + out["assists"]
-    return out.sort_values(["venue", "team_id", "player_game_id"]).reset_index(drop=True)
-
-
-def _team_stats(gid, sched, team_of, goals, shots, faceoffs, penalties, ev, attempts):
-    rows = []
-    primary_detail = ev.groupby("event_index").first()
-    for venue in ("home", "away"):
-        team = team_of[venue]
-        opp = team_of[OTHER[venue]]
-        give = primary_detail[(primary_detail["venue_ev"] == venue)
-                              & primary_detail["detail_key"].fillna("").str.contains("giveaway")]
-        take = primary_detail[(primary_detail["venue_ev"] == venue)
-                              & primary_detail["detail_key"].fillna("").str.contains("takeaway")]
-        rows.append({
-            "team_game_id": f"{gid}{team}", "game_id": gid, "team_id": team, "opp_team_id": opp, "venue": venue,
-            "goals": int((goals["team_id"] == team).sum()), "official_goals": sched[f"{venue}_total_goals"],
-            "shots": int((shots["team_id"] == team).sum()),
-            "shots_on_goal": int(((shots["team_id"] == team) & shots["is_on_goal"].astype(bool)).sum()),
-            "faceoffs_won": int((faceoffs["winner_team_id"] == team).sum()),
-            "faceoffs_lost": int((faceoffs["loser_team_id"] == team).sum()),
-            "giveaways": len(give), "takeaways": len(take),
-            "penalties": int((penalties["team_id"] == team).sum()),
-            "corsi_for": int((attempts["team_id"] == team).sum()),
-            "corsi_against": int((attempts["team_id"] == opp).sum()),
-        })
-    return pd.DataFrame(rows)
-
-
-def _goalie_stats(gid, shots, goals, shift_players, team_of, attempts):
-    cols = ["goalie_game_id", "game_id", "team_id", "player_id", "jersey", "shots_against", "saves",
-            "goals_against", "save_pct", "toi_seconds"]
-    g = shift_players[shift_players["is_goalie"].astype(bool)]
-    if g.empty:
-        return pd.DataFrame(columns=cols)
-    g = g.assign(k=g["player_id"].fillna("J" + g["jersey"].fillna("")))
-    toi = g.groupby(["team_id", "k"], sort=True).agg(jersey=("jersey", "first"), player_id=("player_id", "first"),
-                                                     toi_seconds=("duration_seconds", "sum")).reset_index()
-    on_goal = attempts[attempts["on_goal"]].merge(g[["shift_id", "team_id", "k"]], on="shift_id",
-                                                  suffixes=("_shot", ""))
-    against = on_goal[on_goal["team_id_shot"] != on_goal["team_id"]]
-    sa = against.groupby(["team_id", "k"]).size()
-    ga = against[against["goal"]].groupby(["team_id", "k"]).size()
-    toi = toi.set_index(["team_id", "k"])
-    toi["shots_against"] = sa.reindex(toi.index).fillna(0).astype(int)
-    toi["goals_against"] = ga.reindex(toi.index).fillna(0).astype(int)
-    toi["saves"] = toi["shots_against"] - toi["goals_against"]
-    toi["save_pct"] = (toi["saves"] / toi["shots_against"].where(toi["shots_against"] > 0)).round(4)
-    toi = toi.reset_index()
-    toi["goalie_game_id"] = str(gid) + toi["team_id"] + toi["k"]
-    toi["game_id"] = gid
-    return toi[cols]
-
-
-def _goal_verification(gid, sched, goals):
-    rows = []
-    for venue in ("home", "away"):
-        team = sched[f"{venue}_team_id"]
-        official = sched[f"{venue}_total_goals"]
-        tracked = int((goals["team_id"] == team).sum())
-        rows.append({"game_id": gid, "team_id": team, "venue": venue, "official_goals": official,
-                     "tracked_goals": tracked, "match": (None if pd.isna(official) else int(official) == tracked)})
-    return pd.DataFrame(rows)
-
-
-def _scorer_verification(gid, roster, goals):
-    off = roster.assign(pkey=roster["player_id"].fillna("J" + roster["jersey"].fillna("")))
-    off = off.groupby(["team_id", "pkey"], sort=True).agg(
-        player_id=("player_id", "first"), jersey=("jersey", "first"), official_goals=("goals", "sum"),
-        official_assists=("assists", "sum"))
-    tg = goals.assign(pkey=goals["scorer_player_id"].fillna("J" + goals["scorer_jersey"].fillna("")))
-    tracked_goals = tg.groupby(["team_id", "pkey"]).size()
-    a = pd.concat([goals[["team_id", "primary_assist_player_id"]].set_axis(["team_id", "pkey"], axis=1),
-                   goals[["team_id", "secondary_assist_player_id"]].set_axis(["team_id", "pkey"], axis=1)])
-    tracked_assists = a.dropna().groupby(["team_id", "pkey"]).size()
-    idx = off.index.union(tracked_goals.index).union(tracked_assists.index)
-    out = off.reindex(idx)
-    out["tracked_goals"] = tracked_goals.reindex(idx).fillna(0).astype(int)
-    out["tracked_assists"] = tracked_assists.reindex(idx).fillna(0).astype(int)
-    out = out.reset_index()
-    out["player_id"] = out["player_id"].where(out["player_id"].notna(),
-                                              out["pkey"].where(~out["pkey"].str.startswith("J")))
-    out["official_goals"] = out["official_goals"].fillna(0).astype(int)
-    out["official_assists"] = out["official_assists"].fillna(0).astype(int)
-    out["goals_match"] = out["official_goals"] == out["tracked_goals"]
-    out["assists_match"] = out["official_assists"] == out["tracked_assists"]
-    out["qa_scorer_id"] = str(gid) + out["team_id"] + out["pkey"]
-    out["game_id"] = gid
-    return out.drop(columns=["pkey"])
-
-
-def read_error_result(game: GameFile, error: InputError) -> GameResult:
-    """An unreadable or malformed workbook: INVALID with the located reason."""
-    return unusable(game, "INVALID", str(error))

@@ -7,6 +7,9 @@ from ..codes import clean_text, jersey, to_number, yes_no
 from ..issues import IssueLog
 
 PERIOD_SECONDS = 18 * 60
+REGULATION_PERIODS = 3
+# dim_schedule's per-period goal columns: {venue}_team_period{label}_goals; OT counts as period 4.
+PERIOD_GOAL_LABELS = (("1", 1), ("2", 2), ("3", 3), ("OT", 4))
 
 
 def _text(df: pd.DataFrame, column: str) -> pd.Series:
@@ -22,7 +25,7 @@ def _int(df: pd.DataFrame, column: str, issues: IssueLog | None = None, file: st
     num, bad = to_number(df[column])
     if issues is not None and bad.any():
         issues.add_cells(file, sheet, column, df.index[bad].to_series() + 2,
-                         "text where a number is expected", "value left empty")
+                         "text where a number is expected", "value left empty", kind="not_a_number")
     return num.round().astype("Int64")
 
 
@@ -36,27 +39,47 @@ def _dedupe(df: pd.DataFrame, key: str, issues: IssueLog, file: str, sheet: str)
     """Drop rows without a key and later duplicates of a key, recording both."""
     missing = df[key].isna()
     for row in (df.index[missing] + 2).tolist():
-        issues.add(file, f"row has no {key}", "row skipped", sheet=sheet, row=row, column=key)
+        issues.add(file, f"row has no {key}", "row skipped", kind="missing_key", sheet=sheet, row=row, column=key)
     df = df[~missing]
     dup = df[key].duplicated()
     for row in (df.index[dup] + 2).tolist():
-        issues.add(file, f"duplicate {key}", "later row skipped", sheet=sheet, row=row, column=key)
+        issues.add(file, f"duplicate {key}", "later row skipped", kind="duplicate_key", sheet=sheet, row=row,
+                   column=key)
     return df[~dup]
 
 
 class League:
     """Master data the per-game builders look things up in."""
 
-    def __init__(self, schedule: pd.DataFrame, roster: pd.DataFrame, players: pd.DataFrame) -> None:
+    def __init__(self, schedule: pd.DataFrame, roster: pd.DataFrame, players: pd.DataFrame,
+                 period_goals: dict[int, dict[tuple[str, int], int]] | None = None) -> None:
         self.schedule = schedule.set_index("game_id", drop=False)
         self.roster = roster
         self.players = players
+        self.period_goals = period_goals or {}
         self._roster_by_game = {g: df for g, df in roster.groupby("game_id", sort=False)}
 
     def game(self, game_id: int) -> pd.Series | None:
         if game_id in self.schedule.index:
             return self.schedule.loc[game_id]
         return None
+
+    def official_goals(self, game_id: int, venue: str, periods: set[int]) -> int | None:
+        """Official goals of ``venue`` ('home'/'away') scored in ``periods``; None when unknown.
+
+        The schedule's per-period goals of ``periods`` where it has them (``period_goal_table``), else
+        the final score when every regulation period is covered.
+        """
+        sched = self.game(game_id)
+        if sched is None:
+            return None
+        total = sched[f"{venue}_total_goals"]
+        if set(range(1, REGULATION_PERIODS + 1)) <= periods and not self.period_goals.get(game_id):
+            return None if pd.isna(total) else int(total)
+        by_period = self.period_goals.get(game_id)
+        if by_period is None:
+            return None
+        return int(sum(n for (v, p), n in by_period.items() if v == venue and p in periods))
 
     def game_roster(self, game_id: int) -> pd.DataFrame:
         empty = self.roster.iloc[0:0]
@@ -120,7 +143,8 @@ def build_master(frames: dict[str, pd.DataFrame], file: str, issues: IssueLog) -
     unknown = ~(s["home_team_id"].isin(team_ids) & s["away_team_id"].isin(team_ids))
     for row in (s.index[unknown] + 2).tolist():
         issues.add(file, "game has no known home and away team (test or placeholder game)",
-                   "game left out of the schedule", sheet="dim_schedule", row=row, column="home_team_id")
+                   "game left out of the schedule", kind="placeholder_game", sheet="dim_schedule", row=row,
+                   column="home_team_id")
     s = s[~unknown]
     schedule = pd.DataFrame({
         "game_id": s["game_id"], "season": _int(s, "season"), "season_id": _text(s, "season_id"),
@@ -141,17 +165,17 @@ def build_master(frames: dict[str, pd.DataFrame], file: str, issues: IssueLog) -
     num, bad = jersey(r["player_game_number"])
     if bad.any():
         issues.add_cells(file, "fact_gameroster", "player_game_number", r.index[bad].to_series() + 2,
-                         "jersey is not a number", "jersey left empty")
+                         "jersey is not a number", "jersey left empty", kind="not_a_number")
     r["jersey"] = num
     r["player_id"] = _text(r, "player_id")
     r = r[r["game_id"].notna() & r["team_id"].notna()]
     key = (r["game_id"].astype(str) + r["team_id"] + r["player_id"].fillna("J" + r["jersey"].fillna("")))
     r["player_game_id"] = key
     r = _dedupe(r, "player_game_id", issues, file, "fact_gameroster")
-    venue = _text(r, "team_venue").str.lower()
+    venue, opp_team = roster_venues(r, schedule, file, issues)
     roster = pd.DataFrame({
         "player_game_id": r["player_game_id"], "game_id": r["game_id"], "team_id": r["team_id"],
-        "opp_team_id": _text(r, "opp_team_id"), "venue": venue.where(venue.isin(["home", "away"])),
+        "opp_team_id": opp_team, "venue": venue,
         "player_id": r["player_id"], "jersey": r["jersey"], "player_position": _text(r, "player_position"),
         "games_played": _int(r, "games_played"), "goals": _int(r, "goals", issues, file, "fact_gameroster"),
         "assists": _int(r, "assist", issues, file, "fact_gameroster"),
@@ -201,7 +225,81 @@ def build_master(frames: dict[str, pd.DataFrame], file: str, issues: IssueLog) -
     out.update(static_dims())
     out.update(season_stats(roster, schedule))
     players = out["dim_player"][["player_id", "player_full_name"]]
-    return out, League(schedule, roster, players)
+    return out, League(schedule, roster, players, period_goal_table(s))
+
+
+def roster_venues(r: pd.DataFrame, schedule: pd.DataFrame, file: str,
+                  issues: IssueLog) -> tuple[pd.Series, pd.Series]:
+    """Venue and opponent of each fact_gameroster row, decided by the schedule.
+
+    The roster's own ``team_venue`` is only checked: each (game, team) whose rows disagree with the
+    schedule is one ``venue_conflict`` issue, each team that is not in the game one
+    ``roster_team_not_in_game`` issue (venue left empty). Games missing from the schedule keep the
+    roster's own venue and opponent.
+    """
+    own = _text(r, "team_venue").str.lower()
+    own = own.where(own.isin(["home", "away"]))
+    sched = schedule.set_index("game_id")
+    home = r["game_id"].map(sched["home_team_id"])
+    away = r["game_id"].map(sched["away_team_id"])
+    scheduled = home.notna()
+    is_home, is_away = (r["team_id"] == home).fillna(False), (r["team_id"] == away).fillna(False)
+    venue = pd.Series(pd.NA, index=r.index, dtype="string")
+    venue[is_home], venue[is_away] = "home", "away"
+    venue = venue.where(scheduled, own)
+    opp = _text(r, "opp_team_id")
+    opp[is_home], opp[is_away] = away[is_home], home[is_away]
+    opp = opp.where(~scheduled | is_home | is_away)
+    rows = r.index.to_series() + 2
+    conflict = scheduled & venue.notna() & (own.fillna("") != venue.fillna(""))
+    outsider = scheduled & ~is_home & ~is_away
+    for mask, kind in ((conflict, "venue_conflict"), (outsider, "roster_team_not_in_game")):
+        if not mask.any():
+            continue
+        blocks = pd.DataFrame({"game": r.loc[mask, "game_id"], "team": r.loc[mask, "team_id"], "row": rows[mask],
+                               "said": own[mask].fillna("blank"), "right": venue[mask]})
+        agg = blocks.groupby(["game", "team"], sort=True).agg(
+            first=("row", "first"), low=("row", "min"), high=("row", "max"), count=("row", "size"),
+            said=("said", "first"), right=("right", "first"))
+        for (gid, team), b in zip(agg.index, agg.itertuples(index=False), strict=True):
+            span = f"row {b.low}" if b.count == 1 else (
+                f"rows {b.low}-{b.high}" if b.high - b.low + 1 == b.count else f"between rows {b.low} and {b.high}")
+            if kind == "venue_conflict":
+                right = "at home" if b.right == "home" else "away"
+                issues.add(file, f"game {gid}: team {team} is '{b.said}' on {b.count} roster rows ({span}) but the "
+                           f"schedule has it {right}", "venue taken from the schedule", kind=kind,
+                           sheet="fact_gameroster", row=int(b.first), column="team_venue")
+            else:
+                issues.add(file, f"game {gid}: team {team} is on {b.count} roster rows ({span}) but is neither the "
+                           "home nor the away team of the game in the schedule", "venue left empty", kind=kind,
+                           sheet="fact_gameroster", row=int(b.first), column="team_id")
+    return venue, opp
+
+
+def period_goal_table(s: pd.DataFrame) -> dict[int, dict[tuple[str, int], int]]:
+    """Official goals per (venue, period) of each game, from dim_schedule's per-period columns.
+
+    The league leaves a period without goals blank, so blanks read as 0, but only when the periods
+    add up to the final score for both teams; a game whose periods do not add up is left out (its
+    per-period goals are unknown).
+    """
+    out: dict[int, dict[tuple[str, int], int]] = {}
+    columns = {(v, p): f"{v}_team_period{label}_goals" for v in ("home", "away") for label, p in PERIOD_GOAL_LABELS}
+    if not any(c in s.columns for c in columns.values()):
+        return out
+    values = {key: _int(s, col).fillna(0) for key, col in columns.items()}
+    ok = pd.Series(True, index=s.index)
+    for venue in ("home", "away"):
+        total = _int(s, f"{venue}_total_goals")
+        summed = sum(values[(venue, p)] for _, p in PERIOD_GOAL_LABELS)
+        ok &= total.notna() & (summed == total).fillna(False)
+    keep = ok.to_numpy()
+    table = pd.DataFrame({key: v.to_numpy()[keep] for key, v in values.items()},
+                         index=s["game_id"].to_numpy()[keep]).astype("int64")
+    keys = list(columns)
+    for gid, row in zip(table.index.tolist(), table.to_numpy().tolist(), strict=True):
+        out[int(gid)] = dict(zip(keys, row, strict=True))
+    return out
 
 
 def static_dims() -> dict[str, pd.DataFrame]:
