@@ -40,6 +40,7 @@ from jobs.models import Job, Run, TargetLease
 from jobs.services.execute import execute_run
 from jobs.services.plans import PlanError, build_plan
 from jobs.services.runs import create_run, run_job
+from tests.conftest import SAMPLE_HAZARD_STATUS, tracked_games
 from tests.test_admin import login
 from tests.worker import database_url
 
@@ -59,7 +60,8 @@ def games_in(url: str, table: str = "fact_events") -> list[int]:
 
 
 def tracked(league: Path) -> list[int]:
-    return sorted(int(p.name) for p in (league / "games").iterdir() if p.is_dir())
+    """The sample games the warehouse holds: tracked and usable (not the TEMPLATE or NO_WORKBOOK hazards)."""
+    return sorted(int(g) for g in tracked_games(league) if g not in SAMPLE_HAZARD_STATUS)
 
 
 def test_a_fresh_var_folder_is_created_before_use(tmp_path):
