@@ -33,6 +33,8 @@ class Command(HockeyopsCommand):
             "description": "Every available stage on the bundled sample league (created by `make demo`).",
             "stages": AVAILABLE_STAGES, "target_name": "embedded", "mode": Job.Mode.FULL, "games": [],
             "tables": [], "exclude_games": [], "exclude_tables": [],
+            # the embedded target is the demo's scratch database: a newer sample league may hold fewer rows
+            "sync_options": {"allow_shrink": True},
         })
         sync_schedule(job)
         self.stdout.write(f"{'Created' if created else 'Updated'} Job 'demo' (stages: {', '.join(job.stages)}).")
