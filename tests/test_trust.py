@@ -379,3 +379,20 @@ def test_sync_preview_names_a_missing_referenced_table(warehouse, league, settin
     assert run.status == Run.Status.FAILED and "dim_player" in run.error_summary
     assert run.steps.get(unit="fact_player_game_stats").status == "failed"
     assert not run.logs.filter(message__contains="inserted").exists()  # nothing reported as written
+
+
+@pytest.mark.django_db
+def test_sync_page_saves_its_request_as_a_job(client, run_dirs):
+    login(client, "olive", "operator")
+    missing = client.post(reverse("admin:jobs_run_sync"), {"target": "embedded", "collision": "queue",
+                                                           "_preview": "Preview"})
+    assert "does not exist; run the ETL first" in str(missing.context["form"].non_field_errors())
+    assert execute(build_plan(["etl"])).status == Run.Status.SUCCEEDED
+    response = client.post(reverse("admin:jobs_run_sync"), {
+        "table_patterns": "fact_player*", "exclude_tables": ["fact_player_season_stats_basic"], "verify": "on",
+        "allow_shrink": "on", "target": "embedded", "collision": "queue", "job_name": "player sync",
+        "_save_job": "Save as Job"})
+    job = Job.objects.get(name="player sync")
+    assert response.status_code == 302 and job.stages == ["sync"]
+    assert job.sync_request().tables == ("fact_player*",) and job.sync_request().allow_shrink
+    assert job.sync_options["exclude_tables"] == ["fact_player_season_stats_basic"]

@@ -140,8 +140,10 @@ def sync_plan(request: SyncRequest, output_dir: str, after_etl: bool) -> dict:
             sync = resolve_sync(output_dir, options)
             resolved = sync.as_dict()
             units = list(sync.units)
-    except (EtlError, TypeError, ValueError) as exc:
+    except SelectionError as exc:
         raise PlanError(str(exc), _field_of_selection_error(str(exc)), "sync") from None
+    except (EtlError, TypeError, ValueError) as exc:  # the outputs are missing or unreadable: the whole request
+        raise PlanError(str(exc), "", "sync") from None
     return {"requested": request.as_dict(), "options": options.as_dict(), "output_dir": output_dir,
             "resolved": resolved, "units": units}
 
