@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import xml.etree.ElementTree as ET
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,13 +90,56 @@ class GameFolder:
     contents: tuple[str, ...]
 
 
+MAX_GAME_ID = 2**31 - 1  # game ids are PostgreSQL integers
+
+
+def _game_number(name: str) -> int | None:
+    """The game id a folder name states (whole numbers only, within the warehouse's integer range)."""
+    text = name.strip()
+    if text.isascii() and text.isdigit() and len(text) <= len(str(MAX_GAME_ID)) and int(text) <= MAX_GAME_ID:
+        return int(text)
+    return None
+
+
+def _outside(path: Path, data_dir: Path) -> bool:
+    """True when ``path`` (a symlink, say) leads outside the data folder."""
+    try:
+        return not path.resolve().is_relative_to(Path(data_dir).resolve())
+    except OSError:
+        return True
+
+
 def _game_folders(data_dir: Path) -> list[tuple[int, Path]]:
-    """(game id, folder) of each folder under ``games/`` named by a game number."""
+    """(game id, folder) of each folder under ``games/`` named by a game number, inside the data folder."""
     games_dir = Path(data_dir) / "games"
     if not games_dir.is_dir():
         return []
-    return [(int(f.name.strip()), f) for f in sorted(games_dir.iterdir())
-            if f.is_dir() and f.name.strip().isdigit()]  # backup folders and stray files are not games
+    out = []
+    for f in sorted(games_dir.iterdir()):
+        game_id = _game_number(f.name)
+        if f.is_dir() and game_id is not None and not _outside(f, data_dir):
+            out.append((game_id, f))  # backup folders and stray files are not games
+    return out
+
+
+def refused_folders(data_dir: Path) -> list[str]:
+    """Sentences for folders under ``games/`` that look like games but are not read: a number that cannot be a
+    game id, or a link to a place outside the data folder."""
+    games_dir = Path(data_dir) / "games"
+    if not games_dir.is_dir():
+        return []
+    out = []
+    for f in sorted(games_dir.iterdir()):
+        text = f.name.strip()
+        if not f.is_dir():
+            continue
+        if text.isascii() and text.isdigit() and _game_number(text) is None:
+            out.append(f"games/{f.name}: the folder name is not a game number the warehouse can hold (a whole "
+                       f"number up to {MAX_GAME_ID}); the folder was not read.")
+        elif _game_number(text) is not None and _outside(f, data_dir):
+            out.append(f"games/{f.name}: the folder links outside the data folder ({f.resolve()}); it was not "
+                       "read. Copy the game's files into the data folder instead of linking them.")
+    return out
 
 
 def _tracking_candidates(folder: Path) -> list[Path]:
@@ -102,7 +147,7 @@ def _tracking_candidates(folder: Path) -> list[Path]:
     return sorted(
         f for f in folder.iterdir()
         if f.is_file() and f.suffix.lower() == ".xlsx" and not _LOCK_OR_TEMP.match(f.name)
-        and "tracking" in f.name.lower()
+        and "tracking" in f.name.lower() and not _outside(f, folder)
     )
 
 
@@ -238,9 +283,76 @@ def check_game_columns(frames: dict[str, pd.DataFrame], relpath: str) -> None:
 
 
 def read_game(game: GameFile) -> dict[str, pd.DataFrame]:
-    """The events and shifts sheets of one game; InputError for unreadable or malformed workbooks."""
+    """The events and shifts sheets of one game, plus ``excel_errors`` (see ``error_cells_frame``);
+    InputError for unreadable or malformed workbooks."""
     lookup = game_sheet_lookup(_open_sheet_names(game.path, game.relpath), game.relpath)
     frames = _read_sheets(game.path, game.relpath, [lookup[s] for s in GAME_SHEETS])
     out = {canon: frames[lookup[canon]] for canon in GAME_SHEETS}
     check_game_columns(out, game.relpath)
+    out[ERRORS] = error_cells_frame(excel_error_cells(game.path, {c: lookup[c] for c in GAME_SHEETS}), out)
     return out
+
+
+# ---- Excel error values (#DIV/0!, #N/A, ...): the calamine reader hands them over as blanks, so they are found
+# in the sheet XML, to be reported instead of silently read as empty cells.
+
+ERRORS = "excel_errors"  # key of the error cells' frame among a game's frames (and of its staged pseudo-sheet)
+_CELL = re.compile(rb"<c\b([^>]*)>(.*?)</c>", re.S)
+_ATTR = re.compile(rb'(\w+)="([^"]*)"')
+_VALUE = re.compile(rb"<v>([^<]*)</v>")
+_REF = re.compile(r"^([A-Z]+)(\d+)$")
+_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+       "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
+
+
+def excel_error_cells(path: Path, sheets: dict[str, str]) -> list[list]:
+    """``[sheet, excel_row, column_letters, error]`` for every error-valued cell of the named sheets (canonical
+    name -> the workbook's sheet name). A workbook that cannot be scanned gives none (it was readable)."""
+    out: list[list] = []
+    try:
+        with zipfile.ZipFile(path) as book:
+            workbook = ET.fromstring(book.read("xl/workbook.xml"))
+            rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+            targets = {r.get("Id"): r.get("Target") for r in rels.findall("p:Relationship", _NS)}
+            parts = {}
+            for sheet in workbook.findall("m:sheets/m:sheet", _NS):
+                target = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
+                parts[sheet.get("name")] = target.lstrip("/") if target.startswith("/xl/") else f"xl/{target}"
+            for canon, name in sheets.items():
+                part = parts.get(name)
+                if not part:
+                    continue
+                xml = book.read(part)
+                at = xml.find(b't="e"')
+                while at != -1:  # only error cells carry t="e": jump from one to the next
+                    start, end = xml.rfind(b"<c ", 0, at), xml.find(b"</c>", at)
+                    match = _CELL.match(xml, start, end + 4) if start != -1 and end != -1 else None
+                    if match:
+                        values = dict(_ATTR.findall(match.group(1)))
+                        ref = _REF.match(values.get(b"r", b"").decode())
+                        value = _VALUE.search(match.group(2))
+                        if values.get(b"t") == b"e" and ref and value:
+                            out.append([canon, int(ref.group(2)), ref.group(1), value.group(1).decode()])
+                    at = xml.find(b't="e"', at + 1)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, ET.ParseError):
+        return []
+    return out
+
+
+def _column_index(letters: str) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + (ord(ch) - 64)
+    return number - 1
+
+
+def error_cells_frame(cells: list[list], frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The error cells with their column's header name (frames start at column A, header on row 1)."""
+    rows = []
+    for sheet, row, letters, value in cells:
+        columns = frames[sheet].columns
+        index = _column_index(letters)
+        if row > 1 and index < len(columns):
+            rows.append({"sheet": sheet, "row": row, "column": str(columns[index]), "value": value})
+    return pd.DataFrame(rows, columns=["sheet", "row", "column", "value"])

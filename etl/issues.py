@@ -39,6 +39,10 @@ KINDS: dict[str, str] = {
     "no_period_goals": "the schedule has no usable per-period goals to verify a partial game",
     "no_workbook": "a game folder without a tracking workbook",
     "unreadable_workbook": "a workbook that cannot be read or lacks a sheet or column (game left out)",
+    "build_error": "building the game failed on an unexpected value (game left out; the message names it)",
+    "excel_error": "an Excel error value (#DIV/0!, #N/A, #VALUE!, ...) where a value was expected; read as blank",
+    "impossible_value": "a value outside what a game can hold (period, clock, jersey); read as blank",
+    "not_a_game_folder": "a folder under games/ whose name is not a game number, or that links outside the data",
     "game_not_scheduled": "a tracked game that is not in dim_schedule (game left out)",
     "odd_file_name": "the tracking workbook is not named <game_id>_tracking.xlsx",
     # master workbook

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .builders.game import GameResult, build_game, no_workbook, read_error_result
+from .builders.game import GameResult, build_game, no_workbook, read_error_result, unusable
 from .builders.master import build_master
 from .builders.vocab import strength_table, vocab_table
 from .catalog import TABLES, catalog_version, get_table
 from .errors import EtlError, InputError
-from .excel_source import GameFile
+from .excel_source import ERRORS, GameFile
 from .issues import IssueLog
 from .progress import CancelToken, NullReporter, Reporter
 from .selection import GameSelection, TableSelection, upstream_closure, why_built
@@ -84,6 +84,7 @@ class EtlPlan:
     previous_manifest: str = ""  # sha256 of the previous outputs' manifest the reuse decisions were made on
     left_out: list[int] = field(default_factory=list)  # tracked games neither selected nor in the previous outputs
     dropped: list[int] = field(default_factory=list)  # games of the previous outputs whose workbook is gone
+    refused: list[str] = field(default_factory=list)  # folders not read, each with the reason
 
     @property
     def needs_games(self) -> bool:
@@ -112,6 +113,8 @@ class EtlPlan:
         if self.dropped:
             lines.append(f"  WARNING: in the previous outputs but without a workbook now, so they will be gone: "
                          f"{', '.join(map(str, self.dropped))}")
+        for note in self.refused:
+            lines.append(f"  WARNING: {note}")
         lines.append(f"  tables written: {len(self.tables)}; built: {len(self.build)}")
         for name in self.build:
             mark = "write" if name in self.tables else "build"
@@ -174,8 +177,9 @@ def plan_etl(options: EtlOptions) -> EtlPlan:
             digest = source.game_hash(gf)
             games.append(_game_plan(gf, digest, prev, gid in chosen, mode, stale))
         dropped = sorted(int(g) for g in prev_games if int(g) not in found)
+    refused = getattr(source, "refused_folders", list)()
     return EtlPlan(mode, selected, build, reasons, games, master_file, master_hash, catalog_version(),
-                   full_reason, store.manifest_digest(), left_out, dropped)
+                   full_reason, store.manifest_digest(), left_out, dropped, refused)
 
 
 def _why_not_reusable(previous: dict | None, master_hash: str, build: list[str]) -> str:
@@ -254,6 +258,8 @@ def run_etl(
     started = time.perf_counter()
     plan = plan or plan_etl(options)
     reporter.log("info", plan.describe().splitlines()[0])
+    for note in plan.refused:
+        reporter.log("warning", note)
     store = OutputStore(Path(options.output_dir))
     previous = store.manifest() or {}
     write = set(plan.tables)
@@ -357,11 +363,24 @@ def _build_one(source: Source, gp: GamePlan, league) -> tuple[GameResult, IssueL
         issues.add(exc.file, exc.problem, "game left out", sheet=exc.sheet, row=exc.row, column=exc.column,
                    kind="unreadable_workbook")
         return read_error_result(game, exc), issues
+    report_error_cells(frames.pop(ERRORS, None), game.relpath, issues)
     result = build_game(game, frames, league, issues)
     if not result.usable:
         issues.add(game.relpath, result.completeness["reason"], "game left out", kind=result.kind,
                    sheet=result.sheet)
     return result, issues
+
+
+def report_error_cells(cells: pd.DataFrame | None, file: str, issues: IssueLog) -> None:
+    """One issue per sheet, column and Excel error value (the calamine reader reads those cells as blank)."""
+    if cells is None or cells.empty:
+        return
+    for (sheet, column, value), rows in cells.groupby(["sheet", "column", "value"], sort=True)["row"]:
+        listed = ", ".join(str(r) for r in rows.head(8))
+        more = f" and {len(rows) - 8} more" if len(rows) > 8 else ""
+        issues.add(file, f"{len(rows)} cell{'s' if len(rows) > 1 else ''} hold the Excel error {value} "
+                         f"(rows {listed}{more})", "read as blank", kind="excel_error", sheet=sheet,
+                   row=int(rows.min()), column=column)
 
 
 @dataclass
@@ -379,8 +398,18 @@ _WORKER: dict = {}
 
 
 def _render_game(gp: GamePlan) -> _GameUnit:
+    """Build one game and render its rows. Any error while doing so is contained in that game: it becomes
+    INVALID with the file named (and sheet, row, column where the error knows them) and the run goes on."""
     source, league, game_tables = _WORKER["source"], _WORKER["league"], _WORKER["tables"]
-    result, issues = _build_one(source, gp, league)
+    try:
+        result, issues = _build_one(source, gp, league)
+        return _render(gp, result, issues, game_tables)
+    except Exception as exc:  # noqa: BLE001 - one bad cell must never fail the whole run
+        result, issues = _contained(gp, exc)
+        return _render(gp, result, issues, game_tables)
+
+
+def _render(gp: GamePlan, result: GameResult, issues: IssueLog, game_tables: list[str]) -> _GameUnit:
     issues.finish()
     extra = {"qa_game_completeness": pd.DataFrame([result.completeness]), "qa_data_issues": issues.frame()}
     chunks = {}
@@ -389,6 +418,18 @@ def _render_game(gp: GamePlan) -> _GameUnit:
         if df is not None and len(df):
             chunks[name] = render_csv(df, get_table(name))
     return _GameUnit(gp.game_id, result.status, result.completeness.get("reason", ""), chunks, result.codes)
+
+
+def _contained(gp: GamePlan, exc: Exception) -> tuple[GameResult, IssueLog]:
+    """An INVALID result for a game whose build failed, naming the file (and the cell, where known)."""
+    game = GameFile(gp.game_id, Path(gp.file), gp.file, gp.note)
+    issues = IssueLog(gp.game_id)
+    located = exc if isinstance(exc, InputError) else None
+    what = located.problem if located else f"{type(exc).__name__}: {exc}"
+    reason = f"the game could not be built ({what}); fix the workbook and run the ETL again"
+    issues.add(gp.file, reason, "game left out", kind="build_error", sheet=getattr(located, "sheet", None),
+               row=getattr(located, "row", None), column=getattr(located, "column", None))
+    return unusable(game, "INVALID", reason, kind="build_error", sheet=getattr(located, "sheet", None)), issues
 
 
 def _build_games(source: Source, games: list[GamePlan], league, game_tables: list[str], workers: int,
@@ -530,11 +571,9 @@ class _GroupReader:
         self._it.close()
 
 
-def _order(value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        return float("-inf")
+def _order(value: str) -> int:
+    """A CSV game_id as a number for the merge-join; blank (master issues) sorts first."""
+    return int(value) if value.isascii() and value.isdigit() else -1
 
 
 def _previous_readers(store: OutputStore, plan: EtlPlan, game_tables: list[str]) -> dict[str, _GroupReader]:

@@ -20,6 +20,7 @@ from .excel_source import (
     folders_without_workbook,
     read_game,
     read_master,
+    refused_folders,
 )
 
 
@@ -72,6 +73,10 @@ class ExcelSource:
 
     def folders_without_workbook(self) -> dict[int, GameFolder]:
         return folders_without_workbook(self.data_dir)
+
+    def refused_folders(self) -> list[str]:
+        """Folders that look like games but are not read (see ``excel_source.refused_folders``)."""
+        return refused_folders(self.data_dir)
 
     def game_hash(self, game: GameFile) -> str:
         return file_hash(game.path)

@@ -40,6 +40,7 @@ from psycopg import sql
 
 from .errors import EtlError, InputError
 from .excel_source import (
+    ERRORS,
     GAME_SHEETS,
     MASTER_OPTIONAL,
     MASTER_REQUIRED,
@@ -51,6 +52,8 @@ from .excel_source import (
     check_game_columns,
     check_master_columns,
     discover_games,
+    error_cells_frame,
+    excel_error_cells,
     file_hash,
     find_master,
     folders_without_workbook,
@@ -356,6 +359,8 @@ def _stage_game(conn: psycopg.Connection, game: GameFile, digest: str) -> tuple[
         names = _open_sheet_names(game.path, game.relpath)
         sheets = _read_cells(game.path, game.relpath,
                              [n for n in names if n.strip().lower() in GAME_SHEETS])
+        actual = {n.strip().lower(): n for n in names}
+        sheets[ERRORS] = excel_error_cells(game.path, {c: actual[c] for c in GAME_SHEETS if c in actual})
     except InputError as exc:
         error = {"file": exc.file, "problem": exc.problem, "sheet": exc.sheet, "row": exc.row, "column": exc.column}
         sheets = {}
@@ -442,9 +447,12 @@ class StagingSource:
         if error:
             raise InputError(**error)
         lookup = game_sheet_lookup(sheet_names, relpath)
-        cells = self._sheets(GAME_ROWS, sql.SQL("game_id = %s"), (game.game_id,), [lookup[s] for s in GAME_SHEETS])
+        cells = self._sheets(GAME_ROWS, sql.SQL("game_id = %s"), (game.game_id,),
+                             [*(lookup[s] for s in GAME_SHEETS), ERRORS])
+        errors = cells.pop(ERRORS, [])
         frames = frames_from_cells(cells, relpath)
         out = {canon: frames[lookup[canon]] for canon in GAME_SHEETS}
         check_game_columns(out, relpath)
+        out[ERRORS] = error_cells_frame(errors, out)
         return out
 

@@ -38,6 +38,32 @@ def _num(df: pd.DataFrame, name: str, issues: IssueLog, file: str, sheet: str) -
     return num
 
 
+MAX_PERIOD = 9  # regulation's 3 periods plus overtimes; a larger period number is a typing error
+MAX_CLOCK_MINUTES = 60  # no period runs longer; a clock beyond it (or below zero) is a typing error
+
+
+def _bounded(values: pd.Series, lo: float, hi: float, df: pd.DataFrame, column: str, issues: IssueLog, file: str,
+             sheet: str, what: str) -> pd.Series:
+    """``values`` with those outside [lo, hi] read as blank, each reported (kind ``impossible_value``)."""
+    bad = _flag((values < lo) | (values > hi))
+    if bad.any():
+        issues.add_cells(file, sheet, column, df.loc[bad, "source_row"], f"{what} outside {lo:g}–{hi:g}",
+                         "read as blank", kind="impossible_value")
+        values = values.mask(bad)
+    return values
+
+
+def _time(df: pd.DataFrame, column: str, issues: IssueLog, file: str, sheet: str) -> pd.Series:
+    """Minutes or seconds of a countdown clock: a number, within what a period can show."""
+    hi = MAX_CLOCK_MINUTES if column.rstrip("_").endswith("min") else 59
+    return _bounded(_num(df, column, issues, file, sheet), 0, hi, df, column, issues, file, sheet, "a clock value")
+
+
+def _period(df: pd.DataFrame, column: str, issues: IssueLog, file: str, sheet: str) -> pd.Series:
+    return _bounded(_num(df, column, issues, file, sheet), 1, MAX_PERIOD, df, column, issues, file, sheet,
+                    "a period number")
+
+
 def _prefer(derived: pd.Series, entered: pd.Series, issues: IssueLog, file: str, sheet: str,
             rows: pd.Series, names: tuple[str, str], compare: pd.Series | None = None,
             entered_cmp: pd.Series | None = None) -> pd.Series:
@@ -237,15 +263,15 @@ def normalize_events(raw: pd.DataFrame, file: str, issues: IssueLog) -> pd.DataF
     out["wb_venue"] = _prefer(venue_word, venue_input, issues, file, sheet, rows, ("team_venue", "team_"))
 
     # time: derived where present, else the sparse inputs carried forward
-    t_min = _num(df, "event_start_min", issues, file, sheet)
-    t_sec = _num(df, "event_start_sec", issues, file, sheet)
-    typed_min = _num(df, "event_start_min_", issues, file, sheet)
-    typed_sec = _num(df, "event_start_sec_", issues, file, sheet)
+    t_min = _time(df, "event_start_min", issues, file, sheet)
+    t_sec = _time(df, "event_start_sec", issues, file, sheet)
+    typed_min = _time(df, "event_start_min_", issues, file, sheet)
+    typed_sec = _time(df, "event_start_sec_", issues, file, sheet)
     i_min, i_sec = typed_min.ffill(), typed_sec.ffill()
     minutes = t_min.where(t_min.notna(), i_min)
     seconds = t_sec.where(t_sec.notna(), i_sec)
     out["clock_seconds"] = (minutes * 60 + seconds).round().astype("Int64")
-    period = _num(df, "period", issues, file, sheet)
+    period = _period(df, "period", issues, file, sheet)
 
     # event keys: contiguous blocks of one number; a restarted numbering becomes its own event
     own_clock = (t_min * 60 + t_sec).where(t_min.notna(), typed_min * 60 + typed_sec.fillna(0))
@@ -302,12 +328,19 @@ def normalize_shifts(raw: pd.DataFrame, file: str, issues: IssueLog, period_seco
     sheet = "shifts"
     df = raw.copy()
     df["source_row"] = np.arange(len(df)) + 2
-    period = _num(df, "Period" if "Period" in df.columns else "period", issues, file, sheet)
-    s_min = _num(df, "shift_start_min", issues, file, sheet)
-    s_sec = _num(df, "shift_start_sec", issues, file, sheet)
-    e_min = _num(df, "shift_end_min", issues, file, sheet)
-    e_sec = _num(df, "shift_end_sec", issues, file, sheet)
+    period = _period(df, "Period" if "Period" in df.columns else "period", issues, file, sheet)
+    s_min = _time(df, "shift_start_min", issues, file, sheet)
+    s_sec = _time(df, "shift_start_sec", issues, file, sheet)
+    e_min = _time(df, "shift_end_min", issues, file, sheet)
+    e_sec = _time(df, "shift_end_sec", issues, file, sheet)
     keep = _flag(period.notna() & s_min.notna() & e_min.notna())
+    slots = [c for c in (f"{v}_{slot}" for v in ("home", "away") for slot in SLOTS) if c in df.columns]
+    dropped = ~keep & _flag(df[slots].notna().any(axis=1))
+    if dropped.any():  # players on the ice without a period or times cannot be placed on the clock
+        # (rows without players, such as Intermission, carry no time by design)
+        issues.add_cells(file, sheet, "Period" if "Period" in df.columns else "shift_start_min",
+                         df.loc[dropped, "source_row"], "a shift row without its period, start or end time",
+                         "row left out", kind="blank_input")
     df = df[keep]
     idx = _num(df, "shift_index", issues, file, sheet)
     out = pd.DataFrame({
