@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench sample clean
+.PHONY: setup demo test drills lint bench sample clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,10 @@ TEST_DATABASE_URL ?= $(shell pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && e
 test: setup
 	$(PY) -m ruff check .
 	DATABASE_URL=$(or $(DATABASE_URL),$(TEST_DATABASE_URL)) $(PY) -m pytest
+
+# Fault drills against real services (minutes; not in `make test`): crashes, pauses, restarts, full disks, load.
+drills: setup
+	HOCKEYOPS_DRILLS=1 DATABASE_URL=$(or $(DATABASE_URL),$(TEST_DATABASE_URL)) $(PY) -m pytest tests/drills -v -s -p no:cacheprovider
 
 lint: setup
 	$(PY) -m ruff check .

@@ -102,7 +102,10 @@ def _game_number(name: str) -> int | None:
 
 
 def _outside(path: Path, data_dir: Path) -> bool:
-    """True when ``path`` (a symlink, say) leads outside the data folder."""
+    """True when ``path`` is a symlink leading outside the data folder (plain entries of a folder inside it are
+    inside it: only links are resolved, which keeps discovery cheap)."""
+    if not path.is_symlink():
+        return False
     try:
         return not path.resolve().is_relative_to(Path(data_dir).resolve())
     except OSError:

@@ -15,6 +15,8 @@ SAMPLE_DIR = ROOT / "data" / "sample_league"
 # The sample league's hazard games (etl.sample_league.generate_league, hazards=True): the game after the
 # six played ones has a shifts sheet left over from another game's template, the next one a folder with
 # only old CSV exports. Every other sample game is COMPLETE.
+# The fault drills take minutes: only `make drills` (HOCKEYOPS_DRILLS=1) collects them.
+collect_ignore = [] if os.environ.get("HOCKEYOPS_DRILLS") else ["drills"]
 SAMPLE_HAZARD_STATUS = {"30007": "TEMPLATE", "30008": "NO_WORKBOOK"}
 SERVER_ADMIN_URL = os.environ.get("HOCKEYOPS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

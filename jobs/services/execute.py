@@ -61,6 +61,7 @@ class Heartbeat(threading.Thread):
         try:
             while not self.stop.wait(settings.HOCKEYOPS_HEARTBEAT_SECONDS):
                 try:
+                    self._name_connection()
                     beating = Run.objects.filter(pk=self.run_id, status=S.RUNNING).update(heartbeat_at=timezone.now())
                     held = locking.beat(self.run_id, self.places)
                     # lost: declared failed by someone else, or running without its leases (a run this thread
@@ -74,6 +75,15 @@ class Heartbeat(threading.Thread):
                         connection.close()
         finally:
             connection.close()  # this thread's own connection: never left open behind a finished run
+
+
+    def _name_connection(self) -> None:
+        """On a fresh connection, name it in pg_stat_activity (operators and drills can tell it apart)."""
+        if connection.connection is None and connection.vendor == "postgresql":
+            connection.ensure_connection()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('application_name', %s, false)",
+                               [f"hockeyops heartbeat run {self.run_id}"])
 
 
 def cancel_token(run: Run) -> RunCancelToken:
@@ -146,6 +156,11 @@ def execute_run(run_id: int, task_id: str = "", echo: Reporter | None = None) ->
     except EtlError as exc:
         final, summary = S.FAILED, str(exc)
         write_log(run, "error", run.current_stage, summary, logfile)
+    except OSError as exc:  # a full disk, a missing folder, a permission: the volunteer can act on it
+        where = f" {exc.filename}" if exc.filename else ""
+        final, summary = S.FAILED, (f"Could not write or read{where}: {exc.strerror or exc}. Nothing more was "
+                                    "published; free disk space or fix the folder's permissions, then use Retry.")
+        write_log(run, "error", run.current_stage, f"{summary}\n{traceback.format_exc()}", logfile)
     except Exception as exc:  # a bug: keep the traceback in the log, a sentence in the summary
         final, summary = S.FAILED, f"Unexpected error ({type(exc).__name__}: {exc}); see the run log."
         write_log(run, "error", run.current_stage, traceback.format_exc(), logfile)
