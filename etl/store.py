@@ -129,6 +129,17 @@ def read_previous_groups(path: Path, key: str = "game_id") -> Iterator[tuple[str
             yield current, rows
 
 
+def _alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _rename_exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
     try:
@@ -176,9 +187,18 @@ class OutputStore:
     # -- writing a new version
     def begin(self) -> Path:
         self.output_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.staging = self.output_dir.parent / f".{self.output_dir.name}.new-{uuid.uuid4().hex[:8]}"
+        self._remove_leftovers()
+        self.staging = self.output_dir.parent / f".{self.output_dir.name}.new-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.staging.mkdir()
         return self.staging
+
+    def _remove_leftovers(self) -> None:
+        """Staging and swapped-out folders left by runs that were killed (their process is gone)."""
+        for prefix in (f".{self.output_dir.name}.new-", f".{self.output_dir.name}.old-"):
+            for folder in self.output_dir.parent.glob(f"{prefix}*"):
+                pid = folder.name[len(prefix):].split("-", 1)[0]
+                if not pid.isdigit() or not _alive(int(pid)):
+                    shutil.rmtree(folder, ignore_errors=True)
 
     def writer(self, name: str) -> TableWriter:
         if name not in self.writers:
@@ -215,7 +235,7 @@ class OutputStore:
             if _rename_exchange(self.staging, self.output_dir):
                 old = self.staging
             else:
-                old = self.output_dir.parent / f".{self.output_dir.name}.old-{uuid.uuid4().hex[:8]}"
+                old = self.output_dir.parent / f".{self.output_dir.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
                 os.replace(self.output_dir, old)
                 os.replace(self.staging, self.output_dir)
             shutil.rmtree(old, ignore_errors=True)

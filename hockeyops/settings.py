@@ -127,6 +127,8 @@ HOCKEYOPS_RUN_LOG_DB_LIMIT = int(os.environ.get("HOCKEYOPS_RUN_LOG_DB_LIMIT", "2
 HOCKEYOPS_SYNC_MAX_SHRINK = float(os.environ.get("HOCKEYOPS_SYNC_MAX_SHRINK", "0.10"))
 # A target lease whose holder sent no heartbeat for this long (or whose process is gone) is taken over.
 HOCKEYOPS_LEASE_STALE_SECONDS = float(os.environ.get("HOCKEYOPS_LEASE_STALE_SECONDS", "45"))
+# A worker's Run whose target is busy is sent again after this many seconds (it does not hold a worker slot).
+HOCKEYOPS_WAIT_RETRY_SECONDS = float(os.environ.get("HOCKEYOPS_WAIT_RETRY_SECONDS", "2"))
 HOCKEYOPS_FANOUT_MIN_GAMES = int(os.environ.get("HOCKEYOPS_FANOUT_MIN_GAMES", "8"))
 
 CELERY_BEAT_SCHEDULE = {

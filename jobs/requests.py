@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 from etl.errors import EtlError
 from etl.selection import TableSelection, parse_game_ids, split_terms
 
+MAX_GAMES = 10_000  # ids in one list: more than a league has; bounds what a Run's frozen plan can hold
+MAX_TERMS = 500  # table terms in one list
 _INTERVAL = re.compile(r"^\d+(\.\d+)?\s*(ms|s|min|h)?$")
 _ROLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
 
@@ -59,14 +61,22 @@ def _terms(value: Any, field: str) -> tuple[str, ...]:
         raise RequestError("expected a list of table names, globs or modes.", field)
     if isinstance(value, list | tuple) and not all(isinstance(v, str) for v in value):
         raise RequestError("expected a list of table names, globs or modes.", field)
-    return tuple(split_terms(value))
+    terms = tuple(split_terms(value))
+    if len(terms) > MAX_TERMS:
+        raise RequestError(f"{len(terms)} terms is more than the {MAX_TERMS} one list may hold.", field)
+    return terms
 
 
 def _games(value: Any, field: str) -> tuple[int, ...]:
+    if isinstance(value, list | tuple) and len(value) > MAX_GAMES:
+        raise RequestError(f"{len(value)} game ids is more than the {MAX_GAMES:,} one list may hold.", field)
     try:
-        return tuple(parse_game_ids(value))
+        games = tuple(parse_game_ids(value))
     except EtlError as exc:
         raise RequestError(str(exc), field) from None
+    if len(games) > MAX_GAMES:
+        raise RequestError(f"{len(games)} game ids is more than the {MAX_GAMES:,} one list may hold.", field)
+    return games
 
 
 def _bool(value: Any, field: str) -> bool:

@@ -6,9 +6,14 @@ from celery import shared_task
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, name="jobs.tasks.execute_run")
 def execute_run_task(self, run_id: int) -> str:
+    """Execute a Run; while its target is busy, send it again in a few seconds instead of holding this slot."""
     from jobs.services.execute import execute_run
+    from jobs.services.runs import send_later
 
-    return execute_run(run_id, task_id=self.request.id or "")
+    status = execute_run(run_id, task_id=self.request.id or "", wait=False)
+    if status == "waiting":
+        send_later(run_id)
+    return status
 
 
 @shared_task(acks_late=True, name="jobs.tasks.build_game_part")

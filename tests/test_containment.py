@@ -106,3 +106,14 @@ def test_real_workbooks_report_their_error_cells(real_dir, real_outputs):
     errors = issues[issues["kind"] == "excel_error"]
     assert len(errors) and set(errors["sheet"]) <= {"events", "shifts"}
     assert errors["problem"].str.contains("hold the Excel error #").all()
+
+
+def test_staging_folders_of_killed_runs_are_removed(league, tmp_path):
+    out = tmp_path / "out"
+    dead = tmp_path / ".out.new-999999999-deadbeef"  # a pid no process has
+    dead.mkdir()
+    (dead / "fact_events.csv").write_text("half written")
+    mine = tmp_path / f".out.new-{os.getpid()}-cafecafe"  # a live process's: kept
+    mine.mkdir()
+    etl(league, out, tables=["dims"])
+    assert not dead.exists() and mine.exists()

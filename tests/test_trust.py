@@ -396,3 +396,11 @@ def test_sync_page_saves_its_request_as_a_job(client, run_dirs):
     assert response.status_code == 302 and job.stages == ["sync"]
     assert job.sync_request().tables == ("fact_player*",) and job.sync_request().allow_shrink
     assert job.sync_options["exclude_tables"] == ["fact_player_season_stats_basic"]
+
+
+def test_lists_are_bounded_so_a_plan_stays_small(run_dirs, league):
+    from jobs.requests import MAX_GAMES, EtlRequest, RequestError
+
+    with pytest.raises(RequestError, match=f"more than the {MAX_GAMES:,} one list may hold") as caught:
+        EtlRequest.from_dict({"exclude_games": list(range(1, 200_001))})
+    assert caught.value.field == "exclude_games"

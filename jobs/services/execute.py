@@ -91,10 +91,12 @@ def cancel_token(run: Run) -> RunCancelToken:
     return RunCancelToken(run.pk, also=lambda: locking.check(run.pk))
 
 
-def execute_run(run_id: int, task_id: str = "", echo: Reporter | None = None) -> str:
+def execute_run(run_id: int, task_id: str = "", echo: Reporter | None = None, wait: bool = True) -> str:
     """Run one queued Run to a terminal state; does nothing for a Run that is not queued (redelivery).
 
-    ``echo`` also receives every progress and log event (the CLI's progress bar).
+    ``echo`` also receives every progress and log event (the CLI's progress bar). With ``wait=False`` (a
+    worker) a Run whose places are busy is not waited for here: ``"waiting"`` is returned and the caller sends
+    it again later, so a waiting Run never holds a worker slot that per-game tasks need.
     """
     run = Run.objects.filter(pk=run_id).first()
     if run is None or run.status != S.QUEUED:
@@ -126,6 +128,11 @@ def execute_run(run_id: int, task_id: str = "", echo: Reporter | None = None) ->
         if transition(run_id, [S.QUEUED], S.FAILED, error_summary=str(exc)):
             write_log(run, "error", "", str(exc), logfile)
         return Run.objects.get(pk=run_id).status
+    if not wait and run.collision == "queue":
+        holder_run = locking.try_acquire(run, places)
+        if holder_run is not None:
+            on_wait(holder_run)
+            return "waiting"
     if not locking.acquire(run, places, run.collision, still_wanted, on_wait):
         holder = locking.holder(places)
         reason = f"Skipped: target '{run.target_name}' is busy with Run #{holder.pk}." if holder else "Skipped."
@@ -133,6 +140,8 @@ def execute_run(run_id: int, task_id: str = "", echo: Reporter | None = None) ->
             write_log(run, "info", "", reason, logfile)
         return Run.objects.get(pk=run_id).status
     waited = time.monotonic() - waited
+    if not wait and run.waiting_for_id:  # it waited across several deliveries: since it was created
+        waited = (timezone.now() - run.created_at).total_seconds()
     claimed = transition(run_id, [S.QUEUED], S.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now(),
                          worker_host=worker_host(), celery_task_id=task_id or run.celery_task_id,
                          waited_seconds=round(waited, 3), current_unit="")

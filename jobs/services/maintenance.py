@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from jobs.models import Run
@@ -31,8 +32,9 @@ def reap_runs(lost_after: float | None = None, requeue_after: float | None = Non
 
         if locking.declare_lost(run, reason, still_silent):
             lost.append(run.pk)
-    stuck = Run.objects.filter(status=S.QUEUED, waiting_for__isnull=True,
-                               created_at__lt=now - timedelta(seconds=requeue_after))
+    old = now - timedelta(seconds=requeue_after)
+    stuck = Run.objects.filter(status=S.QUEUED, created_at__lt=old).filter(
+        Q(waiting_for__isnull=True) | Q(waiting_for__status__in=Run.TERMINAL))  # lost, or its holder has finished
     for run in stuck:
         send(run.pk)
         requeued.append(run.pk)

@@ -86,6 +86,15 @@ def send(run_id: int) -> None:
         execute_run_task.apply_async(args=[run_id], task_id=task_id)
 
 
+def send_later(run_id: int) -> None:
+    """Send a waiting Run again after HOCKEYOPS_WAIT_RETRY_SECONDS (its new task id recorded for Cancel)."""
+    from jobs.tasks import execute_run_task
+
+    task_id = str(uuid.uuid4())
+    Run.objects.filter(pk=run_id, status=S.QUEUED).update(celery_task_id=task_id)
+    execute_run_task.apply_async(args=[run_id], task_id=task_id, countdown=settings.HOCKEYOPS_WAIT_RETRY_SECONDS)
+
+
 def cancel_run(run: Run, user=None) -> str:
     """Cancel a queued run at once (and revoke its task); ask a running one to stop."""
     if transition(run.pk, [S.QUEUED], S.CANCELLED, error_summary=_by("Cancelled before it started", user)):
