@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from typing import Protocol
 
 from .errors import Cancelled
@@ -55,3 +56,8 @@ class CancelToken:
     def check(self) -> None:
         if self.cancelled:
             raise Cancelled("The run was cancelled; the previous outputs were left as they were.")
+
+    def fence(self) -> AbstractContextManager:
+        """Held across a commit to a published place (a target transaction): a caller's fence raises when this
+        work may no longer write (its lease was taken over). The plain token has none."""
+        return nullcontext()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import psycopg
@@ -85,7 +86,7 @@ def _apply(url: str, options: SchemaOptions, target_name: str, tables: Sequence[
     with connect(url, f"hockeyops schema apply ({target_name})") as conn:
         with target_lock(conn, target_name, reporter, cancel, timeout=lock_wait) as lock:
             try:
-                with conn.transaction():
+                with ExitStack() as fenced, conn.transaction():
                     conn.execute("SELECT set_config('lock_timeout', %s, true)", (lock_timeout,))
                     plan = diff(conn, options, tables)
                     reporter.log("info", plan.summary())
@@ -93,6 +94,7 @@ def _apply(url: str, options: SchemaOptions, target_name: str, tables: Sequence[
                         raise DestructiveChangeRefused(plan.destructive)
                     _execute(conn, plan, reporter, cancel)
                     history_id = _record(conn, plan)
+                    fenced.enter_context(cancel.fence())  # the caller's fence, held until after the commit
             except psycopg.Error as exc:  # introspection or the history insert; statements raise ApplyFailed
                 reason = (exc.diag.message_primary or str(exc)).strip()
                 raise SchemaError(f"The target rejected the schema change: {reason}. Everything was rolled back.") \

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import ExitStack
 
 import psycopg
 from psycopg import sql
@@ -142,9 +143,10 @@ class _Loader:
         try:
             if self.options.per_table_commit:
                 for i, tp in enumerate(todo):
-                    with conn.transaction():
+                    with ExitStack() as fenced, conn.transaction():
                         self._settings()
                         tr = self._load(tp, i, units)
+                        fenced.enter_context(self.cancel.fence())  # held until after the commit
                         self.committing = True
                         commit_from = time.perf_counter()
                     self.current, self.committing = None, False
@@ -152,7 +154,7 @@ class _Loader:
                     self._committed(i + 1, units, tr)
             else:
                 loaded: list[TableResult] = []
-                with conn.transaction():
+                with ExitStack() as fenced, conn.transaction():
                     self._settings()
                     for i, tp in enumerate(todo):
                         loaded.append(self._load(tp, i, units))
@@ -160,6 +162,7 @@ class _Loader:
                                                self.rows_committed)
                     self.current, self.committing = None, True  # a failure now is the commit's (deferred checks)
                     self.cancel.check()
+                    fenced.enter_context(self.cancel.fence())  # the caller's fence, held until after the commit
                     commit_from = time.perf_counter()
                 result.publish_seconds = time.perf_counter() - commit_from
                 for i, tr in enumerate(loaded):

@@ -87,8 +87,11 @@ class Heartbeat(threading.Thread):
 
 
 def cancel_token(run: Run) -> RunCancelToken:
-    """The Run's cancel token: stops on Cancel, and when the Run lost its lease."""
-    return RunCancelToken(run.pk, also=lambda: locking.check(run.pk))
+    """The Run's cancel token: stops on Cancel, and when the Run lost its lease; its fence locks the Run's leases
+    across each target commit (a Run declared lost cannot commit)."""
+    places = run.leases.count()
+    return RunCancelToken(run.pk, also=lambda: locking.check(run.pk),
+                          fencing=lambda: locking.fence_all(run.pk, places))
 
 
 def execute_run(run_id: int, task_id: str = "", echo: Reporter | None = None, wait: bool = True) -> str:

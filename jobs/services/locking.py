@@ -221,6 +221,16 @@ def fence(run_id: int, place: str) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def fence_all(run_id: int, places: int) -> Iterator[None]:
+    """Hold every lease row of the Run locked for the block (a target commit): LeaseLost when one is gone."""
+    with transaction.atomic():
+        if len(list(TargetLease.objects.select_for_update().filter(run_id=run_id))) < places:
+            LOST.add(run_id)
+            check(run_id)
+        yield
+
+
 def holder(places: list[str]) -> Run | None:
     """A Run holding one of ``places``, if any (without taking it)."""
     lease = TargetLease.objects.filter(place__in=places).select_related("run").first()

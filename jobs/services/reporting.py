@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from django.conf import settings
@@ -109,12 +110,17 @@ def write_log(run: Run, level: str, stage: str, message: str, log_path: Path, db
 class RunCancelToken(CancelToken):
     """Cancelled when someone asks the Run to stop (checked against the database at most twice a second)."""
 
-    def __init__(self, run_id: int, interval: float = 0.5, also: Callable[[], None] | None = None) -> None:
+    def __init__(self, run_id: int, interval: float = 0.5, also: Callable[[], None] | None = None,
+                 fencing: Callable[[], AbstractContextManager] | None = None) -> None:
         super().__init__()
         self.run_id = run_id
         self.interval = interval
         self.also = also  # a further check between units (the lease fence: raises when the lease is lost)
+        self.fencing = fencing  # held across commits to a target (locks the Run's leases)
         self._checked = 0.0
+
+    def fence(self) -> AbstractContextManager:
+        return self.fencing() if self.fencing is not None else super().fence()
 
     def check(self) -> None:
         if self.also is not None:
