@@ -352,3 +352,32 @@ def test_admin_creates_token_shown_once_and_revokes(client):
     client.post("/admin/jobs/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
     token.refresh_from_db()
     assert token.revoked and client.get("/api/etl/history", **auth(raw)).status_code == 401
+
+
+def test_odd_numbers_and_deep_bodies_are_400s_naming_the_field(client, operator):
+    history = client.get("/api/etl/history", {"limit": "²"}, HTTP_AUTHORIZATION=f"Bearer {operator}")
+    assert history.status_code == 400 and history.json()["field"] == "limit"
+    for bad in (["²"], ["9" * 5000], [int("9" * 30)]):
+        response = post(client, "/api/etl/trigger", {"game_ids": bad}, operator)
+        assert response.status_code == 400 and response.json()["field"] == "game_ids", response.content[:200]
+    deep = "[" * 100_000 + "]" * 100_000
+    response = client.post("/api/etl/trigger", deep, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {operator}")
+    assert response.status_code == 400 and response.json()["field"] == "body"
+    huge = post(client, "/api/etl/trigger", {"exclude_game_ids": list(range(1, 20_002))}, operator)
+    assert huge.status_code == 400 and huge.json()["field"] == "exclude_game_ids"
+
+
+def test_a_command_prints_a_sentence_not_a_traceback(monkeypatch):
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("jobs.management.commands.etl.run_here", boom)
+    with pytest.raises(CommandError, match=r"Unexpected error \(RuntimeError: disk on fire\)\. Run the command again "
+                                           r"with --traceback"):
+        call_command("etl", stdout=io.StringIO(), stderr=io.StringIO())
