@@ -309,7 +309,7 @@ def run_etl(
                     status = unit.status
                     rows = 0
                     for name, (text, count) in unit.chunks.items():
-                        store.writer(name).write_text(text, count)
+                        store.writer(name).write_text(text, count, gp.game_id)
                         rows += count
                     for name, values in unit.codes.items():
                         codes.setdefault(name, set()).update(values)
@@ -595,7 +595,7 @@ def _copy_previous(store: OutputStore, readers: dict[str, _GroupReader], game_id
         if reader is None:
             continue
         chunk = reader.take(game_id)
-        store.writer(name).write_rows(chunk)
+        store.writer(name).write_rows(chunk, game_id)
         rows += len(chunk)
     return rows
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import ctypes
 import ctypes.util
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -79,15 +81,25 @@ def render_csv(df: pd.DataFrame, table: Table) -> tuple[str, int]:
 
 
 class TableWriter:
-    """Appends conformed frames to one CSV file, counting rows."""
+    """Appends conformed frames to one CSV file, counting rows.
+
+    Game-scoped tables also get per-game digests for the manifest (``game_digests``: game id -> [rows, sha256,
+    byte offset, byte length]): a sync compares them with what the target last received and loads only the
+    games that changed, reading each one's bytes straight from its offset. Rows written without a game (a
+    master-built table, the master's own issues) make the digests come from a pass over the finished file
+    instead (rows and a digest per game, no offsets).
+    """
 
     def __init__(self, folder: Path, table: Table) -> None:
         self.table = table
         self.path = folder / f"{table.name}.csv"
-        self._fh = open(self.path, "w", newline="", encoding="utf-8")
-        self._fh.write(",".join(table.column_names) + "\n")
-        self._csv = csv.writer(self._fh, lineterminator="\n")
+        self._fh = open(self.path, "wb")
+        header = (",".join(table.column_names) + "\n").encode("utf-8")
+        self._fh.write(header)
+        self._offset = len(header)
         self.rows = 0
+        self.games: dict[int, list] = {}
+        self._untracked = 0
 
     def write(self, df: pd.DataFrame) -> int:
         if df is None or df.empty:
@@ -96,20 +108,52 @@ class TableWriter:
         self.write_text(text, rows)
         return rows
 
-    def write_text(self, text: str, rows: int) -> None:
-        """Append CSV text rendered by ``render_csv`` (e.g. in a worker process)."""
-        self._fh.write(text)
+    def write_text(self, text: str, rows: int, game_id: int | None = None) -> None:
+        """Append CSV text rendered by ``render_csv`` (e.g. in a worker process), one game's rows when given."""
+        data = text.encode("utf-8")
+        if game_id is not None and rows and game_id not in self.games:
+            self.games[game_id] = [rows, hashlib.sha256(data).hexdigest(), self._offset, len(data)]
+        elif rows:
+            self._untracked += rows
+        self._fh.write(data)
+        self._offset += len(data)
         self.rows += rows
 
-    def write_rows(self, rows: list[list[str]]) -> None:
+    def write_rows(self, rows: list[list[str]], game_id: int | None = None) -> None:
         """Copy raw CSV rows (from a previous output) unchanged."""
-        self._csv.writerows(rows)
-        self.rows += len(rows)
+        if not rows:
+            return
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(rows)
+        self.write_text(buffer.getvalue(), len(rows), game_id)
 
     def close(self) -> dict:
         self._fh.close()
-        return {"rows": self.rows, "sha256": file_digest(self.path), "bytes": self.path.stat().st_size,
+        info = {"rows": self.rows, "sha256": file_digest(self.path), "bytes": self.path.stat().st_size,
                 "columns": self.table.column_names}
+        if self.table.game_scoped:
+            games = self.games if not self._untracked else _digests_by_game(self.path)
+            info["game_digests"] = {str(g): v for g, v in sorted(games.items(), key=lambda kv: str(kv[0]))}
+        return info
+
+
+NO_GAME = ""  # game_digests key of the rows that belong to no game (the master's own issues)
+
+
+def _digests_by_game(path: Path) -> dict[int | str, list]:
+    """[rows, digest, None, None] per game of a finished CSV whose games' rows are not contiguous, and under
+    ``NO_GAME`` for rows without a game."""
+    sums: dict[int | str, list] = {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        pos = next(reader).index("game_id")
+        for row in reader:
+            value = row[pos]
+            key = int(value) if value.isascii() and value.isdigit() else NO_GAME
+            entry = sums.setdefault(key, [0, hashlib.sha256()])
+            entry[0] += 1
+            entry[1].update(("\x1f".join(row) + "\n").encode("utf-8"))
+    return {g: [n, h.hexdigest(), None, None] for g, (n, h) in sums.items()}
 
 
 def read_previous_groups(path: Path, key: str = "game_id") -> Iterator[tuple[str, list[list[str]]]]:

@@ -113,6 +113,9 @@ def sync_fields() -> dict[str, forms.Field]:
         "per_table_commit": _switch("Commit each table separately",
                                     "Otherwise every table commits in one transaction (all or nothing)."),
         "verify": _switch("Verify", "Read the loaded rows back and compare counts and checksums.", True),
+        "full_refresh": _switch(
+            "Load every table whole", "Otherwise only what changed since the target's last sync is loaded (unchanged "
+                                      "tables and games are left as they are)."),
         "allow_shrink": _switch(
             "Allow shrinking tables", "A sync that would remove a game's rows from the target, or shrink a table by "
                                       "more than the allowed share, is refused unless this is ticked. Preview lists "
@@ -275,7 +278,7 @@ class SyncForm(prefixed("sync"), StageForm):
     fieldsets = [
         ("Tables", ["tables", "table_patterns", "exclude_tables", "exclude_patterns"]),
         ("Games", ["games"]),
-        ("Options", ["per_table_commit", "verify", "allow_shrink", "target", "collision"]),
+        ("Options", ["per_table_commit", "verify", "full_refresh", "allow_shrink", "target", "collision"]),
         SAVE_AS_JOB,
     ]
 

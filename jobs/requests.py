@@ -44,6 +44,7 @@ OUTSIDE_NAMES: dict[str, dict[str, dict[str, str]]] = {
         "exclude_tables": {"cli": "--exclude", "api": "exclude_tables", "admin": "exclude_tables"},
         "games": {"cli": "--games", "api": "game_ids", "admin": "games"},
         "allow_shrink": {"cli": "--allow-shrink", "api": "allow_shrink", "admin": "allow_shrink"},
+        "full_refresh": {"cli": "--full-refresh", "api": "full_refresh", "admin": "full_refresh"},
     },
 }
 
@@ -247,6 +248,7 @@ class SyncRequest(_Request):
     per_table_commit: bool = False
     verify: bool = True
     allow_shrink: bool = False  # allow removing a game's rows or shrinking a table beyond max_shrink
+    full_refresh: bool = False  # load every selected table whole, even what the target already holds
     max_shrink: float | None = None  # fraction; None = the HOCKEYOPS_SYNC_MAX_SHRINK setting
     lock_timeout: str = "30s"
     lock_wait: float | None = None

@@ -150,6 +150,7 @@ def sync(url: str, out: Path, **options) -> object:
     """A sync that may shrink tables: these tests load different outputs into one module database in turn
     (e.g. 60,000 events, then the sample's 2,233); the shrink guard is tested in tests/test_sync_guard.py."""
     options.setdefault("allow_shrink", True)
+    options.setdefault("full_refresh", True)  # these tests exercise the load itself; the delta: test_sync_delta.py
     return sync_tables(url, out, SyncOptions(**options), target_name=TARGET)
 
 
@@ -255,7 +256,7 @@ def test_dry_run_prints_rows_strategy_and_replaced_rows_and_writes_nothing(loade
     assert plan.table("dim_player").replace_rows == len(read_table(sample_out, "dim_player"))
     monkeypatch.setenv(f"HOCKEYOPS_TARGET_{TARGET.upper()}_URL", loaded)
     call_command("sync", "--target", TARGET, "--output-dir", str(sample_out), "--mode", "dims", "--mode", "qa",
-                 "--pattern", "fact_ev*", "--exclude", "dim_zone", "--dry-run")
+                 "--pattern", "fact_ev*", "--exclude", "dim_zone", "--full-refresh", "--dry-run")
     text = capsys.readouterr().out
     assert "fact_events" in text and "dim_player" in text and "dim_zone" not in text and "fact_shots" not in text
     assert f"{len(read_table(sample_out, 'dim_player'))} rows (all)" in text
@@ -578,7 +579,7 @@ def test_sync_waits_for_the_writer_lock(db: str, sample_out: Path) -> None:
 def test_sync_command_runs_and_reports(db: str, sample_out: Path, monkeypatch, capsys, settings, tmp_path) -> None:
     monkeypatch.setenv(f"HOCKEYOPS_TARGET_{TARGET.upper()}_URL", db)
     settings.HOCKEYOPS_ARTIFACTS_DIR = tmp_path / "artifacts"
-    call_command("sync", "--target", TARGET, "--output-dir", str(sample_out), "--json")
+    call_command("sync", "--target", TARGET, "--output-dir", str(sample_out), "--full-refresh", "--json")
     out = json.loads(capsys.readouterr().out)
     assert out["status"] == "succeeded" and out["run"]  # recorded as a Run (trigger cli)
     result = out["result"]

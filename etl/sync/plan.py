@@ -40,6 +40,7 @@ class SyncOptions:
     sync_id: str = ""  # label recorded in the target's sync history, e.g. "run-42" (generated when empty)
     resume_from: tuple[str, ...] = ()  # skip tables these earlier sync ids committed from the same files
     allow_shrink: bool = False  # load even when a game's rows disappear or a table shrinks beyond max_shrink
+    full_refresh: bool = False  # load every selected table whole, even what the target already holds
     max_shrink: float = DEFAULT_MAX_SHRINK  # fraction of a table's rows a load may remove without allow_shrink
 
     def __post_init__(self) -> None:
@@ -141,6 +142,10 @@ class TablePlan:
     games_lost: list[int] = field(default_factory=list)  # games whose rows in this table the load removes entirely
     shrinking: bool = False  # loses a game, or shrinks by more than the plan's max_shrink
     missing_refs: list[MissingRef] = field(default_factory=list)
+    # filled by the delta against the target's sync state (etl.sync.delta)
+    unchanged: bool = False  # the file equals what the target last received
+    unchanged_games: int | None = None  # games load: games whose rows stay as they are
+    spans: list[tuple[int, int, str]] | None = None  # games load: (offset, length, sha256) of each changed game
 
     @property
     def shrink(self) -> float:
@@ -246,6 +251,9 @@ class SyncPlan:
         for t in self.tables:
             if t.skip:
                 replaces = f"skipped ({t.skip})"
+            elif t.strategy == "games" and t.unchanged_games is not None:
+                replaces = (f"{t.replace_rows} rows of {len(t.games)} changed game{'s' if len(t.games) != 1 else ''}"
+                            f" ({t.unchanged_games} unchanged): {', '.join(str(g) for g in t.games)}")
             elif t.replace_rows is None:
                 replaces = "?"
             elif t.strategy == "games":
@@ -333,6 +341,7 @@ def plan_sync(url: str, output_dir: str | Path, options: SyncOptions, *, target_
     Nothing is refused here: the plan only shows what ``sync_tables`` would refuse (``plan.shrinking`` without
     ``allow_shrink``, ``plan.refused_refs``).
     """
+    from .delta import plan_delta
     from .guard import inspect_target
     from .target import committed_by, connect, inspect_tables, validate
 
@@ -346,5 +355,6 @@ def plan_sync(url: str, output_dir: str | Path, options: SyncOptions, *, target_
             for t in plan.tables:
                 if done.get(t.name) == t.sha256:
                     t.skip = "committed by an earlier attempt"
+            plan_delta(conn, plan, snap.manifest, options)
             inspect_target(conn, plan, snap, options)
     return plan

@@ -36,6 +36,7 @@ from ..errors import Cancelled
 from ..progress import CancelToken, NullReporter, Reporter
 from ..schema.ddl import ForeignKey, foreign_keys
 from ..writer_lock import LockBusy, target_lock
+from .delta import plan_delta
 from .errors import MissingReferences, ShrinkRefused, SyncError, SyncFailed, VerificationFailed
 from .guard import check as guard_check
 from .guard import inspect_target
@@ -50,6 +51,7 @@ from .target import (
     count_rows,
     duplicate_key,
     ensure_history,
+    ensure_state,
     foreign_key_constraints,
     has_rows,
     inspect_tables,
@@ -60,6 +62,7 @@ from .target import (
     record_verification,
     row_digest,
     validate,
+    write_state,
 )
 
 PROGRESS_EVERY = 0.5  # seconds between progress events while a table streams
@@ -129,16 +132,20 @@ class _Loader:
         for tp in plan.tables:
             if done.get(tp.name) == tp.sha256:
                 tp.skip = "committed by an earlier attempt"
+        plan_delta(conn, plan, self.snap.manifest, self.options)  # only what changed since the last sync
         self._guard()
         todo: list[TablePlan] = []
         for tp in plan.tables:
             if tp.skip:
                 result.tables.append(TableResult(tp.name, tp.strategy, tp.rows, tp.bytes, sha256=tp.sha256,
                                                  games=tp.games, skipped=tp.skip))
-                self.reporter.log("info", f"{tp.name}: already committed by an earlier attempt; skipped.")
+                self.reporter.log("info", f"{tp.name}: {tp.skip}; skipped.")
             else:
                 todo.append(tp)
         units = len(todo) + (0 if self.options.per_table_commit else 1)
+        for tp in plan.tables:
+            if tp.skip:  # its step is done: nothing to load
+                self.reporter.progress(0, units, tp.name, self.rows_committed)
         self.current = None
         try:
             if self.options.per_table_commit:
@@ -278,6 +285,7 @@ class _Loader:
         so a load that rolls back leaves no trace)."""
         self.conn.execute("SELECT set_config('lock_timeout', %s, true)", (self.options.lock_timeout,))
         ensure_history(self.conn)
+        ensure_state(self.conn)
 
     def _load(self, tp: TablePlan, index: int, units: int) -> TableResult:
         """Stream one table into the target inside the open transaction and check it."""
@@ -288,14 +296,21 @@ class _Loader:
         tr = TableResult(tp.name, tp.strategy, sha256=tp.sha256, games=list(tp.games))
         self.result.tables.append(tr)
         tr.method = "games" if tp.strategy == "games" else self._method(table, tp.rows)
-        reader = self.snap.reader(tp.name)
+        ranged = tr.method == "games" and tp.spans is not None
+        reader = self.snap.range_reader(tp.name, tp.spans) if ranged else self.snap.reader(tp.name)
         try:
-            header = reader.header()
+            header = table.column_names if ranged else reader.header()  # ranged: the manifest's columns, checked
             if header != table.column_names:
                 raise SyncError(f"{tp.name}.csv has the columns {header}, not the catalog's; run the ETL again.")
             digest = RecordDigest(table)
             target = sql.Identifier(tp.name)
-            if tr.method == "replace":
+            if ranged:  # only the changed games' bytes, each checked against its digest
+                stage = self._stage(tp.name)
+                copied, sent = self._copy(sql.Identifier(stage), table, reader, digest, index, units)
+                tr.bytes = sent
+                self._check(table, copied, digest, tp.sha256, tp, relation=stage)
+                self._publish_games(tr, table, stage)
+            elif tr.method == "replace":
                 tr.deleted = self.conn.execute(sql.SQL("DELETE FROM {}").format(target)).rowcount
                 copied, _ = self._copy(target, table, reader, digest, index, units)
                 tr.bytes = reader.stats.bytes
@@ -317,6 +332,9 @@ class _Loader:
         tr.rows, tr.digest = digest.rows, digest.digest
         tr.history_id = record_load(self.conn, self.result.sync_id, tp.name, tp.strategy, tp.games,
                                     self.plan.manifest_created_at, tr.sha256, tr.rows, tr.replaced_rows, tr.digest)
+        write_state(self.conn, tp.name, self.result.sync_id, tp.rows, tp.sha256,
+                    self.snap.manifest["tables"][tp.name].get("game_digests"),
+                    None if tp.strategy == "full" else tp.games, whole=not self.options.games)
         tr.seconds = time.perf_counter() - started
         games = f" {', '.join(map(str, tp.games))}" if tp.games else ""
         self.reporter.log("info", f"{tp.name}: {tr.rows} rows loaded, not committed yet ({tr.method}{games}: "

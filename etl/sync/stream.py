@@ -79,6 +79,11 @@ class OutputSnapshot:
                             f"manifest lists it (or a new ETL run replaced the folder meanwhile); run the sync again "
                             f"after the ETL finished.")
 
+    def range_reader(self, name: str, spans: list[tuple[int, int, str]]) -> RangeReader:
+        """A reader of the given byte ranges of the table's file (its own descriptor: positions are not shared)."""
+        self.open_tables([name])
+        return RangeReader(os.dup(self._files[name]), spans, name)
+
     def reader(self, name: str) -> TableReader:
         """A reader from the file's start; it shares the file position with other readers of the same table,
         so read one table's readers one after the other."""
@@ -159,6 +164,30 @@ class TableReader:
 
     def close(self) -> None:
         self._fh.close()
+
+
+class RangeReader:
+    """Reads byte ranges of one CSV (each a game's contiguous rows) as blocks of whole records, checking each
+    range against the sha256 the manifest records for it (the bytes loaded are the published ones)."""
+
+    def __init__(self, fd: int, spans: list[tuple[int, int, str]], name: str) -> None:
+        self._fd, self.spans, self.name = fd, spans, name
+        self.stats = StreamStats()
+
+    def blocks(self, size: int = BLOCK) -> Iterator[tuple[bytes, list[bytes]]]:
+        for offset, length, digest in self.spans:
+            data = os.pread(self._fd, length, offset)
+            if len(data) != length or hashlib.sha256(data).hexdigest() != digest:
+                raise SyncError(f"{self.name}.csv differs from what the manifest records for one of its games; the "
+                                f"outputs changed while the sync read them. Run the sync again.")
+            self.stats.bytes += length
+            records, pending = _records(data.rstrip(b"\n").split(b"\n"), None)
+            if pending is not None:
+                raise SyncError(f"{self.name}.csv: a game's rows end inside a quoted field; run the ETL again.")
+            yield data, records
+
+    def close(self) -> None:
+        os.close(self._fd)
 
 
 def _records(lines: list[bytes], pending: bytes | None) -> tuple[list[bytes], bytes | None]:

@@ -16,6 +16,9 @@ from ..schema.introspect import normalize_type
 from .errors import SyncError
 
 HISTORY_TABLE = "hockeyops_sync_history"
+STATE_TABLE = "hockeyops_sync_state"  # what each table (and each game of it) last received: the delta's base
+WHOLE_TABLE = -1  # game_id of a state row that describes the whole table
+NO_GAME_ROWS = -2  # game_id of the state row of a table's rows without a game (manifest key "")
 
 
 @dataclass
@@ -197,6 +200,59 @@ def record_verification(conn: psycopg.Connection, history_id: int, ok: bool, row
     query = sql.SQL("UPDATE {} SET verified = %s, verified_rows = %s, verified_digest = %s WHERE id = %s").format(
         _ident(HISTORY_TABLE))
     conn.execute(query, (ok, rows, digest, history_id))
+
+
+def ensure_state(conn: psycopg.Connection) -> None:
+    """The sync state table: per table and game, the rows and digest of the outputs last committed."""
+    if conn.execute("SELECT to_regclass(%s)", (STATE_TABLE,)).fetchone()[0] is not None:
+        return
+    t = _ident(STATE_TABLE)
+    conn.execute(sql.SQL(
+        "CREATE TABLE IF NOT EXISTS {} (\n"
+        "    table_name text NOT NULL,\n"
+        "    game_id integer NOT NULL,\n"
+        "    rows bigint NOT NULL,\n"
+        "    sha256 text NOT NULL,\n"
+        "    sync_id text NOT NULL,\n"
+        "    synced_at timestamp with time zone NOT NULL DEFAULT clock_timestamp(),\n"
+        "    PRIMARY KEY (table_name, game_id)\n"
+        ")").format(t))
+    conn.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(t))
+    conn.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(
+        t, sql.Literal(f"hockeyops sync state: per table (game_id {WHOLE_TABLE}) and per game, the rows and digest "
+                       "of the outputs last committed; a sync loads only what differs.")))
+
+
+def read_state(conn: psycopg.Connection, names: Sequence[str]) -> dict[str, dict[int, tuple[int, str]]]:
+    """table -> {game_id (WHOLE_TABLE for the table): (rows, sha256)} as last committed (empty when unknown)."""
+    if conn.execute("SELECT to_regclass(%s)", (STATE_TABLE,)).fetchone()[0] is None:
+        return {}
+    query = sql.SQL("SELECT table_name, game_id, rows, sha256 FROM {} WHERE table_name = ANY(%s)").format(
+        _ident(STATE_TABLE))
+    out: dict[str, dict[int, tuple[int, str]]] = {}
+    for name, game, rows, digest in conn.execute(query, (list(names),)).fetchall():
+        out.setdefault(name, {})[game] = (rows, digest)
+    return out
+
+
+def write_state(conn: psycopg.Connection, name: str, sync_id: str, table_rows: int, table_sha: str,
+                digests: dict[str, list] | None, games: Sequence[int] | None, whole: bool = True) -> None:
+    """Record what the table now holds: each game's digest (``games``: only these games were loaded or removed;
+    None: the whole table was) and, when the table now equals the file (``whole``), the whole table's row."""
+    t = _ident(STATE_TABLE)
+    digests = digests or {}
+    if games is None:
+        conn.execute(sql.SQL("DELETE FROM {} WHERE table_name = %s").format(t), (name,))
+        scope = list(digests)
+    else:
+        conn.execute(sql.SQL("DELETE FROM {} WHERE table_name = %s AND game_id = ANY(%s)").format(t),
+                     (name, [*games, WHOLE_TABLE]))
+        scope = [str(g) for g in games if str(g) in digests]
+    rows = [(name, WHOLE_TABLE, table_rows, table_sha, sync_id)] if whole else []
+    rows += [(name, int(g) if g else NO_GAME_ROWS, int(digests[g][0]), str(digests[g][1]), sync_id) for g in scope]
+    with conn.cursor() as cur:
+        cur.executemany(sql.SQL("INSERT INTO {} (table_name, game_id, rows, sha256, sync_id) "
+                                "VALUES (%s, %s, %s, %s, %s)").format(t), rows)
 
 
 def committed_by(conn: psycopg.Connection, sync_ids: Sequence[str]) -> dict[str, str]:

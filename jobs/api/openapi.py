@@ -95,6 +95,8 @@ def document(server: str = "") -> dict:
             "tables": {"type": "array", "items": {"type": "string"}}, "options": {"type": "object"},
             "generated_at": {"type": "string", "format": "date-time"}, "download_url": {"type": "string"}}},
         "Sync": {"type": "object", "additionalProperties": False, "properties": {
+            "full_refresh": {"type": "boolean", "default": False, "description": "load every table whole (otherwise "
+                             "only tables and games that changed since the target's last sync)"},
             "allow_shrink": {"type": "boolean", "default": False, "description": "allow removing a game's rows or "
                              "shrinking a table beyond HOCKEYOPS_SYNC_MAX_SHRINK (refused otherwise)"},
             "tables": STRINGS, "mode": STRINGS, "pattern": STRINGS, "patterns": STRINGS, "exclude_tables": STRINGS,

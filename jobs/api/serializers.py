@@ -132,6 +132,7 @@ ETL_NAMES = {"games": "game_ids", "exclude_games": "exclude_game_ids", "tables":
              "exclude_tables": "exclude_tables", "mode": "mode", "source": "source", "target": "target"}
 SYNC_NAMES = {"tables": "tables", "exclude_tables": "exclude_tables", "games": "game_ids",
               "per_table_commit": "per_table_commit", "verify": "verify", "allow_shrink": "allow_shrink",
+              "full_refresh": "full_refresh",
               "target": "target"}
 
 
@@ -203,7 +204,7 @@ def schema_plan_or_400(requested: dict) -> dict:
 
 
 SYNC_FIELDS = {"tables", "pattern", "patterns", "mode", "exclude_tables", "game_ids", "per_table_commit", "verify",
-               "allow_shrink", "target", "dry_run"}
+               "allow_shrink", "full_refresh", "target", "dry_run"}
 
 
 def parse_sync(data: dict) -> tuple:
@@ -214,7 +215,7 @@ def parse_sync(data: dict) -> tuple:
     terms = strings(data, "mode") + strings(data, "tables") + strings(data, "pattern") + strings(data, "patterns")
     values = {"tables": terms, "exclude_tables": strings(data, "exclude_tables"), "games": game_ids(data, "game_ids"),
               "per_table_commit": boolean(data, "per_table_commit"), "verify": boolean(data, "verify", True),
-              "allow_shrink": boolean(data, "allow_shrink")}
+              "allow_shrink": boolean(data, "allow_shrink"), "full_refresh": boolean(data, "full_refresh")}
     return build_request("sync", values, SYNC_NAMES), target_name(data), boolean(data, "dry_run")
 
 

@@ -51,6 +51,7 @@ def sync_options(request: SyncRequest, **overrides):
               "lock_timeout": request.lock_timeout, "lock_wait": request.lock_wait,
               "resume_from": request.resume_from}
     values["allow_shrink"] = request.allow_shrink
+    values["full_refresh"] = request.full_refresh
     values["max_shrink"] = request.max_shrink if request.max_shrink is not None else settings.HOCKEYOPS_SYNC_MAX_SHRINK
     values.update(overrides)
     return SyncOptions(**values)

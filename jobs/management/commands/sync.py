@@ -48,6 +48,9 @@ class Command(HockeyopsCommand):
                             help="Commit each table on its own (very large loads) instead of all or nothing.")
         parser.add_argument("--resume-from", nargs="*", default=[],
                             help="Skip tables these earlier sync ids committed from the same files.")
+        parser.add_argument("--full-refresh", action="store_true",
+                            help="Load every selected table whole; otherwise only the tables and games that changed "
+                                 "since the target's last sync are loaded.")
         parser.add_argument("--allow-shrink", action="store_true",
                             help="Allow a sync that removes a game's rows from the target or shrinks a table by "
                                  "more than --max-shrink (refused otherwise, naming the tables and games).")
@@ -71,6 +74,7 @@ class Command(HockeyopsCommand):
             "tables": [*opts["mode"], *opts["tables"], *opts["pattern"]], "exclude_tables": opts["exclude"],
             "games": opts["games"], "per_table_commit": opts["per_table_commit"], "verify": not opts["no_verify"],
             "allow_shrink": opts["allow_shrink"], "max_shrink": opts["max_shrink"],
+            "full_refresh": opts["full_refresh"],
             "lock_timeout": opts["lock_timeout"], "lock_wait": opts["lock_wait"], "resume_from": opts["resume_from"],
             "output_dir": str(opts["output_dir"])})
         if opts["dry_run"]:
