@@ -293,7 +293,8 @@ def run_etl(
         for name in game_tables:
             store.writer(name)  # header even when no game contributes rows
         codes: dict[str, set[str]] = {}
-        prev_groups = _previous_readers(store, plan, game_tables)
+        prev_groups = _Previous(store, previous, game_tables) if any(g.action == "reuse" for g in plan.games) \
+            else None
         games_manifest: dict[str, dict] = {}
         to_build = [gp for gp in plan.games if gp.action == "build"]
         built = _build_games(source, to_build, league, game_tables, options.workers, parts_dir)
@@ -301,7 +302,7 @@ def run_etl(
             for gp in plan.games:
                 cancel.check()
                 if gp.action == "reuse":
-                    rows = _copy_previous(store, prev_groups, gp.game_id, game_tables)
+                    rows = prev_groups.copy(gp.game_id)
                     status = previous.get("games", {}).get(str(gp.game_id), {}).get("status", "COMPLETE")
                 else:
                     unit = next(built)
@@ -322,8 +323,8 @@ def run_etl(
                 reporter.progress(done, total_units, f"game {gp.game_id}", total_rows)
         finally:
             built.close()
-            for reader in prev_groups.values():
-                reader.close()
+            if prev_groups is not None:
+                prev_groups.close()
 
         total_rows += _write_folders_without_workbook(store, source, write, league, options, reporter)
         total_rows += _write_vocab(store, write, codes, plan)
@@ -576,28 +577,47 @@ def _order(value: str) -> int:
     return int(value) if value.isascii() and value.isdigit() else -1
 
 
-def _previous_readers(store: OutputStore, plan: EtlPlan, game_tables: list[str]) -> dict[str, _GroupReader]:
-    if not any(g.action == "reuse" for g in plan.games):
-        return {}
-    readers = {}
-    for name in game_tables:
-        path = store.table_path(name)
-        if path.exists():
-            readers[name] = _GroupReader(path)
-    return readers
+class _Previous:
+    """Rows of the previous outputs, per table and game, for games the run keeps as they are.
 
+    Where the previous manifest records a game's byte range (game-grain tables, whose games' rows are
+    contiguous) its bytes are copied as they are; otherwise the file is read in game order (``_GroupReader``).
+    """
 
-def _copy_previous(store: OutputStore, readers: dict[str, _GroupReader], game_id: int,
-                   game_tables: list[str]) -> int:
-    rows = 0
-    for name in game_tables:
-        reader = readers.get(name)
-        if reader is None:
-            continue
-        chunk = reader.take(game_id)
-        store.writer(name).write_rows(chunk, game_id)
-        rows += len(chunk)
-    return rows
+    def __init__(self, store: OutputStore, previous: dict, game_tables: list[str]) -> None:
+        self.store, self.files, self.readers, self.spans = store, {}, {}, {}
+        for name in game_tables:
+            path = store.table_path(name)
+            if not path.exists():
+                continue
+            digests = previous.get("tables", {}).get(name, {}).get("game_digests") or {}
+            if digests and all(v[2] is not None for v in digests.values()):
+                self.spans[name] = digests
+                self.files[name] = os.open(path, os.O_RDONLY)
+            else:
+                self.readers[name] = _GroupReader(path)
+
+    def copy(self, game_id: int) -> int:
+        """Copy one game's rows of every table into the new outputs; returns the rows copied."""
+        rows = 0
+        for name, digests in self.spans.items():
+            entry = digests.get(str(game_id))
+            if entry:
+                count, digest, offset, length = entry
+                self.store.writer(name).write_bytes(os.pread(self.files[name], length, offset), count, game_id,
+                                                    digest)
+                rows += count
+        for name, reader in self.readers.items():
+            chunk = reader.take(game_id)
+            self.store.writer(name).write_rows(chunk, game_id)
+            rows += len(chunk)
+        return rows
+
+    def close(self) -> None:
+        for fd in self.files.values():
+            os.close(fd)
+        for reader in self.readers.values():
+            reader.close()
 
 
 def _write_folders_without_workbook(store: OutputStore, source: Source, write: set[str], league,

@@ -110,9 +110,12 @@ class TableWriter:
 
     def write_text(self, text: str, rows: int, game_id: int | None = None) -> None:
         """Append CSV text rendered by ``render_csv`` (e.g. in a worker process), one game's rows when given."""
-        data = text.encode("utf-8")
+        self.write_bytes(text.encode("utf-8"), rows, game_id)
+
+    def write_bytes(self, data: bytes, rows: int, game_id: int | None = None, digest: str | None = None) -> None:
+        """Append CSV bytes (``digest``: their sha256, when the caller knows it from a previous manifest)."""
         if game_id is not None and rows and game_id not in self.games:
-            self.games[game_id] = [rows, hashlib.sha256(data).hexdigest(), self._offset, len(data)]
+            self.games[game_id] = [rows, digest or hashlib.sha256(data).hexdigest(), self._offset, len(data)]
         elif rows:
             self._untracked += rows
         self._fh.write(data)
