@@ -68,7 +68,7 @@ def run_child(data: Path, out: Path, workers: int, code: str = CHILD) -> dict:
 
 
 def league(n: int, seed: int = 11) -> Path:
-    from etl.sample_league import generate_league
+    from samples.league import generate_league
 
     path = CACHE / f"league_{n}_{seed}"
     if not (path / "BLB_TABLES.xlsx").exists():
@@ -88,8 +88,10 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, workers={args.workers}")
 
     if (REAL / "BLB_TABLES.xlsx").exists():
-        reads = [run_child(REAL, out, args.workers, READ_CHILD) for _ in range(args.repeat)]
-        runs = [run_child(REAL, out, args.workers) for _ in range(args.repeat)]
+        reads, runs = [], []
+        for _ in range(args.repeat):  # alternated, so that a change of machine load hits both alike
+            reads.append(run_child(REAL, out, args.workers, READ_CHILD))
+            runs.append(run_child(REAL, out, args.workers))
         read_s, read_cpu = (statistics.median(r[k] for r in reads) for k in ("seconds", "cpu"))
         etl_s, etl_cpu = (statistics.median(r[k] for r in runs) for k in ("seconds", "cpu"))
         print(f"real inputs ({runs[0]['games']} games, {runs[0]['rows']:,} rows out), {args.workers} worker processes "

@@ -25,7 +25,7 @@ GAME_TABLES = ("fact_events", "fact_event_players", "fact_shifts", "fact_shift_p
 
 
 def league(n: int, seed: int = 11) -> Path:
-    from etl.sample_league import generate_league
+    from samples.league import generate_league
 
     path = CACHE / f"league_{n}_{seed}"
     if not (path / "BLB_TABLES.xlsx").exists():

@@ -57,12 +57,6 @@ def jersey(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out, bad
 
 
-def to_int(series: pd.Series) -> pd.Series:
-    """Nullable integers (non-numbers become missing)."""
-    num, _ = to_number(series)
-    return num.round().astype("Int64")
-
-
 def yes_no(series: pd.Series) -> pd.Series:
     """Y/N, yes/no, true/false, 1/0 -> nullable boolean."""
     s = clean_text(series.astype("string")).str.lower()

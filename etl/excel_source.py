@@ -184,7 +184,7 @@ def discover_games(data_dir: Path) -> dict[int, GameFile]:
     return found
 
 
-def _drop_empty_tail(df: pd.DataFrame) -> pd.DataFrame:
+def drop_empty_tail(df: pd.DataFrame) -> pd.DataFrame:
     """Drop all-empty rows at the end (formula-filled blank rows past the data)."""
     if df.empty:
         return df
@@ -195,7 +195,7 @@ def _drop_empty_tail(df: pd.DataFrame) -> pd.DataFrame:
     return df.iloc[: last + 1]
 
 
-def _clean_headers(df: pd.DataFrame) -> pd.DataFrame:
+def clean_headers(df: pd.DataFrame) -> pd.DataFrame:
     df.columns = [str(c).strip() for c in df.columns]
     return df
 
@@ -204,7 +204,7 @@ def _sheet_lookup(names: list[str]) -> dict[str, str]:
     return {n.strip().lower(): n for n in names}
 
 
-def _open_sheet_names(path: Path, relpath: str) -> list[str]:
+def open_sheet_names(path: Path, relpath: str) -> list[str]:
     try:
         with pd.ExcelFile(path, engine="calamine") as book:
             return list(book.sheet_names)
@@ -222,7 +222,16 @@ def _read_sheets(path: Path, relpath: str, sheets: list[str]) -> dict[str, pd.Da
         frames = pd.read_excel(path, sheet_name=sheets, engine="calamine")
     except Exception as exc:
         raise InputError(relpath, f"the workbook could not be read ({exc}).") from None
-    return {name: _drop_empty_tail(_clean_headers(df)) for name, df in frames.items()}
+    return {name: drop_empty_tail(clean_headers(df)) for name, df in frames.items()}
+
+
+def read_master_sheet(path: Path, name: str) -> pd.DataFrame:
+    """One sheet of the master workbook by its canonical name (case and surrounding spaces ignored), read as
+    ``read_master`` reads it; empty when the workbook has no such sheet."""
+    actual = _sheet_lookup(open_sheet_names(path, path.name)).get(name)
+    if actual is None:
+        return pd.DataFrame()
+    return _read_sheets(path, path.name, [actual])[actual]
 
 
 def select_master_sheets(sheet_names: list[str], relpath: str) -> tuple[dict[str, str], list[dict]]:
@@ -260,7 +269,7 @@ def read_master(path: Path, relpath: str | None = None) -> tuple[dict[str, pd.Da
     A missing required sheet or column raises InputError naming the file, sheet and column.
     """
     relpath = relpath or path.name
-    wanted, issues = select_master_sheets(_open_sheet_names(path, relpath), relpath)
+    wanted, issues = select_master_sheets(open_sheet_names(path, relpath), relpath)
     frames = _read_sheets(path, relpath, list(wanted.values()))
     out = {canon: frames[actual] for canon, actual in wanted.items()}
     check_master_columns(out, relpath)
@@ -288,7 +297,7 @@ def check_game_columns(frames: dict[str, pd.DataFrame], relpath: str) -> None:
 def read_game(game: GameFile) -> dict[str, pd.DataFrame]:
     """The events and shifts sheets of one game, plus ``excel_errors`` (see ``error_cells_frame``);
     InputError for unreadable or malformed workbooks."""
-    lookup = game_sheet_lookup(_open_sheet_names(game.path, game.relpath), game.relpath)
+    lookup = game_sheet_lookup(open_sheet_names(game.path, game.relpath), game.relpath)
     frames = _read_sheets(game.path, game.relpath, [lookup[s] for s in GAME_SHEETS])
     out = {canon: frames[lookup[canon]] for canon in GAME_SHEETS}
     check_game_columns(out, game.relpath)

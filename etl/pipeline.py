@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import pickle
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
@@ -14,17 +12,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from .builders.game import GameResult, build_game, no_workbook, read_error_result, unusable
+from .builders.game import no_workbook
 from .builders.master import build_master
 from .builders.vocab import strength_table, vocab_table
 from .catalog import TABLES, catalog_version, get_table
-from .errors import EtlError, InputError
-from .excel_source import ERRORS, GameFile
+from .errors import EtlError
+from .excel_source import GameFile
+from .game_build import WORKER, GameUnit, pool_map, render_game
 from .issues import IssueLog
+from .parts import load_part, part_path, save_league, save_part
 from .progress import CancelToken, NullReporter, Reporter
 from .selection import GameSelection, TableSelection, upstream_closure, why_built
 from .sources import Source, open_source
-from .store import OutputStore, read_previous_groups, render_csv
+from .store import OutputStore, read_previous_groups
 
 MODES = ("full", "incremental")
 
@@ -355,200 +355,28 @@ def run_etl(
     return EtlResult(plan, manifest, seconds, total_rows, game_status)
 
 
-def _build_one(source: Source, gp: GamePlan, league) -> tuple[GameResult, IssueLog]:
-    game = GameFile(gp.game_id, Path(gp.file), gp.file, gp.note)
-    issues = IssueLog(gp.game_id)
-    try:
-        frames = source.read_game(game)
-    except InputError as exc:
-        issues.add(exc.file, exc.problem, "game left out", sheet=exc.sheet, row=exc.row, column=exc.column,
-                   kind="unreadable_workbook")
-        return read_error_result(game, exc), issues
-    report_error_cells(frames.pop(ERRORS, None), game.relpath, issues)
-    result = build_game(game, frames, league, issues)
-    if not result.usable:
-        issues.add(game.relpath, result.completeness["reason"], "game left out", kind=result.kind,
-                   sheet=result.sheet)
-    return result, issues
-
-
-def report_error_cells(cells: pd.DataFrame | None, file: str, issues: IssueLog) -> None:
-    """One issue per sheet, column and Excel error value (the calamine reader reads those cells as blank)."""
-    if cells is None or cells.empty:
-        return
-    for (sheet, column, value), rows in cells.groupby(["sheet", "column", "value"], sort=True)["row"]:
-        listed = ", ".join(str(r) for r in rows.head(8))
-        more = f" and {len(rows) - 8} more" if len(rows) > 8 else ""
-        issues.add(file, f"{len(rows)} cell{'s' if len(rows) > 1 else ''} hold the Excel error {value} "
-                         f"(rows {listed}{more})", "read as blank", kind="excel_error", sheet=sheet,
-                   row=int(rows.min()), column=column)
-
-
-@dataclass
-class _GameUnit:
-    """One built game, rendered to CSV text per table (cheap to pass between processes)."""
-
-    game_id: int
-    status: str
-    reason: str
-    chunks: dict[str, tuple[str, int]]
-    codes: dict[str, set[str]]
-
-
-_WORKER: dict = {}
-
-
-def _render_game(gp: GamePlan) -> _GameUnit:
-    """Build one game and render its rows. Any error while doing so is contained in that game: it becomes
-    INVALID with the file named (and sheet, row, column where the error knows them) and the run goes on."""
-    source, league, game_tables = _WORKER["source"], _WORKER["league"], _WORKER["tables"]
-    try:
-        result, issues = _build_one(source, gp, league)
-        return _render(gp, result, issues, game_tables)
-    except Exception as exc:  # noqa: BLE001 - one bad cell must never fail the whole run
-        result, issues = _contained(gp, exc)
-        return _render(gp, result, issues, game_tables)
-
-
-def _render(gp: GamePlan, result: GameResult, issues: IssueLog, game_tables: list[str]) -> _GameUnit:
-    issues.finish()
-    extra = {"qa_game_completeness": pd.DataFrame([result.completeness]), "qa_data_issues": issues.frame()}
-    chunks = {}
-    for name in game_tables:
-        df = result.tables.get(name, extra.get(name))
-        if df is not None and len(df):
-            chunks[name] = render_csv(df, get_table(name))
-    return _GameUnit(gp.game_id, result.status, result.completeness.get("reason", ""), chunks, result.codes)
-
-
-def _contained(gp: GamePlan, exc: Exception) -> tuple[GameResult, IssueLog]:
-    """An INVALID result for a game whose build failed, naming the file (and the cell, where known)."""
-    game = GameFile(gp.game_id, Path(gp.file), gp.file, gp.note)
-    issues = IssueLog(gp.game_id)
-    located = exc if isinstance(exc, InputError) else None
-    what = located.problem if located else f"{type(exc).__name__}: {exc}"
-    reason = f"the game could not be built ({what}); fix the workbook and run the ETL again"
-    issues.add(gp.file, reason, "game left out", kind="build_error", sheet=getattr(located, "sheet", None),
-               row=getattr(located, "row", None), column=getattr(located, "column", None))
-    return unusable(game, "INVALID", reason, kind="build_error", sheet=getattr(located, "sheet", None)), issues
-
-
 def _build_games(source: Source, games: list[GamePlan], league, game_tables: list[str], workers: int,
-                 parts_dir: Path | None = None) -> Iterator[_GameUnit]:
+                 parts_dir: Path | None = None) -> Iterator[GameUnit]:
     """Built games in plan order: from parts where present, else built (in forked processes if workers > 1)."""
-    _WORKER.update(source=source, league=league, tables=game_tables)
-    have = {gp.game_id for gp in games if parts_dir is not None and _part_path(parts_dir, gp).exists()}
+    WORKER.update(source=source, league=league, tables=game_tables)
+    have = {gp.game_id for gp in games if parts_dir is not None and part_path(parts_dir, gp).exists()}
     missing = [gp for gp in games if gp.game_id not in have]
     workers = min(workers, len(missing))
     # a daemonic process (e.g. a Celery prefork child) may not start a pool: build in-process there
     if workers <= 1 or "fork" not in mp.get_all_start_methods() or mp.current_process().daemon:
-        fresh: Iterator[_GameUnit] = (_render_game(gp) for gp in missing)
+        fresh: Iterator[GameUnit] = (render_game(gp) for gp in missing)
     else:
-        fresh = _pool_map(missing, workers)
+        fresh = pool_map(missing, workers)
     try:
         for gp in games:
-            unit = _load_part(parts_dir, gp, game_tables) if gp.game_id in have else None
+            unit = load_part(parts_dir, gp, game_tables) if gp.game_id in have else None
             if unit is None:
                 unit = next(fresh)
                 if parts_dir is not None:
-                    _save_part(parts_dir, gp, game_tables, unit)
+                    save_part(parts_dir, gp, game_tables, unit)
             yield unit
     finally:
         fresh.close()
-
-
-def _part_path(parts_dir: Path, gp: GamePlan) -> Path:
-    return Path(parts_dir) / f"game_{gp.game_id}.pkl"
-
-
-def _save_part(parts_dir: Path, gp: GamePlan, game_tables: list[str], unit: _GameUnit) -> None:
-    path = _part_path(parts_dir, gp)
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as fh:
-        pickle.dump({"hash": gp.hash, "tables": game_tables, "version": catalog_version(), "unit": unit}, fh)
-    os.replace(tmp, path)
-
-
-def _load_part(parts_dir: Path | None, gp: GamePlan, game_tables: list[str]) -> _GameUnit | None:
-    """A part built for exactly this workbook, catalog and table set; None otherwise."""
-    try:
-        with open(_part_path(parts_dir, gp), "rb") as fh:
-            part = pickle.load(fh)
-    except (OSError, pickle.PickleError, EOFError, TypeError):
-        return None
-    if part.get("hash") != gp.hash or part.get("tables") != game_tables or part.get("version") != catalog_version():
-        return None
-    return part["unit"]
-
-
-def claim_part(parts_dir: Path, game_id: int) -> bool:
-    """Claim a game for building (atomic create); False when another process claimed it first."""
-    try:
-        fd = os.open(Path(parts_dir) / f"game_{game_id}.claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        return False
-    os.write(fd, f"{os.getpid()}".encode())
-    os.close(fd)
-    return True
-
-
-def release_claim(parts_dir: Path, game_id: int) -> None:
-    (Path(parts_dir) / f"game_{game_id}.claim").unlink(missing_ok=True)
-
-
-def part_ready(parts_dir: Path, plan: EtlPlan, game_id: int) -> bool:
-    """A valid part exists for this game of the plan."""
-    gp = next(g for g in plan.games if g.game_id == game_id)
-    game_tables = [t.name for t in TABLES if t.grain == "game" and t.name in set(plan.tables)]
-    return _part_path(parts_dir, gp).exists() and _load_part(parts_dir, gp, game_tables) is not None
-
-
-def save_league(parts_dir: Path, league, master_hash: str) -> None:
-    """Keep the master lookups for per-game workers (``build_game_part``)."""
-    parts_dir.mkdir(parents=True, exist_ok=True)
-    tmp = parts_dir / "league.tmp"
-    with open(tmp, "wb") as fh:
-        pickle.dump({"hash": master_hash, "league": league}, fh)
-    os.replace(tmp, parts_dir / "league.pkl")
-
-
-def prepare_parts(options: EtlOptions, plan: EtlPlan, parts_dir: Path) -> None:
-    """Read the master workbook once and keep its lookups for per-game tasks."""
-    frames, _ = options.open_source().read_master()
-    _, league = build_master(frames, plan.master_file, IssueLog(None))
-    save_league(Path(parts_dir), league, plan.master_hash)
-
-
-def build_game_part(options: EtlOptions, plan: EtlPlan, game_id: int, parts_dir: Path) -> dict:
-    """Build one game of ``plan`` into ``parts_dir`` (a per-game task); returns its status and rows."""
-    parts_dir = Path(parts_dir)
-    with open(parts_dir / "league.pkl", "rb") as fh:
-        saved = pickle.load(fh)
-    if saved["hash"] != plan.master_hash:
-        raise EtlError("The master workbook changed while the run was in progress; start the run again.")
-    gp = next(g for g in plan.games if g.game_id == game_id)
-    game_tables = [t.name for t in TABLES if t.grain == "game" and t.name in set(plan.tables)]
-    _WORKER.update(source=options.open_source(), league=saved["league"], tables=game_tables)
-    unit = _render_game(gp)
-    _save_part(parts_dir, gp, game_tables, unit)
-    return {"game_id": game_id, "status": unit.status, "rows": sum(c for _, c in unit.chunks.values())}
-
-
-def _pool_map(games: list[GamePlan], workers: int, window: int = 3) -> Iterator[_GameUnit]:
-    """Results in order, with at most ``window`` games per worker in flight (bounded memory)."""
-    pool = mp.get_context("fork").Pool(workers)
-    pending: deque = deque()
-    todo = iter(games)
-    try:
-        for gp in todo:
-            pending.append(pool.apply_async(_render_game, (gp,)))
-            if len(pending) >= workers * window:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
-    finally:
-        pool.terminate()
-        pool.join()
 
 
 class _GroupReader:

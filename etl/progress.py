@@ -26,20 +26,6 @@ class NullReporter:
         pass
 
 
-class ListReporter:
-    """Keeps every event in memory (tests, dry runs)."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple] = []
-        self.logs: list[tuple[str, str]] = []
-
-    def progress(self, done: int, total: int, unit: str, rows: int) -> None:
-        self.events.append((done, total, unit, rows))
-
-    def log(self, level: str, message: str) -> None:
-        self.logs.append((level, message))
-
-
 class CancelToken:
     """Checked between units of work; ``check`` raises Cancelled once cancelled."""
 

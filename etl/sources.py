@@ -22,6 +22,7 @@ from .excel_source import (
     read_master,
     refused_folders,
 )
+from .staging import StagingSource
 
 
 class Source(Protocol):
@@ -92,9 +93,5 @@ def open_source(name: str, data_dir: str | Path, staging_url: str = "") -> Sourc
     if name == "staging":
         if not staging_url:
             raise EtlError("The staging source needs a target: name the target whose stage_* tables to read.")
-        try:
-            from .staging import StagingSource
-        except ImportError:
-            raise EtlError("The staging source is not available in this version.") from None
         return StagingSource(staging_url)
     raise EtlError(f"Unknown source '{name}'; use excel or staging.")

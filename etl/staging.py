@@ -24,7 +24,6 @@ workbooks (same sha256) are skipped. Staging takes the target's writer lock, lik
 """
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import time as clock
@@ -35,10 +34,10 @@ from pathlib import Path
 
 import pandas as pd
 import psycopg
-from pandas.io.excel._calamine import CalamineReader
 from psycopg import sql
 
 from .errors import EtlError, InputError
+from .excel_cells import frames_from_cells, read_cells
 from .excel_source import (
     ERRORS,
     GAME_SHEETS,
@@ -46,9 +45,6 @@ from .excel_source import (
     MASTER_REQUIRED,
     GameFile,
     GameFolder,
-    _clean_headers,
-    _drop_empty_tail,
-    _open_sheet_names,
     check_game_columns,
     check_master_columns,
     discover_games,
@@ -58,23 +54,18 @@ from .excel_source import (
     find_master,
     folders_without_workbook,
     game_sheet_lookup,
+    open_sheet_names,
     select_master_sheets,
 )
 from .progress import CancelToken, NullReporter, Reporter
 from .selection import GameSelection
+from .writer_lock import target_lock
 
 WORKBOOKS = "stage_workbooks"
 MASTER_ROWS = "stage_master_rows"
 GAME_ROWS = "stage_game_rows"
 FOLDERS = "stage_folders"
 MASTER_KEY = "master"
-
-# The arguments read_excel passes to the reader's parse(), with read_excel's defaults.
-_PARSE_ARGS = ("header", "names", "index_col", "usecols", "dtype", "converters", "true_values", "false_values",
-               "skiprows", "nrows", "na_values", "keep_default_na", "na_filter", "verbose", "parse_dates",
-               "date_format", "thousands", "decimal", "comment", "skipfooter", "dtype_backend")
-_READ_EXCEL_DEFAULTS = {k: p.default for k, p in inspect.signature(pd.read_excel).parameters.items()
-                        if k in _PARSE_ARGS}
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS {wb} (\n"
@@ -151,51 +142,6 @@ def decode_cell(value: object) -> object:
     raise EtlError(f"The staged cell tag '{tag}' is unknown; stage the inputs again.")
 
 
-class _StagedReader(CalamineReader):
-    """pandas' calamine reader over staged cell values instead of a workbook file."""
-
-    def __init__(self, sheets: dict[str, list[list]]) -> None:  # no file: skip the base initialiser
-        self._staged = sheets
-
-    @property
-    def sheet_names(self) -> list[str]:
-        return list(self._staged)
-
-    def get_sheet_by_name(self, name: str):
-        self.raise_if_bad_sheet_by_name(name)
-        return name
-
-    def get_sheet_data(self, sheet, file_rows_needed: int | None = None) -> list[list]:
-        rows = self._staged[sheet]
-        return [list(r) for r in (rows if file_rows_needed is None else rows[:file_rows_needed])]
-
-    def close(self) -> None:
-        pass
-
-
-def frames_from_cells(sheets: dict[str, list[list]], relpath: str) -> dict[str, pd.DataFrame]:
-    """Frames exactly as ``read_excel(path, sheet_name=[...], engine="calamine")`` gives for these cells,
-    with the Excel source's header cleaning and empty-tail trimming."""
-    try:
-        frames = _StagedReader(sheets).parse(sheet_name=list(sheets), **_READ_EXCEL_DEFAULTS)
-    except Exception as exc:  # the same wrapping as the Excel source's _read_sheets
-        raise InputError(relpath, f"the workbook could not be read ({exc}).") from None
-    return {name: _drop_empty_tail(_clean_headers(df)) for name, df in frames.items()}
-
-
-def _read_cells(path: Path, relpath: str, sheets: list[str]) -> dict[str, list[list]]:
-    try:
-        reader = CalamineReader(str(path))
-    except Exception as exc:
-        raise InputError(relpath, f"the workbook could not be read ({exc}).") from None
-    try:
-        return {name: reader.get_sheet_data(reader.get_sheet_by_name(name)) for name in sheets}
-    except Exception as exc:
-        raise InputError(relpath, f"the workbook could not be read ({exc}).") from None
-    finally:
-        reader.close()
-
-
 # ------------------------------------------------------------------------------------------------ staging
 
 @dataclass
@@ -252,8 +198,6 @@ def stage_inputs(url: str, data_dir: str | Path, games: Iterable[int | str] | No
     ``games`` None stages every game in ``data_dir`` and removes staged games that are no longer there;
     otherwise only the named games are (re)staged. Unchanged workbooks are skipped unless ``force``.
     """
-    from .writer_lock import target_lock
-
     reporter = reporter or NullReporter()
     cancel = cancel or CancelToken()
     started = clock.perf_counter()
@@ -341,9 +285,9 @@ def _copy_rows(conn: psycopg.Connection, table: str, prefix: tuple, sheets: dict
 
 
 def _stage_master(conn: psycopg.Connection, path: Path, digest: str) -> int:
-    names = _open_sheet_names(path, path.name)
+    names = open_sheet_names(path, path.name)
     wanted = set(MASTER_REQUIRED) | set(MASTER_OPTIONAL)
-    sheets = _read_cells(path, path.name, [n for n in names if n.strip().lower() in wanted])
+    sheets = read_cells(path, path.name, [n for n in names if n.strip().lower() in wanted])
     with conn.transaction():
         conn.execute(sql.SQL("DELETE FROM {}").format(_ident(MASTER_ROWS)))
         _upsert_workbook(conn, MASTER_KEY, "master", None, path.name, "", digest, path.stat().st_size, names, None)
@@ -356,8 +300,8 @@ def _stage_game(conn: psycopg.Connection, game: GameFile, digest: str) -> tuple[
     names: list[str] = []
     sheets: dict[str, list[list]] = {}
     try:
-        names = _open_sheet_names(game.path, game.relpath)
-        sheets = _read_cells(game.path, game.relpath,
+        names = open_sheet_names(game.path, game.relpath)
+        sheets = read_cells(game.path, game.relpath,
                              [n for n in names if n.strip().lower() in GAME_SHEETS])
         actual = {n.strip().lower(): n for n in names}
         sheets[ERRORS] = excel_error_cells(game.path, {c: actual[c] for c in GAME_SHEETS if c in actual})

@@ -1,11 +1,21 @@
 """Command-line helpers shared by management commands: a progress bar reporter."""
 from __future__ import annotations
 
+import json
 import sys
 import time
+from pathlib import Path
 from typing import TextIO
 
+from django.core.management.base import CommandError
+from django.db import transaction
+
+from jobs.models import Run
+from jobs.requests import OUTSIDE_NAMES, REQUESTS, RequestError
+from jobs.services.execute import execute_run
+from jobs.services.plans import PlanError, build_plan
 from jobs.services.redact import redact
+from jobs.services.runs import create_run
 
 
 class ProgressBar:
@@ -56,9 +66,6 @@ class EchoReporter:
 
 def cli_request(stage: str, values: dict):
     """The stage's request from command-line values; a bad value is a CommandError naming the flag."""
-    from django.core.management.base import CommandError
-
-    from jobs.requests import OUTSIDE_NAMES, REQUESTS, RequestError
 
     try:
         return REQUESTS[stage].from_dict(values)
@@ -73,13 +80,6 @@ def run_here(stages: list[str], echo, **plan_options):
 
     Raises CommandError with the planner's sentence when the request cannot be planned.
     """
-    from django.core.management.base import CommandError
-    from django.db import transaction
-
-    from jobs.models import Run
-    from jobs.services.execute import execute_run
-    from jobs.services.plans import PlanError, build_plan
-    from jobs.services.runs import create_run
 
     try:
         plan = build_plan(stages, **plan_options)
@@ -101,9 +101,6 @@ def print_run(run, write) -> None:
         write(f"  {run.error_summary}")
     manifest = next((a for a in run.artifacts.all() if a.name == "manifest.json"), None)
     if manifest is not None:
-        import json
-        from pathlib import Path
-
         data = json.loads(Path(manifest.path).read_text())
         tables = data.get("tables", {})
         width = max((len(n) for n in tables), default=0)

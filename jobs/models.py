@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django_celery_beat.validators import crontab_validator
 
 from jobs.requests import EtlRequest, RequestError, SchemaRequest, SyncRequest
@@ -231,7 +232,6 @@ class Run(models.Model):
     def duration(self) -> float | None:
         if not self.started_at:
             return None
-        from django.utils import timezone
 
         end = self.finished_at or timezone.now()
         return (end - self.started_at).total_seconds()

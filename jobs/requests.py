@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
 from etl.errors import EtlError
+from etl.schema import SchemaOptions
 from etl.selection import TableSelection, parse_game_ids, split_terms
 
 MAX_GAMES = 10_000  # ids in one list: more than a league has; bounds what a Run's frozen plan can hold
@@ -230,8 +231,6 @@ class SchemaRequest(_Request):
 
     def options(self):
         """The library's SchemaOptions for this request."""
-        from etl.schema import SchemaOptions
-
         return SchemaOptions(tables=self.tables, exclude_tables=self.exclude_tables, pk=self.pk, fk=self.fk,
                              indexes=self.indexes, comments=self.comments, rls=self.rls, rls_role=self.rls_role)
 

@@ -21,6 +21,9 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from etl.errors import EtlError
+from etl.schema import plan_schema, render_script
+from etl.staging import stage_inputs
+from etl.sync import plan_sync, resolve_sync
 from jobs.forms import CONFIRM_LABEL, EtlRunForm, SchemaForm, StageForm, StageUploadForm, SyncForm
 from jobs.models import Run, RunLog, RunStep
 from jobs.requests import SyncRequest
@@ -189,8 +192,6 @@ def sync_view(request: HttpRequest, model_admin) -> HttpResponse:
 
 def _sync_preview(target: str, spec: dict) -> dict:
     """Template context for the sync Preview: the plan checked against the target read-only, or an error."""
-    from etl.sync import plan_sync, resolve_sync
-
     options = sync_options(SyncRequest.from_dict(spec["requested"]))
     url = ""
     try:
@@ -230,7 +231,6 @@ def stage_upload_view(request: HttpRequest, model_admin) -> HttpResponse:
     form = StageUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return page(form)
-    from etl.staging import stage_inputs
 
     target, games, url = form.cleaned_data["target"], form.game_ids(), ""
     try:
@@ -247,8 +247,6 @@ def stage_upload_view(request: HttpRequest, model_admin) -> HttpResponse:
 
 def _script_download(options) -> HttpResponse:
     """The SQL script for an empty database, as the file ``reset_supabase.sql``; nothing is written."""
-    from etl.schema import render_script
-
     response = HttpResponse(render_script(options), content_type="application/sql; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="reset_supabase.sql"'
     return response
@@ -256,8 +254,6 @@ def _script_download(options) -> HttpResponse:
 
 def _live_plan(target: str, options, allow_destructive: bool) -> dict:
     """Template context for Plan: the operations against the target's live schema, or a readable error."""
-    from etl.schema import plan_schema
-
     url = ""
     try:
         url = resolve_url(target)

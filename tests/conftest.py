@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DIR = ROOT.parent / "shared" / "benchsight" / "raw"
 SAMPLE_DIR = ROOT / "data" / "sample_league"
-# The sample league's hazard games (etl.sample_league.generate_league, hazards=True): the game after the
+# The sample league's hazard games (samples.league.generate_league, hazards=True): the game after the
 # six played ones has a shifts sheet left over from another game's template, the next one a folder with
 # only old CSV exports. Every other sample game is COMPLETE.
 # The fault drills take minutes: only `make drills` (HOCKEYOPS_DRILLS=1) collects them.
@@ -100,7 +100,7 @@ def pg_admin():
         return
     except psycopg.Error:
         pass
-    from etl import embedded_pg
+    from etl.sync import embedded_pg
 
     was_running = embedded_pg.status() is not None
     try:

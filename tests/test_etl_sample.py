@@ -184,7 +184,7 @@ def test_failure_midway_publishes_nothing(league, tmp_path, monkeypatch):
     out = tmp_path / "out"
     etl(league, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    real = pipeline._render_game
+    real = pipeline.render_game
     calls = {"n": 0}
 
     def flaky(gp):
@@ -193,13 +193,14 @@ def test_failure_midway_publishes_nothing(league, tmp_path, monkeypatch):
             raise RuntimeError("disk full")
         return real(gp)
 
-    monkeypatch.setattr(pipeline, "_render_game", flaky)
+    monkeypatch.setattr(pipeline, "render_game", flaky)
     with pytest.raises(RuntimeError):
         etl(league, out, workers=1)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_per_game_parts_are_reused_and_equal_a_plain_run(league, tmp_path, monkeypatch):
+    import etl.parts as parts_protocol
     import etl.pipeline as pipeline
 
     plain = tmp_path / "plain"
@@ -207,14 +208,14 @@ def test_per_game_parts_are_reused_and_equal_a_plain_run(league, tmp_path, monke
     options = EtlOptions(data_dir=str(league), output_dir=str(tmp_path / "fanout"))
     plan = pipeline.EtlPlan.from_dict(json.loads(json.dumps(plan_etl(options).as_dict())))
     parts = tmp_path / "parts"
-    pipeline.prepare_parts(options, plan, parts)
+    parts_protocol.prepare_parts(options, plan, parts)
     expected = sample_statuses(league)
     for gp in plan.games:  # what per-game tasks do, each in its own process in production
-        assert pipeline.build_game_part(options, plan, gp.game_id, parts)["status"] == expected[str(gp.game_id)]
+        assert parts_protocol.build_game_part(options, plan, gp.game_id, parts)["status"] == expected[str(gp.game_id)]
 
     def must_not_build(gp):
         raise AssertionError(f"game {gp.game_id} was rebuilt although its part exists")
 
-    monkeypatch.setattr(pipeline, "_render_game", must_not_build)
+    monkeypatch.setattr(pipeline, "render_game", must_not_build)
     run_etl(options, plan=plan, parts_dir=parts)
     assert checksums(tmp_path / "fanout") == checksums(plain)

@@ -1,6 +1,6 @@
 """Issue 10 on the portable sample league: no player row dropped, every hazard reported, one row per player-game.
 
-The sample league carries each hazard of the real workbooks (etl.sample_league.HAZARD_GAMES and the two
+The sample league carries each hazard of the real workbooks (samples.league.HAZARD_GAMES and the two
 hazard games after the played ones); tests that need another shape rewrite a private copy.
 """
 from __future__ import annotations
@@ -20,8 +20,8 @@ from etl.issues import KINDS
 from etl.pipeline import EtlOptions, run_etl
 from tests.conftest import read_csv, sample_statuses, tracked_games
 
-STYLE_GAMES = {"computed": "30001", "sparse": "30002", "raw": "30003"}  # etl.sample_league.STYLES round-robin
-SPLIT_AND_SIDES, WRONG_SIDE, RESTARTED = "30001", "30002", "30004"  # etl.sample_league.HAZARD_GAMES
+STYLE_GAMES = {"computed": "30001", "sparse": "30002", "raw": "30003"}  # samples.league.STYLES round-robin
+SPLIT_AND_SIDES, WRONG_SIDE, RESTARTED = "30001", "30002", "30004"  # samples.league.HAZARD_GAMES
 TEMPLATE_SHIFTS, CSV_ONLY = "30007", "30008"
 
 
@@ -470,7 +470,7 @@ def test_every_issue_has_a_known_kind_and_a_location(sample_out):
 
 
 def test_the_sample_generator_is_deterministic_and_matches_the_committed_sample(sample_src, tmp_path):
-    from etl.sample_league import generate_league
+    from samples.league import generate_league
 
     generate_league(tmp_path / "again", games=6, seed=7)
     committed = sorted(p.relative_to(sample_src) for p in sample_src.rglob("*") if p.is_file())

@@ -23,9 +23,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from psycopg import sql
 
-from etl import embedded_pg
 from etl.catalog import TABLES, Column, catalog_version
-from etl.progress import ListReporter
 from etl.schema import (
     ApplyFailed,
     DestructiveChangeRefused,
@@ -37,6 +35,8 @@ from etl.schema import (
     render_script,
 )
 from etl.schema.ddl import foreign_keys, indexes
+from etl.sync import embedded_pg
+from tests.reporters import ListReporter
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "sql" / "reset_supabase.sql"

@@ -24,7 +24,7 @@ from django.core.management.base import CommandError
 
 from etl.catalog import TABLES, TABLES_BY_NAME, get_table
 from etl.errors import Cancelled, SelectionError
-from etl.progress import CancelToken, ListReporter
+from etl.progress import CancelToken
 from etl.schema import SchemaOptions, apply_schema, target_lock
 from etl.schema.ddl import foreign_keys
 from etl.sync import (
@@ -40,6 +40,7 @@ from etl.sync import (
 from etl.sync.stream import OutputSnapshot, RecordDigest, game_filter, parse_record, render_field
 from etl.sync.target import connect, row_digest
 from tests.conftest import drop_database, new_database
+from tests.reporters import ListReporter
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = "synctest"

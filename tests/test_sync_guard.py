@@ -15,7 +15,6 @@ from django.core.management import call_command
 from psycopg import sql
 
 from etl.catalog import TABLES, TABLES_BY_NAME, get_table
-from etl.progress import ListReporter
 from etl.schema import SchemaOptions, apply_schema, target_lock
 from etl.schema.ddl import foreign_keys
 from etl.sync import (
@@ -29,6 +28,7 @@ from etl.sync import (
 )
 from etl.sync.target import connect
 from tests.conftest import drop_database, new_database
+from tests.reporters import ListReporter
 from tests.test_sync import file_digest, read_table, state, write_table
 
 TARGET = "guardtest"

@@ -29,7 +29,7 @@ GAMES_40 = 40
 @pytest.fixture(scope="session")
 def league40(celery_worker_available, tmp_path_factory) -> Path:
     """A generated 40-game league (a run over it takes several seconds)."""
-    from etl.sample_league import generate_league
+    from samples.league import generate_league
 
     path = tmp_path_factory.mktemp("league40") / "league"
     generate_league(path, games=GAMES_40, seed=3, hazards=False)  # exactly GAMES_40 clean games to fan out

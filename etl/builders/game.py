@@ -39,6 +39,15 @@ FOREIGN_JERSEY_SHARE = 0.5
 MIN_EVENT_JERSEYS = 20
 MIN_SHIFT_JERSEYS = 6
 NOT_EVENTS = ("gamestart", "gameend", "intermission")
+# Home/away by roster evidence: the jerseys must clearly point one way, in at least this many player rows and
+# by this factor over the other reading (the real workbooks, swapped or not, are far beyond both).
+VENUE_MIN_EVIDENCE_ROWS = 10
+VENUE_EVIDENCE_FACTOR = 1.5
+# A workbook copied from another game: fewer than this share of its jerseys on this game's rosters (judged on
+# at least MIN_EVENT_JERSEYS rows).
+COPIED_ROSTER_SHARE = 0.5
+# Event-to-shift matching looks half a second either side of an event's time (times are whole seconds).
+SHIFT_MATCH_TOLERANCE = 0.5
 
 
 @dataclass
@@ -580,7 +589,8 @@ def _detect_swap(ev: pd.DataFrame, sched: pd.Series, roster: pd.DataFrame) -> tu
         in_away = players["jersey"].isin(away_set).to_numpy()
         straight = int(((pvenue == "home") & in_home).sum() + ((pvenue == "away") & in_away).sum())
         crossed = int(((pvenue == "home") & in_away).sum() + ((pvenue == "away") & in_home).sum())
-        if max(straight, crossed) >= 10 and max(straight, crossed) >= 1.5 * min(straight, crossed):
+        strongest = max(straight, crossed)
+        if strongest >= VENUE_MIN_EVIDENCE_ROWS and strongest >= VENUE_EVIDENCE_FACTOR * min(straight, crossed):
             return crossed > straight, "roster jerseys"
     wb_home, wb_away = ev["wb_home"].dropna(), ev["wb_away"].dropna()
     if len(wb_home) and len(wb_away):
@@ -598,10 +608,10 @@ def _foreign_workbook(ev: pd.DataFrame, sched: pd.Series, roster: pd.DataFrame) 
     neither team's official roster for this game.
     """
     jerseys = ev.loc[ev["jersey"].notna(), "jersey"]
-    if len(jerseys) < 20 or roster.empty:
+    if len(jerseys) < MIN_EVENT_JERSEYS or roster.empty:
         return ""
     rate = float(jerseys.isin(set(roster["jersey"].dropna())).mean())
-    if rate >= 0.5:
+    if rate >= COPIED_ROSTER_SHARE:
         return ""
     scheduled = {str(sched["home_team_name"]).strip().lower(), str(sched["away_team_name"]).strip().lower()}
     named = {str(v).strip().lower() for v in pd.concat([ev["wb_home"], ev["wb_away"]]).dropna().unique()}
@@ -620,14 +630,14 @@ def _match_shift(first: pd.DataFrame, shifts: pd.DataFrame) -> pd.Series:
     ev = first[["elapsed"]].dropna().astype("float64")
     if ev.empty:
         return out
-    ev = ev.assign(key=ev["elapsed"] - 0.5, idx=ev.index).sort_values("key")
+    ev = ev.assign(key=ev["elapsed"] - SHIFT_MATCH_TOLERANCE, idx=ev.index).sort_values("key")
     sh = shifts[["shift_id", "start_elapsed_seconds", "end_elapsed_seconds"]].dropna()
     sh = sh.astype({"start_elapsed_seconds": "float64", "end_elapsed_seconds": "float64"})
     sh = sh.sort_values("start_elapsed_seconds")
     # the period's opening faceoff happens at a shift's start: match it forward instead
     m = pd.merge_asof(ev, sh, left_on="key", right_on="start_elapsed_seconds", direction="backward")
     inside = m["key"] <= m["end_elapsed_seconds"]
-    m2 = pd.merge_asof(ev.assign(key=ev["elapsed"] + 0.5).sort_values("key"), sh, left_on="key",
+    m2 = pd.merge_asof(ev.assign(key=ev["elapsed"] + SHIFT_MATCH_TOLERANCE).sort_values("key"), sh, left_on="key",
                        right_on="start_elapsed_seconds", direction="backward").set_index("idx")
     chosen = m.set_index("idx")["shift_id"].where(inside.to_numpy())
     fallback = m2["shift_id"].where(m2["key"] <= m2["end_elapsed_seconds"])

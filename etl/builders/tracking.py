@@ -22,6 +22,9 @@ SLOTS = ("forward_1", "forward_2", "forward_3", "defense_1", "defense_2", "xtra"
 # reads as "opponent" only in a workbook that uses the column: at least this share of its player rows
 # carry the '1' (event-team rows are well over half of all player rows in a tracked game).
 BINARY_IN_USE_SHARE = 0.25
+# A row whose derived event_index (formula) is blank takes the tracker's typed event_index_ plus this offset,
+# so typed numbers never collide with derived ones (the tracker numbers events from 1 to a few hundred).
+TYPED_INDEX_OFFSET = 1000
 
 
 def _col(df: pd.DataFrame, name: str) -> pd.Series:
@@ -227,7 +230,7 @@ def normalize_events(raw: pd.DataFrame, file: str, issues: IssueLog) -> pd.DataF
     jersey_all, player_all, jersey_col = _jerseys(df, rows_all, _flag(role_all[0].notna()), issues, file, sheet)
     idx_derived = _num(df, "event_index", issues, file, sheet)
     idx_input = _num(df, "event_index_", issues, file, sheet)
-    event_index = idx_derived.where(idx_derived.notna(), idx_input + 1000)
+    event_index = idx_derived.where(idx_derived.notna(), idx_input + TYPED_INDEX_OFFSET)
     keep = _flag(event_index.notna())
     dropped = player_all & ~keep
     if dropped.any():

@@ -43,9 +43,9 @@ from .plan import (
     SyncPlan,
     TablePlan,
     load_order,
-    plan_sync,
     resolve_sync,
 )
+from .preview import plan_sync
 from .result import SyncResult, TableResult
 from .target import HISTORY_TABLE, history
 
@@ -73,13 +73,13 @@ def sync_tables(url: str, output_dir: str | Path, options: SyncOptions, *, targe
     if options.dry_run:
         return _dry_run(url, output_dir, options, target_name, transport)
     if transport == "supabase-rest":
-        from .rest import sync_rest
+        from .rest import sync_rest  # local: each transport (and its client library) loads only when used
 
         if not service_key:
             raise SyncError(f"Target {target_name} is a Supabase REST target: it needs the service key.")
         return sync_rest(url, service_key, output_dir, options, target_name=target_name, reporter=reporter,
                          cancel=cancel)
-    from .postgres import sync_postgres
+    from .postgres import sync_postgres  # local: see sync_rest above
 
     return sync_postgres(url, output_dir, options, target_name=target_name, reporter=reporter, cancel=cancel)
 

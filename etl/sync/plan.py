@@ -1,6 +1,6 @@
 """What a sync will do: the selection (the shared grammar) resolved against the catalog and the outputs' manifest.
 
-``resolve_sync`` needs only the output folder (what a Run freezes); ``plan_sync`` also inspects the
+``resolve_sync`` needs only the output folder (what a Run freezes); ``plan_sync`` (etl.sync.preview) also inspects the
 target read-only: every selected table and catalog column must exist there with the catalog's type
 (otherwise the error says to run the schema stage), it counts the rows each table holds and would replace,
 and it runs the guard (``etl.sync.guard``): rows now and after, games that would disappear, tables that
@@ -332,29 +332,3 @@ def resolve_sync(output_dir: str | Path, options: SyncOptions, snap: OutputSnaps
                                 count_game_rows(snap, name, games) if scoped else rows))
     return SyncPlan(str(output_dir), tables, games, options.per_table_commit,
                     str(manifest.get("created_at", "")), str(manifest.get("catalog_version", "")))
-
-
-def plan_sync(url: str, output_dir: str | Path, options: SyncOptions, *, target_name: str = "") -> SyncPlan:
-    """The resolved plan checked against the target (read-only): rows each table would replace, rows now and
-    after, games that would disappear, shrinking tables and missing references (see ``etl.sync.guard``).
-
-    Nothing is refused here: the plan only shows what ``sync_tables`` would refuse (``plan.shrinking`` without
-    ``allow_shrink``, ``plan.refused_refs``).
-    """
-    from .delta import plan_delta
-    from .guard import inspect_target
-    from .target import committed_by, connect, inspect_tables, validate
-
-    with OutputSnapshot(output_dir) as snap:
-        plan = resolve_sync(output_dir, options, snap)
-        plan.target = target_name
-        with connect(url, f"hockeyops sync plan ({target_name or 'target'})", read_only=True) as conn:
-            live = inspect_tables(conn, plan.names)
-            validate(plan.names, live, target_name)
-            done = committed_by(conn, options.resume_from) if options.resume_from else {}
-            for t in plan.tables:
-                if done.get(t.name) == t.sha256:
-                    t.skip = "committed by an earlier attempt"
-            plan_delta(conn, plan, snap.manifest, options)
-            inspect_target(conn, plan, snap, options)
-    return plan

@@ -349,14 +349,13 @@ class _Loader:
         Both publish the file exactly. merge touches only rows that differ (no dead tuples and no foreign-key
         checks for unchanged rows: a re-sync of mostly unchanged outputs runs several times faster than a
         bulk load); replace (DELETE + COPY straight into the table) is the fastest way to load mostly new
-        rows. merge needs the catalog's primary key on the target; small tables are always merged.
+        rows. merge needs the catalog's primary key on the target; small tables are merged unless the target holds
+        none of their rows.
         """
-        if not self._has_pk(table):
-            return "replace"
+        if not self._has_pk(table) or not has_rows(self.conn, table.name):
+            return "replace"  # nothing to merge with: straight COPY
         if rows <= SMALL_TABLE:
             return "merge"
-        if not has_rows(self.conn, table.name):
-            return "replace"
         sampled, present = keys_present(self.conn, table, sample_keys(self.snap, table.name,
                                                                       list(table.primary_key)))
         return "merge" if sampled and present * 2 >= sampled else "replace"

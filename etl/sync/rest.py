@@ -21,12 +21,15 @@ serialization, deadlock, resource and connection errors.
 """
 from __future__ import annotations
 
-import random
 import threading
 import time
 import uuid
 
 import httpx
+import tenacity
+from postgrest import SyncPostgrestClient
+from postgrest.exceptions import APIError
+from postgrest.types import ReturnMethod
 
 from ..catalog import get_table
 from ..errors import Cancelled
@@ -42,6 +45,7 @@ NOTES = (
     "No writer lock in the target and no checksum verification through REST.",
 )
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524}
+RETRY_MAX_WAIT = 30.0  # seconds: the longest pause between two attempts of one batch
 _RETRY_CODES = ("PGRST000", "PGRST001", "PGRST002", "PGRST003", "40001", "40P01", "53", "57P", "08")
 
 
@@ -53,10 +57,6 @@ def sync_rest(project_url: str, service_key: str, output_dir: str, options: Sync
               reporter: Reporter | None = None, cancel: CancelToken | None = None, batch_size: int = 1000,
               max_retries: int = 5, backoff: float = 0.5, timeout: float = 60.0) -> SyncResult:
     """Upsert the selected outputs through Supabase REST, batch by batch (see the module docstring)."""
-    from postgrest.exceptions import APIError
-    from postgrest.types import ReturnMethod
-    from supabase import create_client
-    from supabase.lib.client_options import SyncClientOptions
 
     reporter = reporter or NullReporter()
     cancel = cancel or CancelToken()
@@ -65,12 +65,10 @@ def sync_rest(project_url: str, service_key: str, output_dir: str, options: Sync
     status = _Status()
     http = httpx.Client(timeout=timeout, event_hooks={"response": [lambda r: setattr(status, "code", r.status_code)]})
     try:
-        client = create_client(project_url, service_key,
-                               options=SyncClientOptions(httpx_client=http, postgrest_client_retry=False,
-                                                         auto_refresh_token=False, persist_session=False))
-    except Exception as exc:  # the client validates URL and key
+        client = rest_client(project_url, service_key, http)
+    except ValueError as exc:
         http.close()
-        raise SyncError(f"Target {target_name}: the Supabase client refused the URL or key ({exc}).") from None
+        raise SyncError(f"Target {target_name}: the Supabase REST client refused the URL or key ({exc}).") from None
     started = time.perf_counter()
     try:
         with OutputSnapshot(output_dir) as snap:
@@ -157,38 +155,65 @@ def _stream(snap: OutputSnapshot, tp: TablePlan, tr: TableResult, batch_size: in
         reader.close()
 
 
+def rest_client(project_url: str, service_key: str, http: httpx.Client) -> SyncPostgrestClient:
+    """A PostgREST client for a Supabase project (``<project>/rest/v1``, the service key as API key and bearer
+    token), as Supabase's own client builds it; retries are ours (``_send``), not the client's."""
+    if not service_key.strip():
+        raise ValueError("the service key is empty")
+    return SyncPostgrestClient(f"{project_url.rstrip('/')}/rest/v1", http_client=http, retry_enabled=False,
+                               headers={"apiKey": service_key, "Authorization": f"Bearer {service_key}"})
+
+
 def _retryable(code: str | None, status: int) -> bool:
     if status in _RETRY_STATUS or ((code or "").isdigit() and int(code) in _RETRY_STATUS):
         return True
     return bool(code) and code.startswith(_RETRY_CODES)
 
 
+class _Transient(Exception):
+    """A failed request worth retrying (network error, 5xx, 429, a lock or serialization conflict)."""
+
+
 def _send(client, tp: TablePlan, batch: list[dict], tr: TableResult, status: _Status, api_error, minimal,
           max_retries: int, backoff: float, reporter: Reporter, cancel: CancelToken) -> None:
-    """One upsert request, retried with exponential backoff while the failure is transient."""
+    """One upsert request, retried with exponential backoff (plus jitter) while the failure is transient."""
     on_conflict = ",".join(get_table(tp.name).primary_key)
-    attempt = 0
-    while True:
+
+    def upsert() -> None:
         cancel.check()
         status.code = 0
         try:
             client.table(tp.name).upsert(batch, on_conflict=on_conflict, returning=minimal,
                                          default_to_null=True).execute()
-            tr.batches += 1
-            return
         except api_error as exc:
-            retry = _retryable(exc.code, status.code)
             reason = f"{exc.message or exc.code} (HTTP {status.code or '?'}, code {exc.code})"
-            if exc.code == "PGRST204" or (exc.code == "42703"):
+            if exc.code in ("PGRST204", "42703"):
                 raise SyncError(f"{tp.name}: the target lacks a column the outputs have ({exc.message}); run the "
                                 f"schema stage against the database first.") from None
+            if _retryable(exc.code, status.code):
+                raise _Transient(reason) from None
+            raise SyncError(_failed(tp, tr, batch, 1, reason)) from None
         except httpx.TransportError as exc:  # connect/read errors and timeouts
-            retry, reason = True, f"{type(exc).__name__}: {exc}"
-        if not retry or attempt >= max_retries:
-            raise SyncError(f"{tp.name}: the upsert of rows {tr.rows + 1}-{tr.rows + len(batch)} failed after "
-                            f"{attempt + 1} attempt{'s' if attempt else ''}: {reason}.")
-        delay = backoff * (2 ** attempt) * (1 + random.random() / 2)
-        attempt += 1
+            raise _Transient(f"{type(exc).__name__}: {exc}") from None
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
         tr.retries += 1
-        reporter.log("warning", f"{tp.name}: batch failed ({reason}); retry {attempt}/{max_retries} in {delay:.1f}s.")
-        time.sleep(delay)
+        delay = state.next_action.sleep if state.next_action else 0.0
+        reporter.log("warning", f"{tp.name}: batch failed ({state.outcome.exception()}); retry "
+                                f"{state.attempt_number}/{max_retries} in {delay:.1f}s.")
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(_Transient), stop=tenacity.stop_after_attempt(max_retries + 1),
+        wait=tenacity.wait_exponential(multiplier=backoff, max=RETRY_MAX_WAIT) + tenacity.wait_random(0, backoff / 2),
+        before_sleep=before_sleep, reraise=True)
+    try:
+        retrying(upsert)
+    except _Transient as exc:
+        raise SyncError(_failed(tp, tr, batch, max_retries + 1, str(exc))) from None
+    tr.batches += 1
+
+
+def _failed(tp: TablePlan, tr: TableResult, batch: list[dict], attempts: int, reason: str) -> str:
+    return (f"{tp.name}: the upsert of rows {tr.rows + 1}-{tr.rows + len(batch)} failed after {attempts} "
+            f"attempt{'s' if attempts > 1 else ''}: {reason}.")
+

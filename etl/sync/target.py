@@ -4,6 +4,7 @@ Table and column names reach SQL only as quoted identifiers taken from the catal
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -187,8 +188,6 @@ def ensure_history(conn: psycopg.Connection) -> None:
 
 def record_load(conn: psycopg.Connection, sync_id: str, name: str, strategy: str, games: Sequence[int],
                 outputs_created_at: str, sha256: str, rows: int, replaced: int, digest: str) -> int:
-    import json
-
     query = sql.SQL("INSERT INTO {} (sync_id, table_name, strategy, games, outputs_created_at, sha256, rows, "
                     "replaced_rows, digest) VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s) RETURNING id").format(
         _ident(HISTORY_TABLE))

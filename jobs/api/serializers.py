@@ -9,7 +9,7 @@ from etl.errors import EtlError
 from etl.selection import TableSelection, parse_game_ids, split_terms
 from jobs.models import Run, RunStep
 from jobs.requests import REQUESTS, RequestError
-from jobs.services.plans import PlanError, build_plan
+from jobs.services.plans import PlanError, build_plan, schema_plan
 from jobs.services.redact import redact
 
 STATUS_VIEW = {Run.Status.QUEUED: "queued", Run.Status.RUNNING: "running", Run.Status.SUCCEEDED: "completed",
@@ -195,8 +195,6 @@ def parse_schema_options(data: dict) -> dict:
 
 def schema_plan_or_400(requested: dict) -> dict:
     """The schema stage's plan part (shared plan code); its errors become 400s."""
-    from jobs.services.plans import schema_plan
-
     try:
         return schema_plan(build_request("schema", requested, {"exclude_tables": "exclude"}))
     except PlanError as exc:

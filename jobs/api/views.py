@@ -17,8 +17,12 @@ from django.db import connection, transaction
 from django.http import FileResponse, JsonResponse
 
 from etl.errors import EtlError
+from etl.schema import render_script
+from etl.sync import plan_sync, resolve_sync
+from hockeyops.celery import app
 from jobs.api import serializers as s
 from jobs.api.auth import api_view, require
+from jobs.api.openapi import document
 from jobs.api.serializers import ApiError
 from jobs.models import Run
 from jobs.services.permissions import can_run_stages, stage_permissions
@@ -94,7 +98,6 @@ def generate_schema(request):
 
     Needs apply_schema: the file is what a later load-schema without options applies."""
     require(request.user, ["jobs.apply_schema"])
-    from etl.schema import render_script
 
     body = s.parse_body(request)
     s.reject_unknown(body, s.SCHEMA_FIELDS)
@@ -150,7 +153,6 @@ def to_supabase(request):
     if not dry_run:
         require(request.user, stage_permissions(["sync"]))
         return _start(request, s.plan_or_400(["sync"], s.SYNC_NAMES, target=target, sync=sync))
-    from etl.sync import plan_sync, resolve_sync
 
     spec = s.plan_or_400(["sync"], s.SYNC_NAMES, target=target, sync=sync)["sync"]
     url = ""
@@ -213,7 +215,6 @@ def _health_report() -> dict:
 def _broker() -> dict:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return {"ok": True, "kind": "in-process"}
-    from hockeyops.celery import app
 
     try:
         with app.connection_for_write() as conn:
@@ -244,6 +245,4 @@ def _target_health(info) -> dict:
 
 @api_view(("GET",), auth=False)
 def openapi(request):
-    from jobs.api.openapi import document
-
     return JsonResponse(document(request.build_absolute_uri("/").rstrip("/")))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from etl.catalog import TABLES
 from etl.errors import InputError
-from etl.excel_source import discover_games, find_master
+from etl.excel_source import discover_games, find_master, read_master_sheet
 from etl.selection import MODES
 
 _cache: dict[tuple[str, int, int], list[dict]] = {}
@@ -48,17 +48,15 @@ def _text(value) -> str:
 
 def _read_schedule(master: Path) -> list[dict]:
     """dim_schedule rows (game id, date, teams) of the master workbook; cached by path, mtime and size."""
-    import pandas as pd
-
     stat = master.stat()
     key = (str(master), stat.st_mtime_ns, stat.st_size)
     with _lock:
         if key in _cache:
             return _cache[key]
-    with pd.ExcelFile(master, engine="calamine") as book:
-        sheet = next((n for n in book.sheet_names if n.strip().lower() == "dim_schedule"), None)
-        df = pd.read_excel(book, sheet_name=sheet) if sheet else pd.DataFrame()
-    df.columns = [str(c).strip() for c in df.columns]
+    try:
+        df = read_master_sheet(master, "dim_schedule")
+    except InputError:
+        return []
     rows = []
     for rec in df.to_dict("records"):
         try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -20,25 +21,25 @@ from etl.pipeline import (
     EtlOptions,
     EtlPlan,
     changed_inputs,
-    claim_part,
-    part_ready,
     plan_etl,
-    prepare_parts,
     run_etl,
 )
 from etl.progress import Reporter
+from etl.schema import apply_schema, plan_schema
 from etl.store import OutputStore
-from etl.sync import resolve_sync
+from etl.sync import SyncFailed, SyncOptions, VerificationFailed, resolve_sync, sync_tables
 from jobs.models import Run, RunArtifact, RunStep, Stage
 
 from . import locking
+from . import parts as parts_service
 from .paths import artifact_dir, log_path, run_dir
+from .plans import schema_options
 from .reporting import RunCancelToken, RunProgress, RunReporter, write_log
 from .runs import transition
+from .targets import get_target, resolve_credentials, resolve_url
 
 S = Run.Status
 WAIT_NOTICE_SECONDS = 5  # a waiting CLI says whom it waits for this often
-PARTS_QUEUE = "parts"  # per-game tasks: their own queue so new Runs do not wait behind them
 
 
 def worker_host() -> str:
@@ -222,11 +223,11 @@ def _etl_stage(run: Run, logfile: Path, echo: Reporter | None = None, overall: R
     parts.mkdir(parents=True, exist_ok=True)
     parent = spec.get("reuse_parts_of")
     if parent:
-        _link_parts(run_dir(parent) / "parts", parts)
+        parts_service.link_parts(run_dir(parent) / "parts", parts)
     to_build = [g.game_id for g in plan.games if g.action == "build"]
     min_games = settings.HOCKEYOPS_FANOUT_MIN_GAMES
     if not settings.CELERY_TASK_ALWAYS_EAGER and min_games and len(to_build) >= min_games:
-        _fan_out(run, options, plan, parts, to_build, reporter, cancel)
+        parts_service.fan_out(run, options, plan, parts, to_build, reporter, cancel)
     place = locking.output_place(options.output_dir)
     result = run_etl(options, reporter=reporter, cancel=cancel, plan=plan, parts_dir=parts,
                      publish_guard=lambda: locking.fence(run.pk, place))
@@ -263,57 +264,10 @@ def frozen_etl_plan(run: Run, options: EtlOptions, reporter: Reporter) -> EtlPla
                    "preview again and start a new run (or let the Job re-plan changed inputs).")
 
 
-def _link_parts(src: Path, dst: Path) -> None:
-    if not src.is_dir():
-        return
-    for part in src.glob("*.pkl"):
-        target = dst / part.name
-        if not target.exists():
-            try:
-                os.link(part, target)
-            except OSError:
-                shutil.copyfile(part, target)
-
-
-def _fan_out(run: Run, options: EtlOptions, plan: EtlPlan, parts: Path, games: list[int],
-             reporter: RunReporter, cancel: RunCancelToken) -> None:
-    """Per-game Celery tasks build parts; this task builds whatever no other worker has claimed yet."""
-    from etl.pipeline import build_game_part
-    from jobs.tasks import build_game_part_task
-
-    prepare_parts(options, plan, parts)
-    plan_data = plan.as_dict()
-    opts = options.public()  # no secrets in task arguments
-    games = [gid for gid in games if not part_ready(parts, plan, gid)]  # parts kept from a retried run
-    sent = [build_game_part_task.apply_async(args=[run.pk, opts, plan_data, gid, str(parts)], queue=PARTS_QUEUE)
-            for gid in games]
-    reporter.log("info", f"Fanned out {len(games)} games to per-game tasks.")
-    try:
-        for gid in games:
-            cancel.check()
-            if part_ready(parts, plan, gid):
-                continue
-            if claim_part(parts, gid):
-                build_game_part(options, plan, gid, parts)
-                continue
-            deadline = time.monotonic() + 600
-            while not part_ready(parts, plan, gid) and time.monotonic() < deadline:
-                cancel.check()
-                time.sleep(0.2)
-    finally:
-        for res in sent:
-            res.revoke()
-
-
 def _schema_stage(run: Run, logfile: Path, echo: Reporter | None = None,
                   overall: RunProgress | None = None) -> None:
     """Plan against the live target, keep plan and SQL as artifacts, apply in one transaction."""
-    import json
 
-    from etl.schema import apply_schema, plan_schema
-
-    from .plans import schema_options
-    from .targets import get_target
 
     spec = run.plan["schema"]
     options = schema_options(spec["options"])
@@ -344,8 +298,6 @@ def _schema_stage(run: Run, logfile: Path, echo: Reporter | None = None,
 
 
 def _target_url(name: str) -> str:
-    from .targets import resolve_url
-
     try:
         return resolve_url(name)
     except ValueError as exc:
@@ -363,11 +315,7 @@ def _parent_sync_ids(run: Run) -> tuple[str, ...]:
 
 def _sync_stage(run: Run, logfile: Path, echo: Reporter | None = None, overall: RunProgress | None = None) -> None:
     """Load the published outputs into the target; the per-table result is kept as an artifact."""
-    import json
 
-    from etl.sync import SyncFailed, SyncOptions, VerificationFailed, sync_tables
-
-    from .targets import resolve_credentials
 
     spec = run.plan["sync"]
     values = {**spec["options"], "sync_id": f"run-{run.pk}", "resume_from": _parent_sync_ids(run)}

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 from django.conf import settings
@@ -29,6 +30,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from etl.errors import EtlError
+from hockeyops.celery import app
 from jobs.models import Run, RunStep, TargetLease
 
 from .paths import log_path
@@ -62,8 +64,6 @@ def process_token(pid: int | None = None) -> str:
 def database_place(url: str) -> str:
     """``db:<hash>`` of a target URL's server and database (host resolved, default port): one per database."""
     if url.lower().startswith(("http://", "https://")):
-        from urllib.parse import urlsplit
-
         parts = urlsplit(url)
         identity = f"rest:{(parts.hostname or '').lower()}:{parts.port or 443}"
     else:
@@ -143,8 +143,6 @@ def declare_lost(run: Run, reason: str, still_gone: Callable[[list[TargetLease]]
 def revoke(run: Run) -> None:
     """Terminate the Celery task of a Run declared lost (it may only be paused, not dead)."""
     if run.celery_task_id and not settings.CELERY_TASK_ALWAYS_EAGER:
-        from hockeyops.celery import app
-
         with contextlib.suppress(Exception):  # the broker may be down too; the fence still stops the Run
             app.control.revoke(run.celery_task_id, terminate=True, signal="SIGTERM")
 

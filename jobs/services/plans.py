@@ -8,6 +8,8 @@ from django.conf import settings
 
 from etl.errors import EtlError, SelectionError
 from etl.pipeline import EtlOptions, plan_etl
+from etl.schema import SchemaOptions
+from etl.sync import SyncOptions, resolve_sync
 from jobs.models import STAGE_ORDER, Stage
 from jobs.requests import EtlRequest, RequestError, SchemaRequest, SyncRequest, as_request
 
@@ -44,8 +46,6 @@ def etl_options(request: EtlRequest, target: str | None = None) -> EtlOptions:
 
 def sync_options(request: SyncRequest, **overrides):
     """The library's SyncOptions for a request (max_shrink defaults to the HOCKEYOPS_SYNC_MAX_SHRINK setting)."""
-    from etl.sync import SyncOptions
-
     values = {"tables": request.tables, "exclude_tables": request.exclude_tables, "games": request.games,
               "per_table_commit": request.per_table_commit, "verify": request.verify,
               "lock_timeout": request.lock_timeout, "lock_wait": request.lock_wait,
@@ -129,8 +129,6 @@ def etl_plan(request: EtlRequest, target: str) -> dict:
 def sync_plan(request: SyncRequest, output_dir: str, after_etl: bool) -> dict:
     """The sync stage's frozen part. After an ETL stage the outputs do not exist yet: only the selection is
     resolved now; the manifest the ETL stage publishes is what the sync then loads."""
-    from etl.sync import resolve_sync
-
     try:
         options = sync_options(request)
         if after_etl:
@@ -162,8 +160,6 @@ def schema_plan(request: SchemaRequest) -> dict:
 
 def schema_options(options: dict):
     """SchemaOptions from a frozen plan's ``options``."""
-    from etl.schema import SchemaOptions
-
     return SchemaOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
 
 

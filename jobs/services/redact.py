@@ -12,6 +12,7 @@ import re
 from urllib.parse import quote, unquote
 
 import psycopg
+from django.conf import settings
 
 MASK = "***"
 MIN_LENGTH = 4  # shorter values are masked only inside URL user-info (masking "pw" in every word would garble text)
@@ -74,8 +75,6 @@ def environment_secrets(environ: dict[str, str] | None = None) -> set[str]:
 def settings_secrets() -> set[str]:
     """Secrets held by the settings (database passwords, the secret key), when Django is configured."""
     try:
-        from django.conf import settings
-
         values = {settings.SECRET_KEY, *(db.get("PASSWORD") or "" for db in settings.DATABASES.values())}
         values |= url_secrets(getattr(settings, "CELERY_BROKER_URL", "") or "")
     except Exception:  # noqa: BLE001 - outside Django there is nothing more to collect

@@ -4,15 +4,18 @@ from __future__ import annotations
 import functools
 import subprocess
 import uuid
+from importlib.metadata import version
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from hockeyops.celery import app
 from jobs.models import Job, Run, RunStep
 from jobs.requests import RequestError
 
+from . import dispatch
 from .plans import PlanError, build_plan
 from .redact import redact
 
@@ -35,8 +38,6 @@ def code_version() -> str:
                              capture_output=True, text=True, timeout=5, check=True)
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        from importlib.metadata import version
-
         return version("hockeyops")
 
 
@@ -76,8 +77,7 @@ def run_job(job: Job, trigger: str, user=None, enqueue: bool = True) -> Run:
 
 def send(run_id: int) -> None:
     """Hand the Run to Celery (in-process when no broker is configured)."""
-    from jobs.tasks import execute_run_task
-
+    execute_run_task = dispatch.task(dispatch.EXECUTE_RUN)
     task_id = Run.objects.filter(pk=run_id).values_list("celery_task_id", flat=True).first() or ""
     if settings.CELERY_TASK_ALWAYS_EAGER or not task_id:
         result = execute_run_task.apply_async(args=[run_id])
@@ -88,8 +88,7 @@ def send(run_id: int) -> None:
 
 def send_later(run_id: int) -> None:
     """Send a waiting Run again after HOCKEYOPS_WAIT_RETRY_SECONDS (its new task id recorded for Cancel)."""
-    from jobs.tasks import execute_run_task
-
+    execute_run_task = dispatch.task(dispatch.EXECUTE_RUN)
     task_id = str(uuid.uuid4())
     Run.objects.filter(pk=run_id, status=S.QUEUED).update(celery_task_id=task_id)
     execute_run_task.apply_async(args=[run_id], task_id=task_id, countdown=settings.HOCKEYOPS_WAIT_RETRY_SECONDS)
@@ -99,8 +98,6 @@ def cancel_run(run: Run, user=None) -> str:
     """Cancel a queued run at once (and revoke its task); ask a running one to stop."""
     if transition(run.pk, [S.QUEUED], S.CANCELLED, error_summary=_by("Cancelled before it started", user)):
         if run.celery_task_id and not settings.CELERY_TASK_ALWAYS_EAGER:
-            from hockeyops.celery import app
-
             app.control.revoke(run.celery_task_id)
         return "cancelled"
     if Run.objects.filter(pk=run.pk, status=S.RUNNING).update(cancel_requested=True):

@@ -8,7 +8,9 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from jobs.models import Job
 
-TASK = "jobs.tasks.run_scheduled_job"
+from . import dispatch
+
+TASK = dispatch.RUN_SCHEDULED_JOB
 
 
 def parse_cron(expr: str) -> dict:

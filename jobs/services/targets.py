@@ -5,6 +5,11 @@ import os
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
+
+from etl.sync.embedded_pg import ensure_running
+from jobs.models import Target
+
 EMBEDDED = "embedded"
 _ENV = re.compile(r"^HOCKEYOPS_TARGET_([A-Z0-9_]+)_URL$")
 
@@ -41,8 +46,6 @@ def env_targets() -> dict[str, TargetInfo]:
 
 def available_targets() -> dict[str, TargetInfo]:
     """Every usable target by name: embedded, environment-declared, then admin-declared (which win)."""
-    from jobs.models import Target
-
     targets = {EMBEDDED: TargetInfo(EMBEDDED, "postgres", "Embedded PostgreSQL started on demand in var/",
                                     env_var_for(EMBEDDED), declared_by="built-in")}
     targets.update(env_targets())
@@ -67,15 +70,11 @@ def resolve_url(name: str) -> str:
     The embedded target falls back to the project's own PostgreSQL, started on demand. The URL is a
     secret: callers pass it to etl/ and never store or log it.
     """
-    from django.conf import settings
-
     info = get_target(name)
     url = info.url()
     if url:
         return url
     if name == EMBEDDED:
-        from etl.embedded_pg import ensure_running
-
         return ensure_running(settings.HOCKEYOPS_EMBEDDED_PG_DIR)
     raise ValueError(f"Target '{name}' has no connection URL: set {info.url_env} in the worker's environment.")
 

@@ -43,7 +43,7 @@ def say(text: str) -> None:
 
 @pytest.fixture(scope="module")
 def league40(celery_worker_available, tmp_path_factory) -> Path:
-    from etl.sample_league import generate_league
+    from samples.league import generate_league
 
     path = tmp_path_factory.mktemp("drill-league40") / "league"
     generate_league(path, games=40, seed=5, hazards=False)
@@ -240,9 +240,8 @@ def test_the_target_stopping_mid_copy_rolls_back(sample_src: Path, tmp_path):
     """The embedded PostgreSQL as a target that can be stopped: a large load is cut mid-COPY."""
     import threading
 
-    from etl import embedded_pg
     from etl.schema import SchemaOptions, apply_schema
-    from etl.sync import SyncOptions, sync_tables
+    from etl.sync import SyncOptions, embedded_pg, sync_tables
     from tests.test_sync import big_events, derive, state
 
     data_dir = tmp_path / "pg"

@@ -1,12 +1,16 @@
 """python manage.py demo: the `demo` Job (every available stage, embedded target) on the sample league."""
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
+import psycopg
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import transaction
+from psycopg import sql
 
+from etl.catalog import TABLES
 from etl.excel_source import discover_games
 from jobs.cli import ProgressBar, print_run
 from jobs.management.base import HockeyopsCommand
@@ -15,6 +19,8 @@ from jobs.services.execute import execute_run
 from jobs.services.plans import PlanError
 from jobs.services.runs import run_job
 from jobs.services.schedules import sync_schedule
+from jobs.services.targets import resolve_url
+from samples.league import generate_league
 
 AVAILABLE_STAGES = ["etl", "schema", "sync"]
 
@@ -25,8 +31,6 @@ class Command(HockeyopsCommand):
     def handle(self, *args, **opts):
         data_dir = Path(settings.HOCKEYOPS_DATA_DIR)
         if not data_dir.exists() or not discover_games(data_dir):
-            from etl.sample_league import generate_league
-
             self.stdout.write(f"Generating the sample league in {data_dir} ...")
             generate_league(data_dir, games=6, seed=7)
         job, created = Job.objects.update_or_create(name="demo", defaults={
@@ -54,11 +58,6 @@ class Command(HockeyopsCommand):
 
     def _read_back(self, target: str) -> None:
         """Row counts per table as the target holds them after the sync."""
-        import psycopg
-        from psycopg import sql
-
-        from etl.catalog import TABLES
-        from jobs.services.targets import resolve_url
 
         with psycopg.connect(resolve_url(target)) as conn:
             self.stdout.write(f"Read back from target '{target}':")
@@ -68,8 +67,6 @@ class Command(HockeyopsCommand):
 
     @staticmethod
     def _goal_check(output_dir: Path) -> str:
-        import csv
-
         path = output_dir / "qa_goal_verification.csv"
         if not path.exists():
             return ""

@@ -1,4 +1,4 @@
-"""python manage.py sample_league: write the deterministic synthetic league (see etl.sample_league)."""
+"""python manage.py sample_league: write the deterministic synthetic league (see samples.league)."""
 from __future__ import annotations
 
 import time
@@ -7,8 +7,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from etl.sample_league import generate_league
 from jobs.management.base import HockeyopsCommand
+from samples.league import generate_league
 
 
 def _plain(text: str) -> str:

@@ -13,10 +13,12 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from etl.errors import EtlError
+from etl.schema import catalog_version_of, plan_schema, render_script
 from etl.selection import MODES
 from jobs.cli import EchoReporter, cli_request, print_run, run_here
 from jobs.management.base import HockeyopsCommand
 from jobs.models import Run
+from jobs.services.targets import resolve_url
 
 
 def _selection_args(parser: argparse.ArgumentParser) -> None:
@@ -95,8 +97,6 @@ class Command(HockeyopsCommand):
         return values
 
     def _generate(self, options, opts):
-        from etl.schema import catalog_version_of, render_script
-
         text = render_script(options)
         path = Path(opts["output"])
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,16 +109,12 @@ class Command(HockeyopsCommand):
         self.stdout.write(f"Wrote {path}: {count} tables, catalog {catalog_version_of()}, {options.describe()}.")
 
     def _target_url(self, name: str) -> str:
-        from jobs.services.targets import resolve_url
-
         try:
             return resolve_url(name)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
 
     def _plan(self, url, options, opts):
-        from etl.schema import plan_schema
-
         plan = plan_schema(url, options)
         if opts["json"]:
             self.stdout.write(json.dumps(plan.as_dict(), indent=2))

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from etl.errors import EtlError
+from etl.staging import stage_inputs
 from jobs.cli import EchoReporter
 from jobs.management.base import HockeyopsCommand
 
@@ -30,8 +31,6 @@ class Command(HockeyopsCommand):
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
 
     def handle(self, *args, **opts):
-        from etl.staging import stage_inputs
-
         url, key = resolve_target(opts["target"])
         if key is not None:
             raise CommandError(f"Target {opts['target']} is a Supabase REST target; staging needs a PostgreSQL URL.")

@@ -9,16 +9,16 @@ from django.core.management.base import CommandError
 
 from etl.errors import EtlError
 from etl.selection import MODES
+from etl.sync import plan_sync, resolve_sync, transport_of
 from jobs.cli import EchoReporter, cli_request, print_run, run_here
 from jobs.management.base import HockeyopsCommand
 from jobs.models import Run
 from jobs.services.plans import sync_options
+from jobs.services.targets import resolve_credentials
 
 
 def resolve_target(name: str) -> tuple[str, str | None]:
     """(URL, service key or None) of target ``name``; the URL is a secret and is never printed."""
-    from jobs.services.targets import resolve_credentials
-
     try:
         return resolve_credentials(name)
     except ValueError as exc:
@@ -68,8 +68,6 @@ class Command(HockeyopsCommand):
         parser.add_argument("--json", action="store_true", help="Print the plan or the result as JSON.")
 
     def handle(self, *args, **opts):
-        from etl.sync import plan_sync, resolve_sync, transport_of
-
         request = cli_request("sync", {
             "tables": [*opts["mode"], *opts["tables"], *opts["pattern"]], "exclude_tables": opts["exclude"],
             "games": opts["games"], "per_table_commit": opts["per_table_commit"], "verify": not opts["no_verify"],

@@ -34,8 +34,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import EtlError
-from .progress import NullReporter, Reporter
+import psycopg
+from psycopg import sql
+
+from ..errors import EtlError
+from ..progress import NullReporter, Reporter
 
 OS_USER = "hockeyops_pg"
 DEFAULT_DATABASE = "hockeyops"
@@ -259,9 +262,6 @@ def _start(root: Path, reporter: Reporter) -> ServerInfo:
 
 
 def _ensure_database(info: ServerInfo, database: str) -> None:
-    import psycopg
-    from psycopg import sql
-
     with psycopg.connect(info.url(), autocommit=True, connect_timeout=10) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
         if not exists:

@@ -1,0 +1,1 @@
+"""Tooling, not runtime: the deterministic sample league generator (tests, demo, benchmarks)."""
