@@ -47,7 +47,7 @@ def test_an_unexpected_error_in_one_game_leaves_that_game_out_and_the_run_goes_o
             raise TypeError("cannot safely cast non-equivalent float64 to int64")
         return real(game, frames, lg, issues)
 
-    monkeypatch.setattr("etl.pipeline.build_game", broken)
+    monkeypatch.setattr("etl.game_build.build_game", broken)
     out = tmp_path / "out"
     result = etl(league, out)
     assert result.game_status[int(bad)] == "INVALID"
