@@ -32,12 +32,24 @@ class ListReporter:
     def __init__(self) -> None:
         self.events: list[tuple] = []
         self.logs: list[tuple[str, str]] = []
+        self.steps: list[tuple] = []
 
     def progress(self, done: int, total: int, unit: str, rows: int) -> None:
         self.events.append((done, total, unit, rows))
 
     def log(self, level: str, message: str) -> None:
         self.logs.append((level, message))
+
+    def step(self, unit: str, rows: int, seconds: float, **figures) -> None:
+        self.steps.append((unit, rows, seconds, figures))
+
+
+def report_step(reporter: Reporter, unit: str, rows: int, seconds: float, **figures) -> None:
+    """Tell a reporter that implements ``step(unit, rows, seconds, **figures)`` what one unit did, measured where
+    the work happened (the figures its log line gives); other reporters ignore it."""
+    step = getattr(reporter, "step", None)
+    if step is not None:
+        step(unit, rows, seconds, **figures)
 
 
 class CancelToken:

@@ -62,6 +62,7 @@ from .excel_source import (
 )
 from .progress import CancelToken, NullReporter, Reporter
 from .selection import GameSelection
+from .text import plural
 
 WORKBOOKS = "stage_workbooks"
 MASTER_ROWS = "stage_master_rows"
@@ -211,7 +212,7 @@ class StageResult:
     seconds: float = 0.0
 
     def summary(self) -> str:
-        text = (f"Staged master ({self.master}), {len(self.staged)} games ({self.rows} rows); "
+        text = (f"Staged master ({self.master}), {plural(len(self.staged), 'game')} ({plural(self.rows, 'row')}); "
                 f"{len(self.unchanged)} unchanged, {len(self.removed)} removed")
         if self.unreadable:
             text += "; unreadable: " + ", ".join(f"{g} ({why})" for g, why in sorted(self.unreadable.items()))

@@ -31,6 +31,7 @@ import httpx
 from ..catalog import get_table
 from ..errors import Cancelled
 from ..progress import CancelToken, NullReporter, Reporter
+from ..text import plural
 from .errors import SyncError, SyncFailed
 from .plan import SyncOptions, TablePlan, resolve_sync
 from .result import SyncResult, TableResult
@@ -93,7 +94,8 @@ def sync_rest(project_url: str, service_key: str, output_dir: str, options: Sync
                 _stream(snap, tp, tr, batch_size, send)
                 tr.seconds = time.perf_counter() - t0
                 tr.committed = True
-                reporter.log("info", f"{tp.name}: upserted {tr.rows} rows in {tr.batches} batches "
+                reporter.log("info", f"{tp.name}: upserted {plural(tr.rows, 'row')} in "
+                                     f"{plural(tr.batches, 'batch', 'batches')} "
                                      f"({tr.retries} retries) in {tr.seconds:.2f}s.")
                 reporter.progress(i + 1, total, tp.name, sum(t.rows for t in result.tables if t.committed))
     except Cancelled:

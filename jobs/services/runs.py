@@ -97,13 +97,15 @@ def send_later(run_id: int) -> None:
 
 def cancel_run(run: Run, user=None) -> str:
     """Cancel a queued run at once (and revoke its task); ask a running one to stop."""
-    if transition(run.pk, [S.QUEUED], S.CANCELLED, error_summary=_by("Cancelled before it started", user)):
+    who = user if getattr(user, "is_authenticated", False) else None
+    if transition(run.pk, [S.QUEUED], S.CANCELLED, error_summary=_by("Cancelled before it started", user),
+                  cancelled_by=who):
         if run.celery_task_id and not settings.CELERY_TASK_ALWAYS_EAGER:
             from hockeyops.celery import app
 
             app.control.revoke(run.celery_task_id)
         return "cancelled"
-    if Run.objects.filter(pk=run.pk, status=S.RUNNING).update(cancel_requested=True):
+    if Run.objects.filter(pk=run.pk, status=S.RUNNING).update(cancel_requested=True, cancelled_by=who):
         return "cancelling"
     return "finished"
 
