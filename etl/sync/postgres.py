@@ -268,7 +268,8 @@ class _Loader:
         self.reporter.log("info", f"{tr.name}: {plural(tr.rows, 'row')} committed ({tr.inserted} inserted, "
                                   f"{tr.updated} updated, {tr.deleted} deleted).")
         report_step(self.reporter, tr.name, tr.rows, tr.seconds, inserted=tr.inserted, updated=tr.updated,
-                    deleted=tr.deleted, method=tr.method, games=list(tr.games), per_game=tr.per_game)
+                    deleted=tr.deleted, method=tr.method, games=list(tr.games), per_game=tr.per_game,
+                    started=tr.started_at)
         self.reporter.progress(done, units, tr.name, self.rows_committed)
 
     def _failure(self, message: str, table: str | None) -> SyncError:
@@ -298,7 +299,7 @@ class _Loader:
         self.current = tp.name
         started = time.perf_counter()
         table = get_table(tp.name)
-        tr = TableResult(tp.name, tp.strategy, sha256=tp.sha256, games=list(tp.games))
+        tr = TableResult(tp.name, tp.strategy, sha256=tp.sha256, games=list(tp.games), started_at=time.time())
         self.result.tables.append(tr)
         tr.method = "games" if tp.strategy == "games" else self._method(table, tp.rows)
         ranged = tr.method == "games" and tp.spans is not None

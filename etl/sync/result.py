@@ -48,6 +48,7 @@ class TableResult(Throughput):
     verified_digest: str | None = None
     history_id: int | None = None  # row in the target's hockeyops_sync_history
     per_game: dict[str, dict[str, int]] = field(default_factory=dict)  # game -> inserted/deleted (games method)
+    started_at: float | None = None  # wall clock (epoch seconds) when the load began
     batches: int = 0  # REST transport
     retries: int = 0  # REST transport
 

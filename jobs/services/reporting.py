@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -57,12 +57,14 @@ class RunReporter:
     def step(self, unit: str, rows: int, seconds: float, **figures) -> None:
         """A unit finished with figures measured where the work happened (the same ones its log line gives):
         its step gets exactly these rows and seconds; later ``progress`` events only move the Run."""
-        now = timezone.now()
         seconds = max(float(seconds), 0.0)
+        started = figures.pop("started", None)  # wall clock of the unit's start, when the work knows it
+        begin = (datetime.fromtimestamp(started, tz=UTC) if started else
+                 timezone.now() - timedelta(seconds=seconds))
         RunStep.objects.filter(run=self.run, stage=self.stage, unit=unit).update(
             status=RunStep.Status.SUCCEEDED, rows=rows, duration=round(seconds, 3),
             rows_per_sec=round(rows / seconds, 1) if seconds > 0 and rows else None, figures=figures,
-            started_at=now - timedelta(seconds=seconds), finished_at=now)
+            started_at=begin, finished_at=begin + timedelta(seconds=seconds))
         self._measured.add(unit)
 
     def progress(self, done: int, total: int, unit: str, rows: int) -> None:

@@ -66,8 +66,8 @@ def readable(value) -> str:
         return "yes" if value else "no"
     if isinstance(value, datetime):
         return format_when(value)
-    if isinstance(value, int | float):
-        return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+    if isinstance(value, int | float):  # stored numbers are mostly ids (games): no thousands separators
+        return str(value) if isinstance(value, int) else f"{value:g}"
     if isinstance(value, list | tuple):
         return ", ".join(readable(v) for v in value)
     if isinstance(value, dict):
