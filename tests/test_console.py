@@ -184,6 +184,14 @@ def test_schema_and_sync_runs_count_operations_and_changes_and_name_the_person(c
     with psycopg.connect(warehouse) as conn:
         who = {r[0] for r in conn.execute("SELECT DISTINCT synced_by FROM hockeyops_sync_history")}
     assert who == {"sam"}
+    scoped = create_run(build_plan(["sync"], target="warehouse", sync={"tables": ["fact_goals"], "games": [30001],
+                                                                       "full_refresh": True}),
+                        Run.Trigger.ADMIN, user=user)
+    scoped.refresh_from_db()
+    assert scoped.status == Run.Status.SUCCEEDED, scoped.error_summary
+    per_game = scoped.figures["sync"]["tables"]["fact_goals"]["per_game"]
+    assert list(per_game) == ["30001"] and per_game["30001"]["inserted"] == per_game["30001"]["deleted"] > 0
+    assert "game 30001: +" in client.get(scoped.get_absolute_url()).content.decode()
 
 
 def test_schema_refusal_tells_a_browser_user_what_to_tick():

@@ -30,7 +30,7 @@ import httpx
 
 from ..catalog import get_table
 from ..errors import Cancelled
-from ..progress import CancelToken, NullReporter, Reporter
+from ..progress import CancelToken, NullReporter, Reporter, report_step
 from ..text import plural
 from .errors import SyncError, SyncFailed
 from .plan import SyncOptions, TablePlan, resolve_sync
@@ -81,7 +81,8 @@ def sync_rest(project_url: str, service_key: str, output_dir: str, options: Sync
             total = len(plan.tables)
             for i, tp in enumerate(plan.tables):
                 cancel.check()
-                tr = TableResult(tp.name, tp.strategy, sha256=tp.sha256, games=list(tp.games))
+                tr = TableResult(tp.name, tp.strategy, sha256=tp.sha256, games=list(tp.games),
+                                 started_at=time.time())
                 result.tables.append(tr)
                 t0 = time.perf_counter()
 
@@ -97,6 +98,8 @@ def sync_rest(project_url: str, service_key: str, output_dir: str, options: Sync
                 reporter.log("info", f"{tp.name}: upserted {plural(tr.rows, 'row')} in "
                                      f"{plural(tr.batches, 'batch', 'batches')} "
                                      f"({tr.retries} retries) in {tr.seconds:.2f}s.")
+                report_step(reporter, tp.name, tr.rows, tr.seconds, method="upsert", upserted=tr.rows,
+                            games=list(tr.games), started=tr.started_at)
                 reporter.progress(i + 1, total, tp.name, sum(t.rows for t in result.tables if t.committed))
     except Cancelled:
         raise Cancelled(f"The sync was cancelled. {_partial(result)}") from None
