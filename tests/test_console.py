@@ -112,6 +112,10 @@ def test_retried_parent_links_to_its_retry_and_offers_it_no_more(client):
     child = retry_run(failed, enqueue=False)
     page = client.get(failed.get_absolute_url()).content.decode()
     assert 'id="ho-retry"' not in page and f"Retried as #{child.pk}" in page
+    with pytest.raises(ValueError, match=f"already retried as Run #{child.pk}"):
+        retry_run(failed, enqueue=False)
+    client.post(reverse("admin:jobs_run_retry", args=[failed.pk]))
+    assert Run.objects.filter(parent=failed).count() == 1
     assert f"Retry of <a href=\"{failed.get_absolute_url()}\">Run #{failed.pk}</a>" in \
         client.get(child.get_absolute_url()).content.decode()
 

@@ -120,6 +120,9 @@ def retry_run(run: Run, user=None, enqueue: bool = True) -> Run:
     run.refresh_from_db()
     if run.status not in (S.FAILED, S.CANCELLED):
         raise ValueError(f"Run #{run.pk} is {run.status}; only failed or cancelled runs can be retried.")
+    retried = run.children.order_by("-pk").values_list("pk", flat=True).first()
+    if retried:
+        raise ValueError(f"Run #{run.pk} was already retried as Run #{retried}; retry that Run if it did not finish.")
     done = set(run.steps.filter(status=RunStep.Status.SUCCEEDED).values_list("stage", "unit"))
     plan = {**run.plan, "retry_of": run.pk}
     stages = []
