@@ -148,9 +148,12 @@ def test_console_walkthrough(warehouse, celery_worker_proc, live_server, new_pag
     shots(page, "sync-preview-shrinking")
 
     # the Runs list: stages, who, duration, rows; nothing cut off at 1400 px
-    page.goto(base + "/admin/jobs/run/?stage=etl")
-    assert page.locator("#result_list tbody tr").count() >= 1
+    Run.objects.filter(pk=etl_id).update(error_summary="A long error summary, " * 20)  # the widest cell there is
+    page.goto(base + "/admin/jobs/run/")
+    assert page.locator("#result_list tbody tr").count() >= 3
     assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+    page.goto(base + "/admin/jobs/run/?stage=etl")
+    assert page.locator("#result_list tbody tr").count() == 1
     assert re.search(r"\d{2}:\d{2}:\d{2}", page.locator("#result_list td.field-created_at").first.inner_text())
     shots(page, "runs-list")
 
