@@ -9,6 +9,7 @@ import json
 import os
 from functools import update_wrapper
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
@@ -89,8 +90,8 @@ class StageFilter(admin.SimpleListFilter):
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdmin):
-    list_display = ("run_label", "status_display", "stages_display", "target_name", "trigger", "requested_by",
-                    "progress_display", "duration_display", "rows_display", "error_display", "created_at")
+    list_display = ("run_label", "list_status", "stages_display", "target_name", "trigger", "requested_by",
+                    "duration_display", "rows_display", "error_display", "created_display")
     list_display_links = ("run_label",)
     list_filter = ("status", StageFilter, "target_name", "trigger", ("created_at", admin.DateFieldListFilter),
                    "requested_by", "job")
@@ -123,6 +124,20 @@ class RunAdmin(ReadOnlyAdmin):
     @admin.display(description="Status", ordering="status")
     def status_display(self, run: Run) -> str:
         return status_badge(run.status, run.get_status_display())
+
+    @admin.display(description="Status", ordering="status")
+    def list_status(self, run: Run) -> str:
+        """The badge, with the percentage done while the Run is active (the list has no room for a bar)."""
+        badge = status_badge(run.status, run.get_status_display())
+        if run.status not in Run.ACTIVE or not run.percent:
+            return badge
+        return format_html('{} <span class="ho-percent">{}%</span>', badge, f"{run.percent:.0f}")
+
+    @admin.display(description=f"Created ({settings.TIME_ZONE})", ordering="created_at")
+    def created_display(self, run: Run) -> str:
+        """Date and time to the second in the site's time zone (named in the column's title)."""
+        return format_html('<span class="ho-when" title="{}">{}</span>', format_when(run.created_at),
+                           format_when(run.created_at).rsplit(" ", 1)[0])
 
     @admin.display(description="Progress", ordering="percent")
     def progress_display(self, run: Run) -> str:

@@ -14,6 +14,7 @@ class ConsoleSite(admin.AdminSite):
     index_title = "Console"
     site_url = "/"  # the root redirects to the console
     index_template = "admin/jobs/index.html"
+    enable_nav_sidebar = False  # the Runs list needs the width; the console block and breadcrumbs lead everywhere
 
 
 class ConsoleAdminConfig(AdminConfig):
