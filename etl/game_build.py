@@ -6,6 +6,7 @@ building a game is contained in that game: it becomes INVALID, naming the file (
 from __future__ import annotations
 
 import multiprocessing as mp
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ class GameUnit:
     reason: str
     chunks: dict[str, tuple[str, int]]
     codes: dict[str, set[str]]
+    seconds: float = 0.0  # building and rendering (in whichever process did it)
 
 
 WORKER: dict = {}
@@ -73,12 +75,15 @@ def render_game(gp: GamePlan) -> GameUnit:
     """Build one game and render its rows. Any error while doing so is contained in that game: it becomes
     INVALID with the file named (and sheet, row, column where the error knows them) and the run goes on."""
     source, league, game_tables = WORKER["source"], WORKER["league"], WORKER["tables"]
+    started = time.perf_counter()
     try:
         result, issues = build_one(source, gp, league)
-        return _render(gp, result, issues, game_tables)
+        unit = _render(gp, result, issues, game_tables)
     except Exception as exc:  # noqa: BLE001 - one bad cell must never fail the whole run
         result, issues = _contained(gp, exc)
-        return _render(gp, result, issues, game_tables)
+        unit = _render(gp, result, issues, game_tables)
+    unit.seconds = time.perf_counter() - started
+    return unit
 
 
 def _render(gp: GamePlan, result: GameResult, issues: IssueLog, game_tables: list[str]) -> GameUnit:

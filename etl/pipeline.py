@@ -21,10 +21,11 @@ from .excel_source import GameFile
 from .game_build import WORKER, GameUnit, pool_map, render_game
 from .issues import IssueLog
 from .parts import load_part, part_path, save_league, save_part
-from .progress import CancelToken, NullReporter, Reporter
+from .progress import CancelToken, NullReporter, Reporter, report_step
 from .selection import GameSelection, TableSelection, upstream_closure, why_built
 from .sources import Source, open_source
 from .store import OutputStore, read_previous_groups
+from .text import plural
 
 MODES = ("full", "incremental")
 
@@ -132,8 +133,8 @@ class EtlResult:
 
     def summary(self) -> str:
         bad = {g: s for g, s in self.game_status.items() if s not in ("COMPLETE", "PARTIAL")}
-        text = (f"ETL {self.plan.mode}: {len(self.plan.tables)} tables, {self.rows} rows, "
-                f"{len(self.game_status)} games in {self.seconds:.2f}s")
+        text = (f"ETL {self.plan.mode}: {plural(len(self.plan.tables), 'table')}, {plural(self.rows, 'row')}, "
+                f"{plural(len(self.game_status), 'game')} in {self.seconds:.2f}s")
         if bad:
             text += "; left out: " + ", ".join(f"{g} ({s})" for g, s in sorted(bad.items()))
         return text
@@ -284,6 +285,7 @@ def run_etl(
             if name in write:
                 total_rows += store.writer(name).write(df)
         done += 1
+        report_step(reporter, "master", total_rows, time.perf_counter() - started)
         reporter.progress(done, total_units, "master", total_rows)
         cancel.check()
 
@@ -301,17 +303,22 @@ def run_etl(
         try:
             for gp in plan.games:
                 cancel.check()
+                game_from = time.perf_counter()
+                issues: int | None = None
                 if gp.action == "reuse":
                     rows = prev_groups.copy(gp.game_id)
                     status = previous.get("games", {}).get(str(gp.game_id), {}).get("status", "COMPLETE")
+                    seconds = time.perf_counter() - game_from
                 else:
                     unit = next(built)
                     assert unit.game_id == gp.game_id
                     status = unit.status
                     rows = 0
+                    issues = unit.chunks.get("qa_data_issues", ("", 0))[1]
                     for name, (text, count) in unit.chunks.items():
                         store.writer(name).write_text(text, count, gp.game_id)
                         rows += count
+                    seconds = getattr(unit, "seconds", 0.0) + time.perf_counter() - game_from
                     for name, values in unit.codes.items():
                         codes.setdefault(name, set()).update(values)
                     if unit.status not in ("COMPLETE", "PARTIAL"):
@@ -320,12 +327,14 @@ def run_etl(
                 games_manifest[str(gp.game_id)] = {"file": gp.file, "hash": gp.hash, "status": status}
                 total_rows += rows
                 done += 1
+                _game_line(reporter, gp, rows, seconds, issues, status)
                 reporter.progress(done, total_units, f"game {gp.game_id}", total_rows)
         finally:
             built.close()
             if prev_groups is not None:
                 prev_groups.close()
 
+        publish_from = time.perf_counter()
         total_rows += _write_folders_without_workbook(store, source, write, league, options, reporter)
         total_rows += _write_vocab(store, write, codes, plan)
         manifest = {
@@ -349,10 +358,23 @@ def run_etl(
         store.abort()
         raise
     done += 1
+    published = sum(int(info.get("rows", 0)) for name, info in manifest["tables"].items() if name in write)
+    report_step(reporter, "publish", published, time.perf_counter() - publish_from, tables=len(write))
     reporter.progress(done, total_units, "publish", total_rows)
     seconds = time.perf_counter() - started
-    reporter.log("info", f"published {len(plan.tables)} tables, {total_rows} rows in {seconds:.2f}s")
+    reporter.log("info", f"published {plural(len(plan.tables), 'table')}, {plural(total_rows, 'row')} "
+                         f"in {seconds:.2f}s")
     return EtlResult(plan, manifest, seconds, total_rows, game_status)
+
+
+def _game_line(reporter: Reporter, gp: GamePlan, rows: int, seconds: float, issues: int | None,
+               status: str) -> None:
+    """One log line and step figures per game: rows written, seconds, issues found (built games)."""
+    how = "kept from the previous outputs" if gp.action == "reuse" else status
+    found = "" if issues is None else f", {plural(issues, 'issue')}"
+    reporter.log("info", f"game {gp.game_id}: {plural(rows, 'row')} in {seconds:.2f}s{found} ({how})")
+    figures = {"status": status} if issues is None else {"status": status, "issues": issues}
+    report_step(reporter, f"game {gp.game_id}", rows, seconds, **figures)
 
 
 def _build_games(source: Source, games: list[GamePlan], league, game_tables: list[str], workers: int,

@@ -26,6 +26,14 @@ class NullReporter:
         pass
 
 
+def report_step(reporter: Reporter, unit: str, rows: int, seconds: float, **figures) -> None:
+    """Tell a reporter that implements ``step(unit, rows, seconds, **figures)`` what one unit did, measured where
+    the work happened (the figures its log line gives); other reporters ignore it."""
+    step = getattr(reporter, "step", None)
+    if step is not None:
+        step(unit, rows, seconds, **figures)
+
+
 class CancelToken:
     """Checked between units of work; ``check`` raises Cancelled once cancelled."""
 

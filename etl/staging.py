@@ -59,6 +59,7 @@ from .excel_source import (
 )
 from .progress import CancelToken, NullReporter, Reporter
 from .selection import GameSelection
+from .text import plural
 from .writer_lock import target_lock
 
 WORKBOOKS = "stage_workbooks"
@@ -157,7 +158,7 @@ class StageResult:
     seconds: float = 0.0
 
     def summary(self) -> str:
-        text = (f"Staged master ({self.master}), {len(self.staged)} games ({self.rows} rows); "
+        text = (f"Staged master ({self.master}), {plural(len(self.staged), 'game')} ({plural(self.rows, 'row')}); "
                 f"{len(self.unchanged)} unchanged, {len(self.removed)} removed")
         if self.unreadable:
             text += "; unreadable: " + ", ".join(f"{g} ({why})" for g, why in sorted(self.unreadable.items()))

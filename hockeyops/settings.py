@@ -24,7 +24,7 @@ DEBUG = _env_bool("DJANGO_DEBUG", False)  # off unless asked for: error pages ne
 ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "jobs.sites.ConsoleAdminConfig",  # django.contrib.admin with the console's own AdminSite
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -79,6 +79,7 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TZ_NAME", "UTC")
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["hockeyops.formats"]  # times with seconds everywhere in the console
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("HOCKEYOPS_STATIC_ROOT", VAR_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -5,47 +5,41 @@ stage pages, Job actions, schedules and the CLI, and changed only by the service
 """
 from __future__ import annotations
 
+import json
 import os
 from functools import update_wrapper
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
+from django.db.models.fields.json import KT
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.functional import cached_property
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 
+from etl.text import plural
 from jobs import views
 from jobs.forms import JOB_ETL_FIELDS, JOB_SCHEMA_FIELDS, JOB_SYNC_FIELDS, JobForm
-from jobs.models import Job, JobChange, Run, Target, TargetLease
+from jobs.models import Job, JobChange, Run, RunStep, Stage, Target, TargetLease
 from jobs.services.jobs import delete_job, save_job, snapshot
 from jobs.services.permissions import STAGE_PERMISSIONS, can_run_stages
 from jobs.services.plans import PlanError, describe
 from jobs.services.runs import plan_job, run_job
 from jobs.services.targets import env_var_for
-
-if admin.site.index_template is None:
-    admin.site.index_template = "admin/jobs/index.html"  # adds the console links above the app list
+from jobs.templatetags.console import format_when, readable
+from jobs.views import format_seconds
 
 
 def status_badge(status: str, label: str, url: str = "") -> str:
     badge = format_html('<span class="ho-badge ho-status-{}" data-live="status">{}</span>', status, label)
     return format_html('<a href="{}">{}</a>', url, badge) if url else badge
-
-
-def format_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, sec = divmod(int(seconds), 60)
-    return f"{minutes} min {sec:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 class EstimatedCountPaginator(Paginator):
@@ -79,12 +73,28 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class StageFilter(admin.SimpleListFilter):
+    """Runs that include a stage (ETL, schema, sync), from their step ledger."""
+
+    title = "stage"
+    parameter_name = "stage"
+
+    def lookups(self, request, model_admin):
+        return Stage.choices
+
+    def queryset(self, request, queryset):
+        if self.value() not in Stage.values:
+            return queryset
+        return queryset.filter(Exists(RunStep.objects.filter(run=OuterRef("pk"), stage=self.value())))
+
+
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdmin):
-    list_display = ("run_label", "status_display", "progress_display", "duration_display", "trigger",
-                    "requested_by", "target_name", "job", "created_at")
+    list_display = ("run_label", "list_status", "stages_display", "target_name", "trigger", "requested_by",
+                    "duration_display", "rows_display", "error_display", "created_display")
     list_display_links = ("run_label",)
-    list_filter = ("status", "job", "trigger", "requested_by")
+    list_filter = ("status", StageFilter, "target_name", "trigger", ("created_at", admin.DateFieldListFilter),
+                   "requested_by", "job")
     list_select_related = ("job", "requested_by")
     date_hierarchy = "created_at"
     search_fields = ("job__name", "error_summary")
@@ -93,14 +103,15 @@ class RunAdmin(ReadOnlyAdmin):
     paginator = EstimatedCountPaginator
     view_on_site = False
     fieldsets = [
-        ("Status", {"fields": ("status_display", "progress_display", "current_stage", "current_unit", "rows",
-                               "rows_per_sec", "error_summary")}),
-        ("Request", {"fields": ("job", "trigger", "requested_by", "parent", "target_name", "collision",
+        ("Status", {"fields": ("status_display", "progress_display", "stage_display", "unit_display",
+                               "rows_display", "rate_display", "error_summary", "cancelled_by")}),
+        ("Request", {"fields": ("job", "trigger", "requested_by", "retry_links", "target_name", "collision",
                                 "code_version")}),
-        ("Timing", {"fields": ("created_at", "started_at", "finished_at", "duration_display", "waited_seconds",
+        ("Timing", {"fields": ("created_at", "started_at", "finished_at", "duration_display", "waited_display",
                                "waiting_for", "heartbeat_at", "worker_host", "celery_task_id")}),
     ]
-    readonly_fields = ("status_display", "progress_display", "duration_display")
+    readonly_fields = ("status_display", "progress_display", "duration_display", "stage_display", "unit_display",
+                       "rows_display", "rate_display", "waited_display", "retry_links")
 
     class Media:
         css = {"all": ["jobs/admin.css"]}
@@ -114,6 +125,20 @@ class RunAdmin(ReadOnlyAdmin):
     def status_display(self, run: Run) -> str:
         return status_badge(run.status, run.get_status_display())
 
+    @admin.display(description="Status", ordering="status")
+    def list_status(self, run: Run) -> str:
+        """The badge, with the percentage done while the Run is active (the list has no room for a bar)."""
+        badge = status_badge(run.status, run.get_status_display())
+        if run.status not in Run.ACTIVE or not run.percent:
+            return badge
+        return format_html('{} <span class="ho-percent">{}%</span>', badge, f"{run.percent:.0f}")
+
+    @admin.display(description=f"Created ({settings.TIME_ZONE})", ordering="created_at")
+    def created_display(self, run: Run) -> str:
+        """Date and time to the second in the site's time zone (named in the column's title)."""
+        return format_html('<span class="ho-when" title="{}">{}</span>', format_when(run.created_at),
+                           format_when(run.created_at).rsplit(" ", 1)[0])
+
     @admin.display(description="Progress", ordering="percent")
     def progress_display(self, run: Run) -> str:
         pct = max(0.0, min(100.0, run.percent or 0.0))
@@ -123,10 +148,69 @@ class RunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Duration")
     def duration_display(self, run: Run) -> str:
-        return format_seconds(run.duration)
+        """Elapsed so far while running (the page keeps it moving), the whole duration once finished."""
+        return format_html('<span data-live="duration" data-started="{}" data-running="{}">{}</span>',
+                           run.started_at.isoformat() if run.started_at else "",
+                           "1" if run.status == Run.Status.RUNNING else "", format_seconds(run.duration))
+
+    @admin.display(description="Stages")
+    def stages_display(self, run: Run) -> str:
+        return ", ".join(Stage(s).label for s in run_stages(run) if s in Stage.values) or "–"
+
+    @admin.display(description="Current stage")
+    def stage_display(self, run: Run) -> str:
+        label = Stage(run.current_stage).label if run.current_stage in Stage.values else "–"
+        return format_html('<span data-live="current_stage">{}</span>', label)
+
+    @admin.display(description="Current unit")
+    def unit_display(self, run: Run) -> str:
+        done = f" ({run.units_done} of {run.units_total} units)" if run.units_total else ""
+        return format_html('<span data-live="current_unit">{}</span>', (run.current_unit or "–") + done)
+
+    @admin.display(description="Rows", ordering="rows")
+    def rows_display(self, run: Run) -> str:
+        word = "operation" if run_measure(run) == "operations" else "row"
+        return format_html('<span data-live="rows" data-word="{}">{}</span>', word, plural(run.rows, word))
+
+    @admin.display(description="Speed")
+    def rate_display(self, run: Run) -> str:
+        if run_measure(run) == "operations":
+            return "–"
+        return format_html('<span data-live="rows_per_sec">{}</span>', f"{run.rows_per_sec:,.0f} rows/s")
+
+    @admin.display(description="Error")
+    def error_display(self, run: Run) -> str:
+        text = run.error_summary
+        if not text:
+            return "–"
+        return format_html('<span class="ho-error-summary" title="{}">{}</span>', text,
+                           text if len(text) <= 80 else text[:78] + "…")
+
+    @admin.display(description="Waited")
+    def waited_display(self, run: Run) -> str:
+        return format_seconds(run.waited_seconds) if run.waited_seconds else "did not wait"
+
+    @admin.display(description="Retries")
+    def retry_links(self, run: Run) -> str:
+        """The Run this one retries and the Runs that retried it, as links."""
+        parts = []
+        if run.parent_id:
+            parts.append(format_html('Retry of <a href="{}">Run #{}</a>', reverse("admin:jobs_run_change",
+                                                                                   args=[run.parent_id]),
+                                     run.parent_id))
+        children = list(run.children.order_by("pk").values_list("pk", flat=True))
+        if children:
+            links = format_html_join(", ", '<a href="{}" class="ho-retried-by">Run #{}</a>',
+                                     ((reverse("admin:jobs_run_change", args=[pk]), pk) for pk in children))
+            parts.append(format_html("Retried as {}", links))
+        return format_html_join("; ", "{}", ((p,) for p in parts)) if parts else "–"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("plan")  # plans can be large; the list never shows them
+        qs = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name == "jobs_run_changelist":
+            # plans can be large: the list reads only their stages
+            return qs.defer("plan", "figures").annotate(stage_list=KT("plan__stages"))
+        return qs
 
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
@@ -148,6 +232,7 @@ class RunAdmin(ReadOnlyAdmin):
             path("schema/", wrap(views.schema_view), name="jobs_run_schema"),
             path("sync/", wrap(views.sync_view), name="jobs_run_sync"),
             path("stage/", wrap(views.stage_upload_view), name="jobs_run_stage"),
+            path("quality/", wrap(views.quality_view), name="jobs_run_quality"),
             path("<int:object_id>/status/", wrap(views.run_status_view), name="jobs_run_status"),
             path("<int:object_id>/cancel/", wrap(views.cancel_view), name="jobs_run_cancel"),
             path("<int:object_id>/retry/", wrap(views.retry_view), name="jobs_run_retry"),
@@ -162,16 +247,41 @@ class RunAdmin(ReadOnlyAdmin):
         return super().change_view(request, object_id, form_url, {**context, **(extra_context or {})})
 
     def changelist_view(self, request, extra_context=None):
-        user = request.user
-        stages = {key: user.has_perm(perm) for key, perm in STAGE_PERMISSIONS.items()}
-        stages["schema"] = True  # Generate and Plan need only the view permission
+        # every stage page previews (or plans) with the view permission alone: its link is always there
+        stages = dict.fromkeys(STAGE_PERMISSIONS, True)
         return super().changelist_view(request, {"stage_allowed": stages, **(extra_context or {})})
 
 
+def run_stages(run: Run) -> list[str]:
+    """A Run's stages, from the list's annotation when its plan was not loaded."""
+    if not hasattr(run, "stage_list"):
+        return run.stages
+    stages = run.stage_list
+    return list(json.loads(stages) if isinstance(stages, str) else stages or [])
+
+
+def run_measure(run: Run) -> str:
+    """What a Run's count counts: "operations" for a schema-only Run, else "rows"."""
+    return "operations" if run_stages(run) == ["schema"] else "rows"
+
+
 def changes_html(change: JobChange) -> str:
-    rows = ((field, "–" if old in (None, "", [], {}) else old, "–" if new in (None, "", [], {}) else new)
-            for field, (old, new) in sorted(change.changes.items()))
+    rows = ((field, readable(old), readable(new)) for field, (old, new) in sorted(change.changes.items()))
     return format_html_join("", "<div><b>{}</b>: {} → {}</div>", rows)
+
+
+READABLE_FIELDS = tuple(f"{name}_readable" for name in (
+    "stages", "games", "exclude_games", "tables", "exclude_tables", "schema_options", "sync_options"))
+
+
+def _readable_display(name: str):
+    """A read-only display of a Job's stored JSON field in words (view-only pages show no JSON)."""
+    def display(self, job: Job) -> str:
+        return readable(getattr(job, name))
+
+    display.short_description = Job._meta.get_field(name).verbose_name.replace("_", " ")
+    display.__name__ = f"{name}_readable"
+    return display
 
 
 @admin.register(Job)
@@ -181,7 +291,7 @@ class JobAdmin(admin.ModelAdmin):
     list_filter = ("enabled", "target_name")
     search_fields = ("name", "description")
     actions = ["run_now", "preview"]
-    readonly_fields = ("periodic_task_display", "created_at", "updated_at")
+    readonly_fields = ("periodic_task_display", "created_at", "updated_at", *READABLE_FIELDS)
     fieldsets = [
         (None, {"fields": ("name", "description", "enabled")}),
         ("What to run", {"fields": ("stages", "replan")}),
@@ -215,9 +325,12 @@ class JobAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is not None and not self.has_change_permission(request, obj):  # view-only: the stored values
-            stored = {"ETL options": ["games", "exclude_games", "tables", "exclude_tables", "source", "mode"],
-                      "Schema options": ["schema_options"], "Sync options": ["sync_options"]}
+            stored = {"ETL options": ["games_readable", "exclude_games_readable", "tables_readable",
+                                      "exclude_tables_readable", "source", "mode"],
+                      "Schema options": ["schema_options_readable"], "Sync options": ["sync_options_readable"]}
             fieldsets = [(name, {**opts, "fields": stored.get(name, opts["fields"])}) for name, opts in fieldsets]
+            fieldsets = [(name, {**opts, "fields": ["stages_readable" if f == "stages" else f for f in opts["fields"]]})
+                         for name, opts in fieldsets]
         return fieldsets
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -254,6 +367,14 @@ class JobAdmin(admin.ModelAdmin):
         form.user = request.user  # a fresh class per request: the schema permissions are checked on save
         return form
 
+    stages_readable = _readable_display("stages")
+    games_readable = _readable_display("games")
+    exclude_games_readable = _readable_display("exclude_games")
+    tables_readable = _readable_display("tables")
+    exclude_tables_readable = _readable_display("exclude_tables")
+    schema_options_readable = _readable_display("schema_options")
+    sync_options_readable = _readable_display("sync_options")
+
     @admin.display(description="Stages")
     def stages_display(self, job: Job) -> str:
         return ", ".join(job.stages) or "–"
@@ -275,7 +396,8 @@ class JobAdmin(admin.ModelAdmin):
         if task is None:
             return "No schedule."
         state = "enabled" if task.enabled else "disabled"
-        return f"{task.name} ({state}; last run {task.last_run_at or 'never'})"
+        last = format_when(task.last_run_at) if task.last_run_at else "never"
+        return f"{task.name} ({state}; last run {last})"
 
     def save_model(self, request, obj: Job, form, change: bool) -> None:
         before = snapshot(Job.objects.get(pk=obj.pk)) if change else None
@@ -330,6 +452,12 @@ class TargetAdmin(admin.ModelAdmin):
     fields = ("name", "kind", "description", "url_env", "key_env", "url_status", "key_status")
     readonly_fields = ("url_status", "key_status")
     search_fields = ("name", "description")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and field.help_text:
+            field.help_text = escape(field.help_text)  # the admin shows help texts as HTML: <NAME> stays visible
+        return field
 
     @admin.display(description="URL variable")
     def url_variable(self, target: Target) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
+from django.utils.html import escape
 
 from etl.selection import split_terms
 from jobs.models import STAGE_ORDER, Job, Stage
@@ -373,7 +374,8 @@ class JobForm(prefixed("etl"), prefixed("schema", "schema_"), prefixed("sync", "
     user = None
     stages = forms.MultipleChoiceField(choices=Stage.choices, widget=forms.CheckboxSelectMultiple,
                                        help_text=Job._meta.get_field("stages").help_text)
-    target_name = forms.ChoiceField(label="Target", help_text=Job._meta.get_field("target_name").help_text)
+    # the admin shows help texts as HTML: <NAME> must be escaped to be seen
+    target_name = forms.ChoiceField(label="Target", help_text=escape(Job._meta.get_field("target_name").help_text))
 
     class Meta:
         model = Job

@@ -193,6 +193,8 @@ class Run(models.Model):
     code_version = models.CharField(max_length=40, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     cancel_requested = models.BooleanField(default=False)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", help_text="Who pressed Cancel.")
     current_stage = models.CharField(max_length=10, blank=True)
     current_unit = models.CharField(max_length=100, blank=True)
     units_done = models.IntegerField(default=0)
@@ -210,6 +212,9 @@ class Run(models.Model):
                                     related_name="+")
     waited_seconds = models.FloatField(default=0)
     error_summary = models.TextField(blank=True)
+    figures = models.JSONField(default=dict, blank=True,
+                               help_text="What the Run produced: per-table rows published (ETL), per-table "
+                                         "inserted/updated/deleted (sync), operations applied (schema).")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -262,6 +267,7 @@ class RunStep(models.Model):
     duration = models.FloatField(null=True, blank=True)
     rows_per_sec = models.FloatField(null=True, blank=True)
     detail = models.TextField(blank=True)
+    figures = models.JSONField(default=dict, blank=True)  # e.g. inserted/updated/deleted, issues
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -24,9 +24,11 @@ from etl.errors import EtlError
 from etl.schema import plan_schema, render_script
 from etl.staging import stage_inputs
 from etl.sync import plan_sync, resolve_sync
+from etl.text import plural
 from jobs.forms import CONFIRM_LABEL, EtlRunForm, SchemaForm, StageForm, StageUploadForm, SyncForm
-from jobs.models import Run, RunLog, RunStep
+from jobs.models import Run, RunLog, RunStep, Stage
 from jobs.requests import SyncRequest
+from jobs.services.console import previous_etl_run, sync_changes, table_counts, timeline
 from jobs.services.jobs import JobRefused, save_job_as
 from jobs.services.permissions import (
     DESTRUCTIVE_PERMISSION,
@@ -36,7 +38,9 @@ from jobs.services.permissions import (
     can_run_stages,
     plan_is_destructive,
 )
+from jobs.services.pictures import bars
 from jobs.services.plans import describe, schema_options, sync_options
+from jobs.services.quality import quality_of
 from jobs.services.redact import without_secrets
 from jobs.services.runs import cancel_run, create_run, retry_run
 from jobs.services.targets import available_targets, get_target, resolve_url
@@ -287,10 +291,17 @@ def _log_line(log: RunLog) -> dict:
             "stage": log.stage, "message": log.message}
 
 
+def step_measure(step: RunStep) -> str:
+    """What a step's count counts: DDL operations for schema steps, rows otherwise."""
+    return "operation" if step.stage == "schema" else "row"
+
+
 def _step_row(step: RunStep) -> dict:
+    word = step_measure(step)
     return {"stage": step.stage, "unit": step.unit, "status": step.status,
-            "status_label": step.get_status_display(), "rows": step.rows,
-            "duration": step.duration, "rows_per_sec": step.rows_per_sec}
+            "status_label": step.get_status_display(), "rows": step.rows, "count": plural(step.rows, word),
+            "duration": step.duration, "rows_per_sec": step.rows_per_sec if word == "row" else None,
+            "figures": step.figures}
 
 
 def run_status_view(request: HttpRequest, model_admin, object_id: int) -> JsonResponse:
@@ -301,30 +312,55 @@ def run_status_view(request: HttpRequest, model_admin, object_id: int) -> JsonRe
     except ValueError:
         after = 0
     logs = [_log_line(log) for log in run.logs.filter(pk__gt=after).order_by("pk")[:LOG_BATCH]]
+    word = "operation" if run.stages == ["schema"] else "row"
     return JsonResponse({
         "id": run.pk, "status": run.status, "status_label": run.get_status_display(), "terminal": run.is_terminal,
-        "percent": run.percent, "current_stage": run.current_stage, "current_unit": run.current_unit,
-        "units_done": run.units_done, "units_total": run.units_total, "rows": run.rows,
-        "rows_per_sec": run.rows_per_sec, "error_summary": run.error_summary,
+        "percent": run.percent, "current_stage": run.current_stage,
+        "current_stage_label": Stage(run.current_stage).label if run.current_stage in Stage.values else "–",
+        "current_unit": run.current_unit, "units_done": run.units_done, "units_total": run.units_total,
+        "rows": run.rows, "rows_text": plural(run.rows, word), "rows_per_sec": run.rows_per_sec,
+        "rows_per_sec_text": "–" if word == "operation" else f"{run.rows_per_sec:,.0f} rows/s",
+        "duration": run.duration, "duration_text": format_seconds(run.duration),
+        "error_summary": run.error_summary,
         "steps": [_step_row(s) for s in run.steps.all()], "logs": logs,
         "last_log_id": logs[-1]["id"] if logs else after,
     })
 
 
+def format_seconds(seconds: float | None) -> str:
+    """12.3 s, 4 min 05 s, 1 h 02 min; "–" when there is nothing to measure."""
+    if seconds is None:
+        return "–"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, sec = divmod(int(seconds), 60)
+    return f"{minutes} min {sec:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
 def run_detail_context(request: HttpRequest, run: Run) -> dict:
-    """What the Run page shows below its fields: plan, steps, log, artifacts, and which buttons apply."""
+    """What the Run page shows below its fields: plan, figures, pictures, steps, log, artifacts, and which
+    buttons apply."""
+
     logs = list(run.logs.order_by("-pk")[:1000])[::-1]
     allowed = can_run_stages(request.user, run.stages)
     may_retry = allowed and can_run_stages(request.user, run.stages, plan_is_destructive(run.plan))
+    steps = list(run.steps.all())
+    retries = list(run.children.order_by("pk"))
     return {
         "plan_lines": describe(run.plan) if run.plan.get("stages") else [],
         "plan_json": json.dumps(run.plan, indent=2),
-        "steps": list(run.steps.all()), "logs": [_log_line(log) for log in logs],
+        "steps": [{"step": s, **_step_row(s)} for s in steps], "logs": [_log_line(log) for log in logs],
         "last_log_id": logs[-1].pk if logs else 0,
         "artifacts": list(run.artifacts.all()),
         "live": run.status in Run.ACTIVE,
         "can_cancel": allowed and run.status in Run.ACTIVE,
-        "can_retry": may_retry and run.status in (Run.Status.FAILED, Run.Status.CANCELLED),
+        "can_retry": may_retry and run.status in (Run.Status.FAILED, Run.Status.CANCELLED) and not retries,
+        "retries": retries,
+        "table_counts": table_counts(run), "previous_etl": previous_etl_run(run),
+        "sync_changes": sync_changes(run), "timeline": timeline(run, steps),
+        "schema_figures": (run.figures or {}).get("schema"),
+        "quality_url": reverse("admin:jobs_run_quality") + (f"?run={run.pk}" if "etl" in (run.figures or {})
+                                                             else ""),
     }
 
 
@@ -339,11 +375,33 @@ def artifact_view(request: HttpRequest, model_admin, object_id: int, artifact_id
     return FileResponse(path.open("rb"), as_attachment=True, filename=artifact.name)
 
 
-@require_POST
+def refused(request: HttpRequest, model_admin, run: Run, action: str, destructive: bool = False) -> HttpResponse:
+    """A readable 403: what was refused, which permission it needs and which group has it."""
+    stages = [s for s in run.stages if s in STAGE_PERMISSIONS]
+    needed = [PERMISSION_NAMES[STAGE_PERMISSIONS[s]] for s in stages
+              if not request.user.has_perm(STAGE_PERMISSIONS[s])]
+    groups = sorted({STAGE_GROUPS[s] for s in stages})
+    if destructive and not request.user.has_perm(DESTRUCTIVE_PERMISSION):
+        needed.append(PERMISSION_NAMES[DESTRUCTIVE_PERMISSION])
+    context = {**model_admin.admin_site.each_context(request), "opts": Run._meta, "original": run,
+               "title": f"You may not {action} Run #{run.pk}", "action": action, "needed": needed,
+               "groups": groups}
+    return TemplateResponse(request, "admin/jobs/run/refused.html", context, status=403)
+
+
 def cancel_view(request: HttpRequest, model_admin, object_id: int) -> HttpResponse:
+    """GET asks for confirmation; POST cancels (a queued Run at once, a running one after its current unit)
+    and records who cancelled."""
     run = _get_run(request, model_admin, object_id)
     if not can_run_stages(request.user, run.stages):
-        raise PermissionDenied
+        return refused(request, model_admin, run, "cancel")
+    if request.method != "POST":
+        if run.is_terminal:
+            messages.warning(request, f"Run #{run.pk} had already finished.")
+            return redirect(run.get_absolute_url())
+        context = {**model_admin.admin_site.each_context(request), "opts": Run._meta, "original": run,
+                   "title": f"Cancel Run #{run.pk}?", "plan_lines": describe(run.plan) if run.stages else []}
+        return TemplateResponse(request, "admin/jobs/run/cancel_confirm.html", context)
     outcome = cancel_run(run, request.user)
     text = {"cancelled": "Run #{} was cancelled.",
             "cancelling": "Run #{} was asked to stop; it stops after the current unit.",
@@ -356,7 +414,7 @@ def cancel_view(request: HttpRequest, model_admin, object_id: int) -> HttpRespon
 def retry_view(request: HttpRequest, model_admin, object_id: int) -> HttpResponse:
     run = _get_run(request, model_admin, object_id)
     if not can_run_stages(request.user, run.stages, plan_is_destructive(run.plan)):
-        raise PermissionDenied
+        return refused(request, model_admin, run, "retry", destructive=plan_is_destructive(run.plan))
     try:
         child = retry_run(run, request.user)
     except ValueError as exc:
@@ -365,3 +423,41 @@ def retry_view(request: HttpRequest, model_admin, object_id: int) -> HttpRespons
         messages.success(request, format_html('Retry of the unfinished steps started as <a href="{}">Run #{}</a>.',
                                               child.get_absolute_url(), child.pk))
     return redirect(run.get_absolute_url())
+
+
+def quality_view(request: HttpRequest, model_admin) -> HttpResponse:
+    """Data quality of the published outputs (or those a Run published, ``?run=``), narrowed by ``?game=``."""
+
+    if not model_admin.has_view_permission(request):
+        return refused_page(request, model_admin, "see the data quality", ["Can view run"])
+    folder, run = Path(settings.HOCKEYOPS_OUTPUT_DIR), None
+    run_id = request.GET.get("run", "")
+    if run_id.isdigit() and len(run_id) < 19:
+        run = Run.objects.filter(pk=int(run_id)).first()
+        if run is not None and (run.figures or {}).get("etl", {}).get("output_dir"):
+            folder = Path(run.figures["etl"]["output_dir"])
+    game_arg = request.GET.get("game", "")
+    game = int(game_arg) if game_arg.isdigit() and len(game_arg) < 10 else None
+    q = quality_of(folder, game)
+    base = reverse("admin:jobs_run_quality") + (f"?run={run.pk}&" if run else "?")
+    colours = {"COMPLETE": "#2e7d32", "PARTIAL": "#ef6c00"}
+    game_links = {label: f"{base}game={label.split()[1]}" for label in q.issue_games if label.startswith("game ")}
+    context = {
+        **model_admin.admin_site.each_context(request), "opts": Run._meta, "title": "Data quality",
+        "q": q, "run": run, "game": game, "base": base,
+        "status_bars": bars(sorted(q.statuses.items(), key=lambda kv: -kv[1]), colours=colours,
+                            colour="#c62828"),
+        "kind_bars": bars(q.issue_kinds.most_common()),
+        "game_bars": bars(q.issue_games.most_common(30), links=game_links),
+        "goal_bars": bars([(f"game {g['game_id']} {g['venue'] or g['team_id']}", g["tracked"] or 0)
+                           for g in q.goals[:60]], colours={
+            f"game {g['game_id']} {g['venue'] or g['team_id']}": "#2e7d32" if g["match"] else "#c62828"
+            for g in q.goals[:60]}),
+    }
+    return TemplateResponse(request, "admin/jobs/run/quality.html", context)
+
+
+def refused_page(request: HttpRequest, model_admin, action: str, needed: list[str]) -> HttpResponse:
+    context = {**model_admin.admin_site.each_context(request), "opts": Run._meta, "title": f"You may not {action}",
+               "action": action, "needed": needed, "groups": []}
+    return TemplateResponse(request, "admin/jobs/run/refused.html", context, status=403)

@@ -16,6 +16,7 @@ from psycopg import sql
 
 from ..catalog import TABLES, Table
 from ..progress import CancelToken, NullReporter, Reporter
+from ..text import plural
 from ..writer_lock import LockWait, target_lock
 from . import ddl
 from .introspect import connect
@@ -30,8 +31,10 @@ class DestructiveChangeRefused(SchemaError):
         self.operations = operations
         listed = "; ".join(op.description for op in operations[:5])
         more = f" and {len(operations) - 5} more" if len(operations) > 5 else ""
-        super().__init__(f"The plan has {len(operations)} destructive operation{'s' if len(operations) != 1 else ''} "
-                         f"({listed}{more}); nothing was changed. Apply with --allow-destructive to run it.")
+        super().__init__(f"The plan has {plural(len(operations), 'destructive operation')} ({listed}{more}); "
+                         "nothing was changed. To run it, allow destructive changes: tick “Allow destructive "
+                         "changes” and its confirmation on the Schema page (or --allow-destructive on the command "
+                         "line).")
 
 
 class ApplyFailed(SchemaError):
@@ -75,7 +78,7 @@ def apply_schema(url: str, options: SchemaOptions, *, target_name: str, tables: 
         raise SchemaError(f"The schema apply on target {target_name} failed: {reason}. Nothing was changed.") \
             from None
     seconds = time.monotonic() - started
-    reporter.log("info", f"Applied {len(plan.operations)} operations in {seconds:.1f}s "
+    reporter.log("info", f"Applied {plural(len(plan.operations), 'operation')} in {seconds:.1f}s "
                          f"(catalog {plan.catalog_version}).")
     return ApplyResult(plan, history_id, lock, seconds)
 

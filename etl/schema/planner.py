@@ -15,6 +15,7 @@ import psycopg
 
 from ..catalog import TABLES, Column, Table
 from ..progress import CancelToken, NullReporter, Reporter
+from ..text import plural
 from . import ddl
 from .introspect import (
     LiveSchema,
@@ -91,13 +92,13 @@ class Plan:
 
     def summary(self) -> str:
         if self.empty:
-            return f"No changes: the database matches the catalog for the {len(self.tables)} selected tables."
+            return f"No changes: the database matches the catalog for the {plural(len(self.tables), 'selected table')}."
         n, bad = len(self.operations), len(self.destructive)
-        text = f"{n} operation{'s' if n != 1 else ''}: {n - bad} safe, {bad} destructive"
-        return text + (" (apply needs --allow-destructive)." if bad else ".")
+        text = f"{plural(n, 'operation')}: {n - bad} safe, {bad} destructive"
+        return text + (" (applying them needs destructive changes allowed)." if bad else ".")
 
     def describe(self, with_sql: bool = False) -> str:
-        lines = [f"Catalog {self.catalog_version}, {len(self.tables)} tables, {self.options.describe()}"]
+        lines = [f"Catalog {self.catalog_version}, {plural(len(self.tables), 'table')}, {self.options.describe()}"]
         for i, op in enumerate(self.operations, 1):
             lines.append(f"{i:>4}. {op.line()}")
             if with_sql:

@@ -42,6 +42,7 @@ class SyncOptions:
     allow_shrink: bool = False  # load even when a game's rows disappear or a table shrinks beyond max_shrink
     full_refresh: bool = False  # load every selected table whole, even what the target already holds
     max_shrink: float = DEFAULT_MAX_SHRINK  # fraction of a table's rows a load may remove without allow_shrink
+    synced_by: str = ""  # the person (or schedule) the target's sync history names; empty: the database role
 
     def __post_init__(self) -> None:
         for name in ("tables", "exclude_tables", "resume_from"):

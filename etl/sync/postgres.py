@@ -33,8 +33,9 @@ from psycopg import sql
 
 from ..catalog import TABLES, get_table
 from ..errors import Cancelled
-from ..progress import CancelToken, NullReporter, Reporter
+from ..progress import CancelToken, NullReporter, Reporter, report_step
 from ..schema.ddl import ForeignKey, foreign_keys
+from ..text import plural
 from ..writer_lock import LockBusy, target_lock
 from .delta import plan_delta
 from .errors import MissingReferences, ShrinkRefused, SyncError, SyncFailed, VerificationFailed
@@ -174,8 +175,10 @@ class _Loader:
                 result.publish_seconds = time.perf_counter() - commit_from
                 for i, tr in enumerate(loaded):
                     self._committed(i + 1, units, tr)
+                report_step(self.reporter, "publish", self.rows_committed, result.publish_seconds,
+                            tables=len(loaded))
                 self.reporter.progress(units, units, "publish", self.rows_committed)
-                self.reporter.log("info", f"Published {len(loaded)} tables in one transaction "
+                self.reporter.log("info", f"Published {plural(len(loaded), 'table')} in one transaction "
                                           f"(commit {result.publish_seconds:.2f}s).")
         except Cancelled:
             exc = Cancelled(f"The sync was cancelled. {_state(result)}")
@@ -262,8 +265,11 @@ class _Loader:
         """Report a committed table: the only progress event whose unit is a table name."""
         tr.committed = True
         self.rows_committed += tr.rows
-        self.reporter.log("info", f"{tr.name}: {tr.rows} rows committed ({tr.inserted} inserted, {tr.updated} "
-                                  f"updated, {tr.deleted} deleted).")
+        self.reporter.log("info", f"{tr.name}: {plural(tr.rows, 'row')} committed ({tr.inserted} inserted, "
+                                  f"{tr.updated} updated, {tr.deleted} deleted).")
+        report_step(self.reporter, tr.name, tr.rows, tr.seconds, inserted=tr.inserted, updated=tr.updated,
+                    deleted=tr.deleted, method=tr.method, games=list(tr.games), per_game=tr.per_game,
+                    started=tr.started_at)
         self.reporter.progress(done, units, tr.name, self.rows_committed)
 
     def _failure(self, message: str, table: str | None) -> SyncError:
@@ -293,7 +299,7 @@ class _Loader:
         self.current = tp.name
         started = time.perf_counter()
         table = get_table(tp.name)
-        tr = TableResult(tp.name, tp.strategy, sha256=tp.sha256, games=list(tp.games))
+        tr = TableResult(tp.name, tp.strategy, sha256=tp.sha256, games=list(tp.games), started_at=time.time())
         self.result.tables.append(tr)
         tr.method = "games" if tp.strategy == "games" else self._method(table, tp.rows)
         ranged = tr.method == "games" and tp.spans is not None
@@ -331,13 +337,14 @@ class _Loader:
         tr.replaced_rows = tr.deleted + tr.updated
         tr.rows, tr.digest = digest.rows, digest.digest
         tr.history_id = record_load(self.conn, self.result.sync_id, tp.name, tp.strategy, tp.games,
-                                    self.plan.manifest_created_at, tr.sha256, tr.rows, tr.replaced_rows, tr.digest)
+                                    self.plan.manifest_created_at, tr.sha256, tr.rows, tr.replaced_rows, tr.digest,
+                                    synced_by=self.options.synced_by)
         write_state(self.conn, tp.name, self.result.sync_id, tp.rows, tp.sha256,
                     self.snap.manifest["tables"][tp.name].get("game_digests"),
                     None if tp.strategy == "full" else tp.games, whole=not self.options.games)
         tr.seconds = time.perf_counter() - started
         games = f" {', '.join(map(str, tp.games))}" if tp.games else ""
-        self.reporter.log("info", f"{tp.name}: {tr.rows} rows loaded, not committed yet ({tr.method}{games}: "
+        self.reporter.log("info", f"{tp.name}: {plural(tr.rows, 'row')} loaded, not committed yet ({tr.method}{games}: "
                                   f"{tr.inserted} to insert, {tr.updated} to update, {tr.deleted} to delete) in "
                                   f"{tr.seconds:.2f}s ({tr.rows_per_second:,.0f} rows/s, "
                                   f"{tr.mb_per_second:.1f} MB/s).")
@@ -369,6 +376,11 @@ class _Loader:
 
     def _publish_games(self, tr: TableResult, table, stage: str) -> None:
         target = sql.Identifier(table.name)
+        count = "SELECT game_id, count(*) FROM {} WHERE game_id = ANY(%s) GROUP BY game_id"
+        before = dict(self.conn.execute(sql.SQL(count).format(target), (list(tr.games),)).fetchall())
+        after = dict(self.conn.execute(sql.SQL(count).format(sql.Identifier(stage)), (list(tr.games),)).fetchall())
+        tr.per_game = {str(g): {"deleted": int(before.get(g, 0)), "inserted": int(after.get(g, 0))}
+                       for g in sorted(tr.games)}
         tr.deleted = self.conn.execute(sql.SQL("DELETE FROM {} WHERE game_id = ANY(%s)").format(target),
                                        (list(tr.games),)).rowcount
         cols = columns_sql(table)
@@ -486,4 +498,5 @@ def verify(conn: psycopg.Connection, plan: SyncPlan, result: SyncResult, reporte
         raise VerificationFailed(f"Verification failed after the commit: {detail}. The rows are committed; their "
                                  f"values differ from the outputs (check the target's column types and triggers).",
                                  result)
-    reporter.log("info", f"Verified {len(loaded)} tables against the outputs in {result.verify_seconds:.2f}s.")
+    reporter.log("info", f"Verified {plural(len(loaded), 'table')} against the outputs in "
+                         f"{result.verify_seconds:.2f}s.")

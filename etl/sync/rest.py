@@ -33,7 +33,8 @@ from postgrest.types import ReturnMethod
 
 from ..catalog import get_table
 from ..errors import Cancelled
-from ..progress import CancelToken, NullReporter, Reporter
+from ..progress import CancelToken, NullReporter, Reporter, report_step
+from ..text import plural
 from .errors import SyncError, SyncFailed
 from .plan import SyncOptions, TablePlan, resolve_sync
 from .result import SyncResult, TableResult
@@ -78,7 +79,8 @@ def sync_rest(project_url: str, service_key: str, output_dir: str, options: Sync
             total = len(plan.tables)
             for i, tp in enumerate(plan.tables):
                 cancel.check()
-                tr = TableResult(tp.name, tp.strategy, sha256=tp.sha256, games=list(tp.games))
+                tr = TableResult(tp.name, tp.strategy, sha256=tp.sha256, games=list(tp.games),
+                                 started_at=time.time())
                 result.tables.append(tr)
                 t0 = time.perf_counter()
 
@@ -91,8 +93,11 @@ def sync_rest(project_url: str, service_key: str, output_dir: str, options: Sync
                 _stream(snap, tp, tr, batch_size, send)
                 tr.seconds = time.perf_counter() - t0
                 tr.committed = True
-                reporter.log("info", f"{tp.name}: upserted {tr.rows} rows in {tr.batches} batches "
+                reporter.log("info", f"{tp.name}: upserted {plural(tr.rows, 'row')} in "
+                                     f"{plural(tr.batches, 'batch', 'batches')} "
                                      f"({tr.retries} retries) in {tr.seconds:.2f}s.")
+                report_step(reporter, tp.name, tr.rows, tr.seconds, method="upsert", upserted=tr.rows,
+                            games=list(tr.games), started=tr.started_at)
                 reporter.progress(i + 1, total, tp.name, sum(t.rows for t in result.tables if t.committed))
     except Cancelled:
         raise Cancelled(f"The sync was cancelled. {_partial(result)}") from None

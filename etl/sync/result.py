@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..text import plural
+
 MB = 1_000_000
 
 
@@ -45,6 +47,8 @@ class TableResult(Throughput):
     verified_rows: int | None = None
     verified_digest: str | None = None
     history_id: int | None = None  # row in the target's hockeyops_sync_history
+    per_game: dict[str, dict[str, int]] = field(default_factory=dict)  # game -> inserted/deleted (games method)
+    started_at: float | None = None  # wall clock (epoch seconds) when the load began
     batches: int = 0  # REST transport
     retries: int = 0  # REST transport
 
@@ -91,12 +95,13 @@ class SyncResult(Throughput):
 
     def summary(self) -> str:
         verified = [t for t in self.loaded if t.verified is not None]
-        text = (f"Synced {len(self.loaded)} tables ({self.rows} rows, {self.bytes / MB:.1f} MB) to target "
+        text = (f"Synced {plural(len(self.loaded), 'table')} ({plural(self.rows, 'row')}, "
+                f"{self.bytes / MB:.1f} MB) to target "
                 f"{self.target} via {self.transport} in {self.seconds:.2f}s ({self.rows_per_second:,.0f} rows/s, "
                 f"{self.mb_per_second:.1f} MB/s)")
         if verified:
             ok = sum(1 for t in verified if t.verified)
-            text += f"; verified {ok}/{len(verified)} tables in {self.verify_seconds:.2f}s"
+            text += f"; verified {ok}/{plural(len(verified), 'table')} in {self.verify_seconds:.2f}s"
         skipped = [t.name for t in self.tables if t.skipped]
         if skipped:
             text += f"; skipped {len(skipped)} already committed"

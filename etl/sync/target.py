@@ -187,12 +187,14 @@ def ensure_history(conn: psycopg.Connection) -> None:
 
 
 def record_load(conn: psycopg.Connection, sync_id: str, name: str, strategy: str, games: Sequence[int],
-                outputs_created_at: str, sha256: str, rows: int, replaced: int, digest: str) -> int:
+                outputs_created_at: str, sha256: str, rows: int, replaced: int, digest: str,
+                synced_by: str = "") -> int:
+    """One row of the sync history; ``synced_by`` names the person (empty: the database role, current_user)."""
     query = sql.SQL("INSERT INTO {} (sync_id, table_name, strategy, games, outputs_created_at, sha256, rows, "
-                    "replaced_rows, digest) VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s) RETURNING id").format(
-        _ident(HISTORY_TABLE))
+                    "replaced_rows, digest, synced_by) VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, "
+                    "coalesce(nullif(%s, ''), current_user)) RETURNING id").format(_ident(HISTORY_TABLE))
     return conn.execute(query, (sync_id, name, strategy, json.dumps(list(games)), outputs_created_at, sha256, rows,
-                                replaced, digest)).fetchone()[0]
+                                replaced, digest, synced_by)).fetchone()[0]
 
 
 def record_verification(conn: psycopg.Connection, history_id: int, ok: bool, rows: int, digest: str) -> None:

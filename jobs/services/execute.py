@@ -28,6 +28,7 @@ from etl.progress import Reporter
 from etl.schema import apply_schema, plan_schema
 from etl.store import OutputStore
 from etl.sync import SyncFailed, SyncOptions, VerificationFailed, resolve_sync, sync_tables
+from etl.text import plural
 from jobs.models import Run, RunArtifact, RunStep, Stage
 
 from . import locking
@@ -165,6 +166,9 @@ def execute_run(run_id: int, task_id: str = "", echo: Reporter | None = None, wa
         write_log(run, "info", "", "Run succeeded.", logfile)
     except Cancelled as exc:
         final, summary = S.CANCELLED, str(exc)
+        who = Run.objects.filter(pk=run_id).values_list("cancelled_by__username", flat=True).first()
+        if who:
+            summary = f"Cancelled by {who}. {summary}"
         write_log(run, "warning", run.current_stage, summary, logfile)
     except EtlError as exc:
         final, summary = S.FAILED, str(exc)
@@ -234,6 +238,10 @@ def _etl_stage(run: Run, logfile: Path, echo: Reporter | None = None, overall: R
     reporter.log("info", result.summary())
     manifest = Path(options.output_dir) / "manifest.json"
     _attach(run, "manifest.json", "manifest", manifest, copy=True)
+    record_figures(run, "etl", {
+        "tables": {name: int(info.get("rows", 0)) for name, info in sorted(result.manifest["tables"].items())},
+        "games": {gid: info.get("status", "") for gid, info in result.manifest.get("games", {}).items()},
+        "output_dir": str(options.output_dir)})
     reporter.finish()
 
 
@@ -277,7 +285,9 @@ def _schema_stage(run: Run, logfile: Path, echo: Reporter | None = None,
         raise EtlError(f"Target '{run.target_name}' is a Supabase REST target: schemas cannot be applied through "
                        "the REST API.")
     url = _target_url(run.target_name)
+    planned_from = time.perf_counter()
     plan = plan_schema(url, options, reporter=reporter, cancel=cancel)
+    reporter.step("plan", len(plan.operations), time.perf_counter() - planned_from, measure="operations")
     folder = artifact_dir(run.pk)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "schema_plan.json").write_text(json.dumps(plan.as_dict(), indent=2, default=str))
@@ -291,8 +301,11 @@ def _schema_stage(run: Run, logfile: Path, echo: Reporter | None = None,
                           reporter=reporter, cancel=cancel)
     if result.lock.waited > 0.5:
         reporter.log("info", f"Waited {result.lock.waited:.1f}s for the target lock ({result.lock.holder}).")
-    reporter.log("info", f"Applied {result.applied} schema operations in {result.seconds:.1f}s"
+    reporter.log("info", f"Applied {plural(result.applied, 'schema operation')} in {result.seconds:.1f}s"
                          + (f" (history #{result.history_id})." if result.history_id else "."))
+    reporter.step("apply", result.applied, result.seconds, measure="operations")
+    record_figures(run, "schema", {"planned": len(plan.operations), "applied": result.applied,
+                                   "destructive": len(plan.destructive)})
     reporter.progress(2, 2, "apply", result.applied)
     reporter.finish()
 
@@ -318,7 +331,8 @@ def _sync_stage(run: Run, logfile: Path, echo: Reporter | None = None, overall: 
 
 
     spec = run.plan["sync"]
-    values = {**spec["options"], "sync_id": f"run-{run.pk}", "resume_from": _parent_sync_ids(run)}
+    values = {**spec["options"], "sync_id": f"run-{run.pk}", "resume_from": _parent_sync_ids(run),
+              "synced_by": requester_name(run)}
     if run.parent_id:  # a retry loads only the tables that did not commit
         values.update(tables=[u for u in spec["units"] if u != "publish"], exclude_tables=[])
     options = SyncOptions.from_dict(values)
@@ -340,10 +354,29 @@ def _sync_stage(run: Run, logfile: Path, echo: Reporter | None = None, overall: 
         raise
     (folder / "sync_result.json").write_text(json.dumps(result.as_dict(), indent=2, default=str))
     _attach(run, "sync_result.json", "sync", folder / "sync_result.json")
+    record_figures(run, "sync", {"tables": {t.name: {
+        "rows": t.rows, "inserted": t.inserted, "updated": t.updated, "deleted": t.deleted, "method": t.method,
+        "games": list(t.games), "per_game": t.per_game, "skipped": t.skipped} for t in result.tables}})
     speed = f"{result.rows_per_second:,.0f} rows/s, {result.mb_per_second:.1f} MB/s"
-    reporter.log("info", f"Synced {result.rows:,} rows in {result.seconds:.2f}s ({speed}) via {result.transport}"
-                         + ("" if result.atomic else " (not atomic)"))
+    reporter.log("info", f"Synced {plural(result.rows, 'row')} in {result.seconds:.2f}s ({speed}) via "
+                         f"{result.transport}" + ("" if result.atomic else " (not atomic)"))
     reporter.finish()
+
+
+def requester_name(run: Run) -> str:
+    """Who a target's history should name for this Run: the person who asked, else the schedule's Job."""
+    if run.requested_by_id:
+        user = run.requested_by
+        return user.get_full_name() or user.get_username()
+    if run.job_id:
+        return f"{run.get_trigger_display().lower()} of job {run.job.name}"
+    return run.get_trigger_display().lower()
+
+
+def record_figures(run: Run, stage: str, figures: dict) -> None:
+    """Keep what a stage produced on the Run (the Run page, its pictures and the next Run's differences)."""
+    run.figures = {**(run.figures or {}), stage: figures}
+    Run.objects.filter(pk=run.pk).update(figures=run.figures)
 
 
 def _check_sync_inputs(run: Run, spec: dict, options, reporter: Reporter) -> None:

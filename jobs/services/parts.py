@@ -9,6 +9,7 @@ from pathlib import Path
 
 from etl.parts import build_game_part, claim_part, part_ready, prepare_parts
 from etl.pipeline import EtlOptions, EtlPlan
+from etl.text import plural
 from jobs.models import Run
 
 from . import dispatch
@@ -44,7 +45,7 @@ def fan_out(run: Run, options: EtlOptions, plan: EtlPlan, parts: Path, games: li
     games = [gid for gid in games if not part_ready(parts, plan, gid)]  # parts kept from a retried run
     sent = [build_game_part_task.apply_async(args=[run.pk, opts, plan_data, gid, str(parts)], queue=PARTS_QUEUE)
             for gid in games]
-    reporter.log("info", f"Fanned out {len(games)} games to per-game tasks.")
+    reporter.log("info", f"Fanned out {plural(len(games), 'game')} to per-game tasks.")
     try:
         for gid in games:
             cancel.check()

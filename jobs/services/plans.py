@@ -10,6 +10,7 @@ from etl.errors import EtlError, SelectionError
 from etl.pipeline import EtlOptions, plan_etl
 from etl.schema import SchemaOptions
 from etl.sync import SyncOptions, resolve_sync
+from etl.text import plural
 from jobs.models import STAGE_ORDER, Stage
 from jobs.requests import EtlRequest, RequestError, SchemaRequest, SyncRequest, as_request
 
@@ -170,7 +171,8 @@ def describe(plan: dict) -> list[str]:
     if etl:
         r = etl["resolved"]
         lines.append(f"ETL ({r['mode']}{': ' + r['full_reason'] if r['full_reason'] else ''}): "
-                     f"{len(r['games'])} games published, {len(r['tables'])} tables written, {len(r['build'])} built")
+                     f"{plural(len(r['games']), 'game')} published, {plural(len(r['tables']), 'table')} written, "
+                     f"{len(r['build'])} built")
         for gid in r["games"]:
             lines.append(f"  game {gid}: {r['game_actions'][str(gid)]}")
         if r.get("left_out"):
@@ -184,14 +186,15 @@ def describe(plan: dict) -> list[str]:
     schema = plan.get("schema")
     if schema:
         flags = [k for k in ("pk", "fk", "indexes", "comments", "rls") if schema["options"].get(k)]
-        lines.append(f"Schema: plan and apply {len(schema['resolved']['tables'])} tables ({', '.join(flags)}); "
+        lines.append(f"Schema: plan and apply {plural(len(schema['resolved']['tables']), 'table')} "
+                     f"({', '.join(flags)}); "
                      f"destructive changes {'allowed' if schema['allow_destructive'] else 'refused'}")
     sync = plan.get("sync")
     if sync:
         tables = sync["resolved"].get("tables", [])
         names = [t["name"] if isinstance(t, dict) else t for t in tables]
         games = sync["options"].get("games") or []
-        lines.append(f"Sync: {len(names)} tables from {sync['output_dir']}"
+        lines.append(f"Sync: {plural(len(names), 'table')} from {sync['output_dir']}"
                      + (f", games {', '.join(map(str, games))}" if games else "")
                      + (" (per-table commits)" if sync["options"].get("per_table_commit") else " (one transaction)")
                      + ("; shrinking allowed" if sync["requested"].get("allow_shrink") else ""))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -51,15 +52,32 @@ class RunReporter:
         self._last_unit_at = time.monotonic()
         self._last_rows = 0
         self._logged = RunLog.objects.filter(run=run).count()
+        self._measured: set[str] = set()
+
+    def step(self, unit: str, rows: int, seconds: float, **figures) -> None:
+        """A unit finished with figures measured where the work happened (the same ones its log line gives):
+        its step gets exactly these rows and seconds; later ``progress`` events only move the Run."""
+        seconds = max(float(seconds), 0.0)
+        started = figures.pop("started", None)  # wall clock of the unit's start, when the work knows it
+        begin = (datetime.fromtimestamp(started, tz=UTC) if started else
+                 timezone.now() - timedelta(seconds=seconds))
+        RunStep.objects.filter(run=self.run, stage=self.stage, unit=unit).update(
+            status=RunStep.Status.SUCCEEDED, rows=rows, duration=round(seconds, 3),
+            rows_per_sec=round(rows / seconds, 1) if seconds > 0 and rows else None, figures=figures,
+            started_at=begin, finished_at=begin + timedelta(seconds=seconds))
+        self._measured.add(unit)
 
     def progress(self, done: int, total: int, unit: str, rows: int) -> None:
         if self.echo:
             self.echo.progress(done, total, unit, rows)
         now = time.monotonic()
-        delta, seconds = rows - self._last_rows, now - self._last_unit_at
-        RunStep.objects.filter(run=self.run, stage=self.stage, unit=unit).update(
-            status=RunStep.Status.SUCCEEDED, rows=delta, duration=round(seconds, 3),
-            rows_per_sec=round(delta / seconds, 1) if seconds > 0 else None, finished_at=timezone.now())
+        if unit not in self._measured:  # no figures from the work itself: the time since the previous unit
+            delta, seconds = rows - self._last_rows, now - self._last_unit_at
+            finished = timezone.now()
+            RunStep.objects.filter(run=self.run, stage=self.stage, unit=unit).update(
+                status=RunStep.Status.SUCCEEDED, rows=delta, duration=round(seconds, 3),
+                rows_per_sec=round(delta / seconds, 1) if seconds > 0 and delta else None,
+                started_at=finished - timedelta(seconds=seconds), finished_at=finished)
         self._last_unit_at, self._last_rows = now, rows
         if done < total and now - self._last_write < self.interval:
             return

@@ -96,11 +96,13 @@ def send_later(run_id: int) -> None:
 
 def cancel_run(run: Run, user=None) -> str:
     """Cancel a queued run at once (and revoke its task); ask a running one to stop."""
-    if transition(run.pk, [S.QUEUED], S.CANCELLED, error_summary=_by("Cancelled before it started", user)):
+    who = user if getattr(user, "is_authenticated", False) else None
+    if transition(run.pk, [S.QUEUED], S.CANCELLED, error_summary=_by("Cancelled before it started", user),
+                  cancelled_by=who):
         if run.celery_task_id and not settings.CELERY_TASK_ALWAYS_EAGER:
             app.control.revoke(run.celery_task_id)
         return "cancelled"
-    if Run.objects.filter(pk=run.pk, status=S.RUNNING).update(cancel_requested=True):
+    if Run.objects.filter(pk=run.pk, status=S.RUNNING).update(cancel_requested=True, cancelled_by=who):
         return "cancelling"
     return "finished"
 
@@ -115,6 +117,9 @@ def retry_run(run: Run, user=None, enqueue: bool = True) -> Run:
     run.refresh_from_db()
     if run.status not in (S.FAILED, S.CANCELLED):
         raise ValueError(f"Run #{run.pk} is {run.status}; only failed or cancelled runs can be retried.")
+    retried = run.children.order_by("-pk").values_list("pk", flat=True).first()
+    if retried:
+        raise ValueError(f"Run #{run.pk} was already retried as Run #{retried}; retry that Run if it did not finish.")
     done = set(run.steps.filter(status=RunStep.Status.SUCCEEDED).values_list("stage", "unit"))
     plan = {**run.plan, "retry_of": run.pk}
     stages = []

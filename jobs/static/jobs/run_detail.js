@@ -32,19 +32,22 @@ document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("[data-live=percent]").forEach((el) => {
       el.textContent = `${Math.round(data.percent)}%`;
     });
-    document.querySelectorAll(".field-current_unit .readonly").forEach((el) => {
-      el.textContent = data.current_unit || "-";
-    });
-    document.querySelectorAll(".field-rows .readonly").forEach((el) => {
-      el.textContent = data.rows;
+    const units = data.units_total ? ` (${data.units_done} of ${data.units_total} units)` : "";
+    const text = {
+      current_stage: data.current_stage_label, current_unit: (data.current_unit || "–") + units,
+      rows: data.rows_text, rows_per_sec: data.rows_per_sec_text, duration: data.duration_text,
+    };
+    Object.entries(text).forEach(([key, value]) => {
+      document.querySelectorAll(`[data-live=${key}]`).forEach((el) => { el.textContent = value; });
     });
     if (steps) {
       steps.replaceChildren(...data.steps.map((s) => {
         const tr = document.createElement("tr");
         const status = document.createElement("td");
         status.append(badge(s.status, s.status_label));
-        tr.append(cell(s.stage), cell(s.unit), status, cell(s.rows, "ho-num"),
-          cell(num(s.duration, 2), "ho-num"), cell(num(s.rows_per_sec, 0), "ho-num"));
+        const rate = s.rows_per_sec === null ? "–" : Math.round(s.rows_per_sec).toLocaleString("en-US");
+        tr.append(cell(s.stage), cell(s.unit), status, cell(s.count, "ho-num"),
+          cell(num(s.duration, 2), "ho-num"), cell(rate, "ho-num"));
         return tr;
       }));
     }

@@ -1,0 +1,6 @@
+"""Date formats of the console: times always with seconds, in the site's time zone (TZ_NAME) and named."""
+DATETIME_FORMAT = "Y-m-d H:i:s T"
+SHORT_DATETIME_FORMAT = "Y-m-d H:i:s"
+TIME_FORMAT = "H:i:s"
+DATE_FORMAT = "Y-m-d"
+SHORT_DATE_FORMAT = "Y-m-d"
