@@ -82,6 +82,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "player_first_name": ("text", "First name."),
     "player_last_name": ("text", "Last name."),
     "player_full_name": ("text", "Full name."),
+    "player_name": ("text", "Player's full name (dim_player.player_full_name), for display."),
+    "opp_team_name": ("text", "Opponent's short team name (dim_team.team_name), for display."),
+    "current_team": ("text", "Short name of the team of the player's latest game."),
     "player_primary_position": ("text", "Usual position."),
     "player_position": ("text", "Position played in the game."),
     "player_hand": ("text", "Shoots left or right."),
@@ -105,7 +108,14 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "session": ("text", "Season session code."),
     "start_date": ("date", "First day of the season."),
     # schedule
-    "game_date": ("date", "Date the game was played."),
+    "date": ("date", "Date the game was played (YYYY-MM-DD), per dim_schedule."),
+    "game_date": ("date", "Date the game was played (YYYY-MM-DD), per dim_schedule."),
+    "schedule_type": ("text", "Past (played), Upcoming or PPD: the master schedule's own column where it has one, "
+                      "else Past when both official scores are known and Upcoming otherwise."),
+    "include": ("boolean", "Game counts for the dashboard (views filter include = true): the master schedule's "
+                "own column where it has one, else true."),
+    **{f"{v}_team_period{p}_goals": ("integer", f"Official {v} goals in period {p} (blank in the sheet when none).")
+       for v in ("home", "away") for p in (1, 2, 3)},
     "game_time": ("text", "Face-off time (HH:MM:SS)."),
     "home_team_id": ("text", "Home team id per the schedule."),
     "away_team_id": ("text", "Away team id per the schedule."),
@@ -122,6 +132,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "games_played": ("integer", "Games played."),
     "goals": ("integer", "Goals."),
     "assists": ("integer", "Assists."),
+    "assist": ("integer", "Assists per the official box score (the master sheet's name)."),
+    "team_venue": ("text", "home or away of the row's team (per dim_schedule)."),
+    "player_game_number": ("text", "Jersey number worn in the game (normalised, e.g. 27)."),
     "points": ("integer", "Goals plus assists."),
     "pim": ("integer", "Penalty minutes."),
     "goals_against": ("integer", "Goals allowed."),
@@ -203,18 +216,47 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "penalty_id": ("text", "Penalty key (its event_id)."),
     # game stats
     "shots": ("integer", "Shot attempts (Shot events)."),
-    "shots_on_goal": ("integer", "Shots on goal."),
+    "sog": ("integer", "Shots on goal (saved or scored)."),
     "blocks": ("integer", "Opponent shots blocked (Shot_Blocked events, credited to the blocker)."),
     "periods_covered": ("text", "Periods the row's tracked figures cover, e.g. 1,2,3 (4 = overtime); a partial "
                         "game covers only the periods tracked in both the events and the shifts sheet."),
-    "faceoffs_won": ("integer", "Faceoffs won."),
-    "faceoffs_lost": ("integer", "Faceoffs lost."),
+    "fo_wins": ("integer", "Faceoffs won."),
+    "fo_losses": ("integer", "Faceoffs lost."),
+    "fo_total": ("integer", "Faceoffs taken (won plus lost)."),
+    "fo_pct": ("numeric", "Faceoffs won / taken x 100, 1 decimal (0 when none taken)."),
+    "cf_pct": ("numeric", "Corsi for / (for + against) x 100, 1 decimal (50 when no attempts)."),
+    "shooting_pct": ("numeric", "Goals / shots on goal x 100, 1 decimal (0 when no shots on goal)."),
+    "hits": ("integer", "Hits (player 1 of Hit events; a non-contact league normally has none)."),
+    "pass_attempts": ("integer", "Passes attempted (player 1 of Pass events)."),
+    "pass_completed": ("integer", "Passes completed (Pass events whose detail is Pass_Completed)."),
+    "pass_pct": ("numeric", "Passes completed / attempted x 100, 1 decimal (0 when none)."),
+    "zone_entries": ("integer", "Zone entries (player 1 of Zone_Entry events)."),
+    "zone_entries_successful": ("integer", "Zone entries tracked successful (event_successful s)."),
+    "zone_exits": ("integer", "Zone exits (player 1 of Zone_Exit events)."),
+    "zone_exits_successful": ("integer", "Zone exits tracked successful (event_successful s)."),
+    "primary_assists": ("integer", "Primary assists counted from tracking (AssistPrimary)."),
+    "secondary_assists": ("integer", "Secondary assists counted from tracking (AssistSecondary)."),
+    "ev_goals": ("integer", "Goals at even strength (same skaters on ice per the event's shift)."),
+    "pp_goals": ("integer", "Power-play goals (scorer's team had more skaters per the event's shift)."),
+    "sh_goals": ("integer", "Short-handed goals (scorer's team had fewer skaters per the event's shift)."),
+    "toi_minutes": ("numeric", "Time on ice in minutes (toi_seconds / 60), 2 decimals."),
+    "avg_shift": ("numeric", "Average shift length in seconds (toi_seconds / shift_count), 1 decimal."),
+    "goals_per_60": ("numeric", "Goals per 60 minutes on ice."),
+    "assists_per_60": ("numeric", "Assists per 60 minutes on ice."),
+    "points_per_60": ("numeric", "Points per 60 minutes on ice."),
+    "plus_ev": ("integer", "Even-strength goals for while on ice."),
+    "minus_ev": ("integer", "Even-strength goals against while on ice."),
+    "plus_minus_ev": ("integer", "Even-strength plus-minus (plus_ev - minus_ev)."),
+    "plus_minus_total": ("integer", "Sum of the team's player plus-minus (all strengths)."),
+    "opponent_team_name": ("text", "Opponent's short team name (per dim_schedule)."),
     "giveaways": ("integer", "Giveaways."),
     "takeaways": ("integer", "Takeaways."),
     "penalties": ("integer", "Penalties taken."),
     "toi_seconds": ("integer", "Time on ice in seconds, from shifts."),
-    "shift_count": ("integer", "Shifts played."),
-    "plus_minus": ("integer", "Even/short-handed goals for minus against while on ice."),
+    "shift_count": ("integer", "Shifts played, consecutive shift rows of the player merged into one logical shift "
+                    "(the dashboard's definition; the shifts sheet splits a shift at every stoppage)."),
+    "plus_minus": ("integer", "Goals for minus goals against while on ice, at any strength (the dashboard's "
+                   "definition: power-play goals count; plus_minus_ev is the even-strength figure)."),
     "corsi_for": ("integer", "Team shot attempts while on ice."),
     "corsi_against": ("integer", "Opponent shot attempts while on ice."),
     "team_game_id": ("text", "Key {game_id}{team_id}."),
@@ -223,19 +265,52 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "goalie_game_id": ("text", "Key {game_id}{team_id}{player_id or J+jersey}."),
     "shots_against": ("integer", "Shots on goal faced."),
     "saves": ("integer", "Saves."),
-    "save_pct": ("numeric", "Saves / shots against."),
+    "save_pct": ("numeric", "Saves / shots against x 100 on a 0-100 scale, 1 decimal (100 when no shots), as the "
+                 "dashboard reads it."),
     # season stats
     "player_season_id": ("text", "Key {season_id}{player_id}."),
     "goalie_season_id": ("text", "Key {season_id}{player_id}."),
     "team_season_id": ("text", "Key {season_id}{team_id}."),
-    "points_per_game": ("numeric", "Points per game."),
-    "goals_against_average": ("numeric", "Goals against per game."),
+    "points_per_game": ("numeric", "Points per game (2 decimals)."),
+    "goals_per_game": ("numeric", "Goals per game (2 decimals)."),
+    "assists_per_game": ("numeric", "Assists per game (2 decimals)."),
+    "pim_per_game": ("numeric", "Penalty minutes per game (2 decimals)."),
+    "gaa": ("numeric", "Goals against per game played (not time-weighted), 2 decimals."),
+    "win_pct": ("numeric", "Wins / games played x 100, 1 decimal."),
+    "shutout_pct": ("numeric", "Shutouts / games played x 100, 1 decimal."),
+    "goals_for_per_game": ("numeric", "Goals for per game (2 decimals)."),
+    "goals_against_per_game": ("numeric", "Goals against per game (2 decimals)."),
+    "career_games": ("integer", "Games played over the career (every season and game type)."),
+    "career_goals": ("integer", "Goals over the career."),
+    "career_assists": ("integer", "Assists over the career."),
+    "career_points": ("integer", "Points over the career."),
+    "career_pim": ("integer", "Penalty minutes over the career."),
+    "career_wins": ("integer", "Wins over the career."),
+    "career_losses": ("integer", "Losses over the career."),
+    "career_goals_against": ("integer", "Goals against over the career."),
+    "career_shutouts": ("integer", "Shutouts over the career."),
+    "career_gaa": ("numeric", "Career goals against per game, 2 decimals."),
+    "career_win_pct": ("numeric", "Career wins / games x 100, 1 decimal."),
+    "career_shutout_pct": ("numeric", "Career shutouts / games x 100, 1 decimal."),
     "wins": ("integer", "Wins."),
     "losses": ("integer", "Losses."),
     "ties": ("integer", "Ties."),
-    "standing_points": ("integer", "Standings points."),
     "goals_for": ("integer", "Goals scored."),
     "goal_diff": ("integer", "Goals for minus against."),
+    # game status and video
+    "home_team": ("text", "Home team's short name per dim_schedule."),
+    "away_team": ("text", "Away team's short name per dim_schedule."),
+    "official_home_goals": ("integer", "Official home goals (dim_schedule.home_total_goals)."),
+    "official_away_goals": ("integer", "Official away goals (dim_schedule.away_total_goals)."),
+    "tracking_status": ("text", "Tracking completeness per qa_game_completeness: COMPLETE, PARTIAL, TEMPLATE, ERROR "
+                        "(the workbook is INVALID or unreadable) or NO_FILE (no tracking workbook)."),
+    "video_key": ("text", "Video key: the video sheet's Key, else V{game_id} + the first 4 letters of its type."),
+    "video_type": ("text", "Full_Ice, Broadcast, Highlights, Goalie, Overhead or Other (default Full_Ice)."),
+    "video_type_id": ("text", "Key of the video type (VT0001 = Full_Ice ... VT0006 = Other)."),
+    "video_description": ("text", "Description from the video sheet."),
+    "period_1_start": ("numeric", "Video time in seconds where period 1 starts (the sheet's start offset)."),
+    "period_2_start": ("numeric", "Video time in seconds where period 2 starts."),
+    "period_3_start": ("numeric", "Video time in seconds where period 3 starts."),
     # qa
     "match": ("boolean", "Tracked value equals the official value."),
     "official_assists": ("integer", "Assists per the official box score."),
@@ -308,10 +383,18 @@ _TRACKED = {
     "points": "Tracked goals plus tracked assists within periods_covered.",
 }
 
+_SEASON_DISPLAY = {
+    "game_type": "Game type of the schedule (Regular, Playoffs, ...; blank reads as Regular) or All for the "
+                 "row summing every game type.",
+    "team_id": "Team of the player's first roster row in the season.",
+    "team_name": "Short name of that team.",
+    "position": "Position of the player's first roster row in the season.",
+}
+
 TABLES: tuple[Table, ...] = (
     # ---- dims from the master workbook
     _table("dim_player", "dim", "Registered players.",
-           "player_id player_first_name player_last_name player_full_name player_primary_position "
+           "player_id player_name player_first_name player_last_name player_full_name player_primary_position "
            "current_skill_rating player_hand birth_year player_gender highest_beer_league player_leadership "
            "player_norad_current_team_id player_url player_image", "player_id", "master"),
     _table("dim_team", "dim", "Teams of both leagues.",
@@ -321,9 +404,12 @@ TABLES: tuple[Table, ...] = (
     _table("dim_season", "dim", "Seasons.", "season_id season session league_id start_date",
            "season_id", "master"),
     _table("dim_schedule", "dim", "Games with the official final score.",
-           "game_id season season_id game_date game_time home_team_id away_team_id home_team_name "
+           "game_id season season_id date game_time home_team_id away_team_id home_team_name "
            "away_team_name game_type playoff_round last_period_type home_total_goals away_total_goals "
-           "game_url video_url", "game_id", "master", upstream=("dim_team",)),
+           "game_url video_url home_team_period1_goals home_team_period2_goals home_team_period3_goals "
+           "away_team_period1_goals away_team_period2_goals away_team_period3_goals schedule_type include "
+           "league_id", "game_id", "master", upstream=("dim_team", "dim_season"),
+           describe={"league_id": "League code of the game's season (dim_season.league_id)."}),
     _table("dim_position", "dim", "Positions.", "position_id name", "position_id", "master"),
     _table("dim_venue", "dim", "Home and away.", "venue_id venue_abbrev name", "venue_id", "master"),
     _table("dim_period", "dim", "Periods.", "period_id name period_seconds", "period_id", "master"),
@@ -346,12 +432,15 @@ TABLES: tuple[Table, ...] = (
            upstream=("fact_shifts",)),
     # ---- facts from the master workbook
     _table("fact_gameroster", "fact", "Official per-game box score (jersey to player).",
-           "player_game_id game_id team_id opp_team_id venue player_id jersey player_position "
-           "games_played goals assists goals_against pim shutouts is_sub skill_rating season game_date",
-           "player_game_id", "master", tags=("basic",), upstream=("dim_schedule",),
+           "player_game_id game_id team_id team_name opp_team_id opp_team_name team_venue player_id "
+           "player_full_name player_game_number player_position games_played goals assist points goals_against "
+           "pim shutouts is_sub skill_rating season season_id date",
+           "player_game_id", "master", tags=("basic",), upstream=("dim_schedule", "dim_player", "dim_team"),
            required="game_id team_id", game_scoped=True,
-           describe={"venue": "home or away of team_id per dim_schedule (the roster's own team_venue is "
-                              "checked against it: qa_data_issues kind venue_conflict).",
+           describe={"team_venue": "home or away of team_id per dim_schedule (the roster's own team_venue is "
+                                   "checked against it: qa_data_issues kind venue_conflict).",
+                     "points": "Official goals plus assists (box score).",
+                     "season_id": "Season of the game per dim_schedule.",
                      "opp_team_id": "The other team of the game per dim_schedule."}),
     _table("fact_registration", "fact", "Season registrations (no contact details).",
            "player_season_registration_id player_id season_id season position restricted "
@@ -407,10 +496,14 @@ TABLES: tuple[Table, ...] = (
            "Per player and game: one row per rostered player on the roster's team (tracked or not), per "
            "tracked player missing from the roster, and per unlinked jersey (team, jersey); tracked figures "
            "next to the official box score.",
-           "player_game_id game_id player_id team_id venue jersey player_position periods_covered goals "
-           "assists points official_goals official_assists official_points shots shots_on_goal blocks "
-           "faceoffs_won faceoffs_lost giveaways takeaways toi_seconds shift_count plus_minus corsi_for "
-           "corsi_against", "player_game_id", "game", tags=("tracking",),
+           "player_game_id game_id player_id player_name team_id team_name opponent_team_name venue season_id "
+           "date game_type jersey position periods_covered goals assists points official_goals official_assists "
+           "official_points pim primary_assists secondary_assists ev_goals pp_goals sh_goals shots sog blocks "
+           "hits fo_wins fo_losses giveaways takeaways pass_attempts pass_completed zone_entries "
+           "zone_entries_successful zone_exits zone_exits_successful toi_seconds shift_count plus_minus plus_ev "
+           "minus_ev corsi_for corsi_against plus_minus_ev fo_total fo_pct cf_pct shooting_pct pass_pct "
+           "toi_minutes avg_shift goals_per_60 assists_per_60 points_per_60", "player_game_id", "game",
+           tags=("tracking",),
            upstream=("fact_goals", "fact_shots", "fact_faceoffs", "fact_shift_players", "fact_gameroster"),
            required="game_id team_id",
            describe={**_TRACKED,
@@ -419,37 +512,82 @@ TABLES: tuple[Table, ...] = (
                      "official_assists": "Assists per the official box score (fact_gameroster); empty when "
                                          "the player is not on the game's roster.",
                      "official_points": "Official goals plus official assists; empty when the player is not "
-                                        "on the game's roster."}),
+                                        "on the game's roster.",
+                     "pim": "Penalty minutes per the official box score (fact_gameroster); empty when the player "
+                            "is not on the game's roster.",
+                     "position": "Position on the game's roster (fact_gameroster.player_position).",
+                     "game_type": "Game type per dim_schedule (blank reads as Regular)."}),
     _table("fact_team_game_stats", "fact", "Per team and game, from tracking.",
-           "team_game_id game_id team_id opp_team_id venue periods_covered goals official_goals shots "
-           "shots_on_goal blocks faceoffs_won faceoffs_lost giveaways takeaways penalties corsi_for "
-           "corsi_against", "team_game_id", "game", tags=("tracking",),
+           "team_game_id game_id team_id team_name opp_team_id venue season_id date game_type periods_covered "
+           "goals assists points official_goals shots sog shooting_pct blocks hits pass_attempts pass_completed "
+           "fo_wins fo_losses toi_seconds plus_minus_total giveaways takeaways penalties corsi_for "
+           "corsi_against cf_pct", "team_game_id", "game", tags=("tracking",),
            upstream=("fact_goals", "fact_shots", "fact_faceoffs"), required="game_id team_id",
-           describe={"goals": _TRACKED["goals"],
+           describe={"goals": _TRACKED["goals"], "assists": "Sum of the team's player rows' tracked assists.",
+                     "points": "Tracked goals plus tracked assists.",
+                     "toi_seconds": "Sum of the team's player rows' time on ice.",
+                     "game_type": "Game type per dim_schedule (blank reads as Regular).",
                      "official_goals": "Official goals of the team in periods_covered: dim_schedule's per-period "
                                        "goals where it has them, else the final score when every regulation "
                                        "period is covered."}),
     _table("fact_goalie_game_stats", "fact", "Per goalie and game, from tracking.",
-           "goalie_game_id game_id team_id player_id jersey periods_covered shots_against saves goals_against "
-           "save_pct toi_seconds", "goalie_game_id", "game", tags=("tracking",),
+           "goalie_game_id game_id team_id team_name venue player_id player_name jersey season_id date "
+           "periods_covered shots_against saves goals_against save_pct toi_seconds", "goalie_game_id", "game",
+           tags=("tracking",),
            upstream=("fact_shots", "fact_goals", "fact_shift_players"), required="game_id team_id",
            describe={"goals_against": "Goals allowed per tracking within periods_covered."}),
-    _table("fact_player_season_stats_basic", "fact", "Season totals per player from the official box score.",
-           "player_season_id season_id season player_id games_played goals assists points pim "
-           "points_per_game", "player_season_id", "master", tags=("basic",), upstream=("fact_gameroster",),
-           describe={k: v for k, v in _OFFICIAL.items() if k in ("goals", "assists", "points", "pim",
-                                                                  "games_played")}),
-    _table("fact_goalie_season_stats_basic", "fact", "Season totals per goalie from the official box score.",
-           "goalie_season_id season_id season player_id games_played goals_against goals_against_average "
-           "shutouts", "goalie_season_id", "master", tags=("basic",), upstream=("fact_gameroster",),
-           describe={k: v for k, v in _OFFICIAL.items() if k in ("goals_against", "shutouts", "games_played")}),
-    _table("fact_team_season_stats_basic", "fact", "Season standings per team from official scores.",
-           "team_season_id season_id season team_id games_played wins losses ties standing_points goals_for "
-           "goals_against goal_diff", "team_season_id", "master", tags=("basic",),
-           upstream=("dim_schedule",),
+    _table("fact_player_season_stats_basic", "fact",
+           "Season totals per skater and game type (Regular, Playoffs, ... and All = every game type) from the "
+           "official box score; goalie rows of the roster are in the goalie table.",
+           "player_season_id game_type season_id season player_id player_name team_id team_name position "
+           "games_played goals assists points pim points_per_game goals_per_game assists_per_game pim_per_game",
+           "player_season_id game_type", "master", tags=("basic",),
+           upstream=("fact_gameroster", "dim_schedule", "dim_player", "dim_team"),
+           describe={**{k: v for k, v in _OFFICIAL.items() if k in ("goals", "assists", "points", "pim",
+                                                                     "games_played")},
+                     **_SEASON_DISPLAY}),
+    _table("fact_goalie_season_stats_basic", "fact",
+           "Season totals per goalie and game type (and All) from the official box score; wins, losses and ties "
+           "from his team's official final score in each game he played.",
+           "goalie_season_id game_type season_id season player_id player_name team_id team_name games_played "
+           "wins losses ties win_pct goals_against gaa shutouts shutout_pct",
+           "goalie_season_id game_type", "master", tags=("basic",),
+           upstream=("fact_gameroster", "dim_schedule", "dim_player", "dim_team"),
+           describe={**{k: v for k, v in _OFFICIAL.items() if k in ("goals_against", "shutouts", "games_played")},
+                     **{k: v for k, v in _SEASON_DISPLAY.items() if k != "position"},
+                     "wins": "Games (with both official scores) his team won.",
+                     "losses": "Games (with both official scores) his team lost.",
+                     "ties": "Games (with both official scores) that ended level."}),
+    _table("fact_team_season_stats_basic", "fact",
+           "Season standings per team and game type (and All) from the official final scores of played games.",
+           "team_season_id game_type season_id season team_id team_name games_played wins losses ties points "
+           "win_pct goals_for goals_against goal_diff goals_for_per_game goals_against_per_game",
+           "team_season_id game_type", "master", tags=("basic",), upstream=("dim_schedule",),
            describe={"goals_for": "Goals scored per the official final scores (dim_schedule), not tracking.",
                      "goals_against": "Goals allowed per the official final scores (dim_schedule), not "
-                                      "tracking."}),
+                                      "tracking.",
+                     "points": "Standings points: 2 per win, 1 per tie.",
+                     "win_pct": "Points percentage: points / (2 x games played) x 100, 1 decimal.",
+                     "game_type": _SEASON_DISPLAY["game_type"]}),
+    _table("fact_player_career_stats_basic", "fact",
+           "Career totals per skater over every season and game type (the old table of this name had one row per "
+           "season and game type; a career is what the dashboard's career page and milestones want).",
+           "player_id player_name current_team position career_games career_goals career_assists career_points "
+           "career_pim goals_per_game assists_per_game points_per_game pim_per_game", "player_id", "master",
+           tags=("basic",), upstream=("fact_gameroster", "dim_schedule", "dim_player", "dim_team"),
+           describe={"position": "Position of the player's latest roster row."}),
+    _table("fact_goalie_career_stats_basic", "fact",
+           "Career totals per goalie: the sum of his All season rows.",
+           "player_id player_name current_team career_games career_wins career_losses career_goals_against "
+           "career_gaa career_shutouts career_win_pct career_shutout_pct", "player_id", "master",
+           tags=("basic",), upstream=("fact_goalie_season_stats_basic",)),
+    _table("fact_video", "fact", "The game's videos, from <id>_video_times.xlsx beside its tracking workbook.",
+           "video_key game_id season_id video_type video_type_id video_url video_description period_1_start "
+           "period_2_start period_3_start", "video_key", "game", tags=("tracking",), upstream=("dim_schedule",),
+           required="game_id", describe={"video_url": "Video URL: the first of Url_1, url, video_url, youtube_url."}),
+    _table("fact_game_status", "fact", "Every scheduled game with its official score and tracking status.",
+           "game_id game_date home_team away_team official_home_goals official_away_goals tracking_status",
+           "game_id", "league", upstream=("dim_schedule", "qa_game_completeness"), required="tracking_status"),
     # ---- quality
     _table("qa_goal_verification", "qa", "Tracked goals against the official score, per game and team.",
            "game_id team_id venue periods_covered official_goals tracked_goals match", "game_id team_id", "game",
@@ -505,3 +643,20 @@ def catalog_version(tables: tuple[Table, ...] | list[Table] | None = None) -> st
     ]
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     return digest[:12]
+
+
+# The views are catalog objects too, declared beside the tables (etl/views.py); each reads catalog tables only.
+from .views import VIEWS, VIEWS_BY_NAME, View  # noqa: E402
+
+__all__ = ["COLUMNS", "TABLES", "TABLES_BY_NAME", "VIEWS", "VIEWS_BY_NAME", "Column", "Table", "View",
+           "catalog_version", "get_table"]
+
+
+def _check_views() -> None:
+    for view in VIEWS:
+        unknown = [name for name in view.reads if name not in TABLES_BY_NAME]
+        if unknown:
+            raise KeyError(f"view {view.name} reads tables the catalog does not declare: {unknown}")
+
+
+_check_views()

@@ -305,6 +305,33 @@ def read_game(game: GameFile) -> dict[str, pd.DataFrame]:
     return out
 
 
+VIDEO = "video"  # key of the game's video sheet among its frames (from <id>_video_times.xlsx, when present)
+
+
+def video_file(game: GameFile) -> Path | None:
+    """The game's ``<id>_video_times.xlsx`` next to its tracking workbook, if there is one."""
+    path = game.path.parent / f"{game.game_id}_video_times.xlsx"
+    return path if path.is_file() else None
+
+
+def game_inputs_hash(game: GameFile) -> str:
+    """Hash of the game's inputs: the workbook's hash alone, or combined with its video sheet's."""
+    video = video_file(game)
+    if video is None:
+        return file_hash(game.path)
+    return hashlib.sha256(f"{file_hash(game.path)}:{file_hash(video)}".encode()).hexdigest()
+
+
+def read_video(game: GameFile) -> pd.DataFrame | None:
+    """The first sheet of the game's video file (None when absent); InputError naming it when unreadable."""
+    path = video_file(game)
+    if path is None:
+        return None
+    relpath = str(Path(game.relpath).parent / path.name)
+    names = open_sheet_names(path, relpath)
+    return _read_sheets(path, relpath, names[:1])[names[0]]
+
+
 # ---- Excel error values (#DIV/0!, #N/A, ...): the calamine reader hands them over as blanks, so they are found
 # in the sheet XML, to be reported instead of silently read as empty cells.
 

@@ -337,6 +337,7 @@ def run_etl(
         publish_from = time.perf_counter()
         total_rows += _write_folders_without_workbook(store, source, write, league, options, reporter)
         total_rows += _write_vocab(store, write, codes, plan)
+        total_rows += _write_game_status(store, write, league, game_status)
         manifest = {
             "catalog_version": plan.catalog_version,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -493,11 +494,30 @@ def _write_folders_without_workbook(store: OutputStore, source: Source, write: s
     return rows
 
 
+# tracking_status of fact_game_status per qa_game_completeness status (the dashboard's vocabulary)
+TRACKING_STATUS = {"COMPLETE": "COMPLETE", "PARTIAL": "PARTIAL", "TEMPLATE": "TEMPLATE", "INVALID": "ERROR",
+                   "NO_WORKBOOK": "NO_FILE"}
+
+
+def _write_game_status(store: OutputStore, write: set[str], league, statuses: dict[int, str]) -> int:
+    """fact_game_status: one row per scheduled game; games without a usable status are NO_FILE."""
+    if "fact_game_status" not in write:
+        return 0
+    s = league.schedule
+    status = s["game_id"].map(lambda g: TRACKING_STATUS.get(statuses.get(int(g), "NO_WORKBOOK"), "ERROR"))
+    df = pd.DataFrame({
+        "game_id": s["game_id"], "game_date": s["date"], "home_team": s["home_team_name"],
+        "away_team": s["away_team_name"], "official_home_goals": s["home_total_goals"],
+        "official_away_goals": s["away_total_goals"], "tracking_status": status,
+    })
+    return store.writer("fact_game_status").write(df.reset_index(drop=True))
+
+
 def _write_vocab(store: OutputStore, write: set[str], codes: dict[str, set[str]], plan: EtlPlan) -> int:
     rows = 0
     reuse = any(g.action == "reuse" for g in plan.games)
     for t in TABLES:
-        if t.grain != "league" or t.name not in write:
+        if t.grain != "league" or t.name not in write or t.name == "fact_game_status":
             continue
         previous = store.read_table(t.name) if reuse else None
         seen = codes.get(t.name, set())

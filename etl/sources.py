@@ -12,14 +12,17 @@ import pandas as pd
 
 from .errors import EtlError
 from .excel_source import (
+    VIDEO,
     GameFile,
     GameFolder,
     discover_games,
     file_hash,
     find_master,
     folders_without_workbook,
+    game_inputs_hash,
     read_game,
     read_master,
+    read_video,
     refused_folders,
 )
 from .staging import StagingSource
@@ -80,10 +83,15 @@ class ExcelSource:
         return refused_folders(self.data_dir)
 
     def game_hash(self, game: GameFile) -> str:
-        return file_hash(game.path)
+        return game_inputs_hash(game)
 
     def read_game(self, game: GameFile) -> dict[str, pd.DataFrame]:
-        return read_game(GameFile(game.game_id, self.data_dir / game.relpath, game.relpath, game.note))
+        located = GameFile(game.game_id, self.data_dir / game.relpath, game.relpath, game.note)
+        frames = read_game(located)
+        video = read_video(located)
+        if video is not None:
+            frames[VIDEO] = video
+        return frames
 
 
 def open_source(name: str, data_dir: str | Path, staging_url: str = "") -> Source:

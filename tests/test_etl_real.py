@@ -146,9 +146,9 @@ def test_real_venue_conflicts_are_reported_and_the_schedule_decides(real_dir, re
     away = roster["game_id"].map(schedule["away_team_id"])
     known = roster[(roster["team_id"] == home) | (roster["team_id"] == away)]
     expected = (known["team_id"] == home[known.index]).map({True: "home", False: "away"})
-    assert (known["venue"] == expected).all()
+    assert (known["team_venue"] == expected).all()
     assert first["team_venue"] != roster.loc[(roster["game_id"] == str(first["game_id"]))
-                                             & (roster["team_id"] == first["team_id"]), "venue"].iloc[0]
+                                             & (roster["team_id"] == first["team_id"]), "team_venue"].iloc[0]
 
 
 def test_real_blocked_shots_and_periods_covered(real_outputs):

@@ -103,7 +103,7 @@ def test_blank_opponent_inputs_keep_the_opponents(sample_out):
     faceoffs = read_csv(sample_out / "fact_faceoffs.csv")
     assert faceoffs.loc[faceoffs["game_id"] == gid, "loser_player_id"].notna().all()
     stats = read_csv(sample_out / "fact_player_game_stats.csv")
-    assert stats.loc[stats["game_id"] == gid, "faceoffs_lost"].astype(int).sum() == \
+    assert stats.loc[stats["game_id"] == gid, "fo_losses"].astype(int).sum() == \
         (faceoffs["game_id"] == gid).sum()
     # the same game in every style gives the same share of opponent rows (within noise)
     shares = {g: (players.loc[players["game_id"] == g, "side"] == "opp").mean() for g in STYLE_GAMES.values()}
@@ -284,9 +284,9 @@ def test_one_row_per_player_game_on_the_rosters_team(sample_src, sample_out):
     assert len(linked) == len(roster)
     official = merged.set_index(["game_id", "player_id"])
     assert (official["official_goals"] == official["goals_roster"]).all()
-    assert (official["official_assists"] == official["assists_roster"]).all()
+    assert (official["official_assists"] == official["assist"]).all()
     points = official["official_points"].astype(int)
-    assert (points == official["goals_roster"].astype(int) + official["assists_roster"].astype(int)).all()
+    assert (points == official["goals_roster"].astype(int) + official["assist"].astype(int)).all()
 
 
 def test_jerseys_on_the_wrong_side_are_credited_to_the_roster_and_reported(sample_out):
@@ -345,7 +345,7 @@ def test_an_unlinked_jersey_is_one_row_with_its_event_figures_and_its_ice_time(l
     rows = stats[(stats["game_id"] == gid) & (stats["jersey"] == "77")]
     assert len(rows) == 1 and rows["player_id"].isna().all()
     row = rows.iloc[0]
-    assert int(row["toi_seconds"]) > 0 and int(row["shots"]) + int(row["faceoffs_won"]) + int(row["giveaways"]) > 0
+    assert int(row["toi_seconds"]) > 0 and int(row["shots"]) + int(row["fo_wins"]) + int(row["giveaways"]) > 0
     assert row["player_game_id"].endswith("J77")
     issues = read_csv(out / "qa_data_issues.csv")
     hit = issues[(issues["game_id"] == gid) & (issues["kind"] == "jersey_not_on_roster")]
@@ -426,7 +426,8 @@ def test_venue_conflicts_are_reported_and_the_schedule_decides_everywhere(sample
     for table in ("fact_gameroster", "fact_player_game_stats", "fact_team_game_stats", "fact_event_players",
                   "fact_shift_players"):
         df = read_csv(sample_out / f"{table}.csv").dropna(subset=["team_id"])
-        pairs = zip(df["game_id"], df["team_id"], df["venue"], strict=True)
+        column = "team_venue" if table == "fact_gameroster" else "venue"
+        pairs = zip(df["game_id"], df["team_id"], df[column], strict=True)
         assert all(venue[(g, t)] == v for g, t, v in pairs), table
     roster = read_csv(sample_out / "fact_gameroster.csv")
     both = roster.merge(schedule.reset_index()[["game_id", "home_team_id", "away_team_id"]], on="game_id")

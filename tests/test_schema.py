@@ -23,7 +23,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from psycopg import sql
 
-from etl.catalog import TABLES, Column, catalog_version
+from etl.catalog import TABLES, VIEWS, Column, catalog_version
 from etl.schema import (
     ApplyFailed,
     DestructiveChangeRefused,
@@ -368,7 +368,9 @@ def test_generated_script_loads_with_psql(role, db, tmp_path):
 
     proc = load(SCRIPT)
     assert proc.returncode == 0, proc.stderr
-    assert set(live_columns(db)) == {t.name for t in TABLES} | {"hockeyops_schema_history"}
+    views = {v.name for v in VIEWS}
+    assert set(live_columns(db)) == {t.name for t in TABLES} | views | {"hockeyops_schema_history"}
+    assert all([c[0] for c in live_columns(db)[v.name]] == list(v.columns) for v in VIEWS)  # declared, in order
     assert plan_schema(db, SchemaOptions()).empty  # the script and apply agree
     assert q(db, "SELECT source FROM hockeyops_schema_history") == [("script",)]
 

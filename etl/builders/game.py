@@ -22,6 +22,7 @@ from . import stats
 from .master import PERIOD_SECONDS, REGULATION_PERIODS, League
 from .players import Resolver
 from .tracking import SLOTS, normalize_events, normalize_shifts
+from .video import video_table
 
 GOAL_TYPES = {"goal"}
 OTHER = {"home": "away", "away": "home"}
@@ -224,14 +225,22 @@ def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, 
     in_window = attempts[attempts["period"].isin(window.events)]
     credits = stats.credit_rows(players, first, goal_events)
     credits["assists"] = list(prim.dropna()) + list(sec.dropna())
+    credits["primary_assists"] = list(prim.dropna())
+    credits["secondary_assists"] = list(sec.dropna())
     credits["blocks"] = list(blocker)
+    names = league.players.set_index("player_id")["player_full_name"]
+    shown = stats.display(gid, sched)
+    team_names = _team_names(sched)
     t["fact_player_game_stats"] = stats.player_stats(gid, players, sp, first, credits, in_window, roster,
-                                                     team_venue, window)
+                                                     team_venue, window, names, team_names, shown)
     official = {v: league.official_goals(gid, v, set(window.events)) for v in ("home", "away")}
-    t["fact_team_game_stats"] = stats.team_stats(gid, sched, team_of, first, attempts, official, window)
-    t["fact_goalie_game_stats"] = stats.goalie_stats(gid, sp, in_window, window)
+    t["fact_team_game_stats"] = stats.team_stats(gid, sched, team_of, first, attempts, official, window,
+                                                 t["fact_player_game_stats"])
+    t["fact_goalie_game_stats"] = stats.goalie_stats(gid, sp, in_window, window, names, team_names, team_venue,
+                                                     shown)
     t["qa_goal_verification"] = _goal_verification(gid, league, team_of, first, ev_periods, status, game, issues)
     t["qa_scorer_verification"] = stats.scorer_verification(gid, t["fact_player_game_stats"])
+    t["fact_video"] = video_table(gid, frames.get("video"), sched["season_id"])
 
     link = float(players["player_id"].notna().mean()) if len(players) else 0.0
     result.completeness = _completeness(
@@ -544,8 +553,9 @@ def _attempts(first: pd.DataFrame) -> pd.DataFrame:
     f = first.loc[a.index]
     a["shift_id"] = f["shift_id"]
     a["period"] = f["period"]
-    a["even_or_short"] = ~_flag(pd.to_numeric(f["own_skaters"], errors="coerce")
-                                > pd.to_numeric(f["opp_skaters"], errors="coerce"))
+    # skaters of the attempt's team minus the opponent's (0 = even strength, > 0 power play); unknown reads as even
+    a["gap"] = (pd.to_numeric(f["own_skaters"], errors="coerce")
+                - pd.to_numeric(f["opp_skaters"], errors="coerce")).fillna(0)
     a["on_goal"] = a["on_goal"].astype(bool)
     a["goal"] = a["goal"].astype(bool)
     return a.reset_index(names="event_index")

@@ -5,6 +5,7 @@ import pandas as pd
 
 from ..codes import clean_text, jersey, to_number, yes_no
 from ..issues import IssueLog
+from .seasons import season_stats
 
 PERIOD_SECONDS = 18 * 60
 REGULATION_PERIODS = 3
@@ -94,7 +95,7 @@ def build_master(frames: dict[str, pd.DataFrame], file: str, issues: IssueLog) -
     p["player_id"] = _text(p, "player_id")
     p = _dedupe(p, "player_id", issues, file, "dim_player")
     out["dim_player"] = pd.DataFrame({
-        "player_id": p["player_id"],
+        "player_id": p["player_id"], "player_name": _text(p, "player_full_name"),
         "player_first_name": _text(p, "player_first_name"),
         "player_last_name": _text(p, "player_last_name"),
         "player_full_name": _text(p, "player_full_name"),
@@ -148,7 +149,7 @@ def build_master(frames: dict[str, pd.DataFrame], file: str, issues: IssueLog) -
     s = s[~unknown]
     schedule = pd.DataFrame({
         "game_id": s["game_id"], "season": _int(s, "season"), "season_id": _text(s, "season_id"),
-        "game_date": _date(s, "date"), "game_time": _text(s, "game_time"),
+        "date": _date(s, "date"), "game_time": _text(s, "game_time"),
         "home_team_id": s["home_team_id"], "away_team_id": s["away_team_id"],
         "home_team_name": _text(s, "home_team_name"), "away_team_name": _text(s, "away_team_name"),
         "game_type": _text(s, "game_type"), "playoff_round": _text(s, "playoff_round"),
@@ -156,7 +157,13 @@ def build_master(frames: dict[str, pd.DataFrame], file: str, issues: IssueLog) -
         "home_total_goals": _int(s, "home_total_goals", issues, file, "dim_schedule"),
         "away_total_goals": _int(s, "away_total_goals", issues, file, "dim_schedule"),
         "game_url": _text(s, "game_url"), "video_url": _text(s, "video_url"),
+        **{f"{v}_team_period{p}_goals": _int(s, f"{v}_team_period{p}_goals") for v in ("home", "away")
+           for p in (1, 2, 3)},
     })
+    schedule["schedule_type"] = schedule_types(s, schedule)
+    schedule["include"] = yes_no(s["include"]).fillna(True) if "include" in s else True
+    league_of = out["dim_season"].set_index("season_id")["league_id"]
+    schedule["league_id"] = schedule["season_id"].map(league_of)
     out["dim_schedule"] = schedule
 
     r = frames["fact_gameroster"].copy()
@@ -182,10 +189,12 @@ def build_master(frames: dict[str, pd.DataFrame], file: str, issues: IssueLog) -
         "goals_against": _int(r, "goals_against", issues, file, "fact_gameroster"),
         "pim": _int(r, "pim"), "shutouts": _int(r, "shutouts"),
         "is_sub": yes_no(r["sub"]) if "sub" in r else pd.NA,
-        "skill_rating": _int(r, "skill_rating"), "season": _int(r, "season"), "game_date": _date(r, "date"),
+        "skill_rating": _int(r, "skill_rating"), "season": _int(r, "season"), "date": _date(r, "date"),
     })
     roster["is_sub"] = roster["is_sub"].fillna(False)
-    out["fact_gameroster"] = roster
+    names = out["dim_player"].set_index("player_id")["player_full_name"]
+    team_names = out["dim_team"].set_index("team_id")["team_name"]
+    out["fact_gameroster"] = roster_table(roster, schedule, names, team_names)
 
     reg = frames.get("fact_registration", pd.DataFrame(columns=["player_season_registration_id"])).copy()
     reg["player_season_registration_id"] = _text(reg, "player_season_registration_id")
@@ -223,9 +232,29 @@ def build_master(frames: dict[str, pd.DataFrame], file: str, issues: IssueLog) -
     })
 
     out.update(static_dims())
-    out.update(season_stats(roster, schedule))
+    out.update(season_stats(roster, schedule, names, team_names))
     players = out["dim_player"][["player_id", "player_full_name"]]
     return out, League(schedule, roster, players, period_goal_table(s))
+
+
+def schedule_types(s: pd.DataFrame, schedule: pd.DataFrame) -> pd.Series:
+    """Past, Upcoming or PPD per game: the sheet's own schedule_type where it has one, else Past when both
+    official scores are known and Upcoming otherwise."""
+    scored = schedule["home_total_goals"].notna() & schedule["away_total_goals"].notna()
+    derived = pd.Series("Upcoming", index=schedule.index, dtype="string").mask(scored, "Past")
+    return _text(s, "schedule_type").fillna(derived) if "schedule_type" in s else derived
+
+
+def roster_table(roster: pd.DataFrame, schedule: pd.DataFrame, names: pd.Series,
+                 team_names: pd.Series) -> pd.DataFrame:
+    """fact_gameroster under the dashboard's names, with the display names and the game's season."""
+    out = roster.rename(columns={"assists": "assist", "venue": "team_venue", "jersey": "player_game_number"})
+    out["points"] = out["goals"].fillna(0) + out["assist"].fillna(0)
+    out["team_name"] = out["team_id"].map(team_names)
+    out["opp_team_name"] = out["opp_team_id"].map(team_names)
+    out["player_full_name"] = out["player_id"].map(names)
+    out["season_id"] = out["game_id"].map(schedule.set_index("game_id")["season_id"])
+    return out
 
 
 def roster_venues(r: pd.DataFrame, schedule: pd.DataFrame, file: str,
@@ -314,55 +343,4 @@ def static_dims() -> dict[str, pd.DataFrame]:
                                     "period_seconds": [PERIOD_SECONDS] * 3 + [5 * 60]}),
         "dim_zone": pd.DataFrame({"zone_id": ["o", "n", "d"], "name": ["Offensive", "Neutral", "Defensive"]}),
         "dim_player_role": pd.DataFrame(roles, columns=["player_role_id", "side", "role_number"]),
-    }
-
-
-def season_stats(roster: pd.DataFrame, schedule: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Season aggregates from the official box score and scores (tag ``basic``)."""
-    season_of = schedule.set_index("game_id")["season_id"]
-    r = roster.copy()
-    r["season_id"] = r["game_id"].map(season_of)
-    r = r[r["player_id"].notna() & r["season_id"].notna()]
-    gp = r["games_played"].fillna(1)
-    r = r.assign(gp=gp, g=r["goals"].fillna(0), a=r["assists"].fillna(0), pim_=r["pim"].fillna(0),
-                 ga=r["goals_against"].fillna(0), so=r["shutouts"].fillna(0))
-    grp = r.groupby(["season_id", "player_id"], sort=True)
-    players = grp.agg(season=("season", "max"), games_played=("gp", "sum"), goals=("g", "sum"),
-                      assists=("a", "sum"), pim=("pim_", "sum")).reset_index()
-    players["points"] = players["goals"] + players["assists"]
-    players["points_per_game"] = (players["points"] / players["games_played"].where(
-        players["games_played"] > 0)).round(3)
-    players["player_season_id"] = players["season_id"] + players["player_id"]
-
-    goalies = r[r["player_position"].fillna("").str.lower().str.startswith("goal")]
-    ggrp = goalies.groupby(["season_id", "player_id"], sort=True)
-    gstats = ggrp.agg(season=("season", "max"), games_played=("gp", "sum"), goals_against=("ga", "sum"),
-                      shutouts=("so", "sum")).reset_index()
-    gstats["goals_against_average"] = (gstats["goals_against"] / gstats["games_played"].where(
-        gstats["games_played"] > 0)).round(3)
-    gstats["goalie_season_id"] = gstats["season_id"] + gstats["player_id"]
-
-    played = schedule[schedule["home_total_goals"].notna() & schedule["away_total_goals"].notna()
-                      & schedule["season_id"].notna()]
-    rows = []
-    for venue, other in (("home", "away"), ("away", "home")):
-        gf = played[f"{venue}_total_goals"].astype("int64")
-        ga = played[f"{other}_total_goals"].astype("int64")
-        rows.append(pd.DataFrame({
-            "season_id": played["season_id"], "season": played["season"],
-            "team_id": played[f"{venue}_team_id"], "goals_for": gf, "goals_against": ga,
-            "wins": (gf > ga).astype(int), "losses": (gf < ga).astype(int), "ties": (gf == ga).astype(int),
-        }))
-    tg = pd.concat(rows, ignore_index=True)
-    teams = tg.groupby(["season_id", "team_id"], sort=True).agg(
-        season=("season", "max"), games_played=("wins", "size"), wins=("wins", "sum"),
-        losses=("losses", "sum"), ties=("ties", "sum"), goals_for=("goals_for", "sum"),
-        goals_against=("goals_against", "sum")).reset_index()
-    teams["standing_points"] = teams["wins"] * 2 + teams["ties"]
-    teams["goal_diff"] = teams["goals_for"] - teams["goals_against"]
-    teams["team_season_id"] = teams["season_id"] + teams["team_id"]
-    return {
-        "fact_player_season_stats_basic": players,
-        "fact_goalie_season_stats_basic": gstats,
-        "fact_team_season_stats_basic": teams,
     }

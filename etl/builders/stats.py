@@ -65,6 +65,15 @@ def credit_rows(players: pd.DataFrame, first: pd.DataFrame, goal_events: pd.Inde
     is_goal = players["event_index"].isin(goal_events).to_numpy()
     on_goal = pd.Series(shot_detail).str.contains("goal|onnet", regex=True).to_numpy()
     detail_s = players["detail_key"].fillna("")  # the row's own detail (giveaway/takeaway by that player)
+    ev_type = first["type_key"].reindex(ev_of).fillna("").to_numpy()
+    ev_detail = pd.Series(first["detail_key"].reindex(ev_of).fillna("").to_numpy())
+    ok = (first["successful"].reindex(ev_of).fillna("").astype(str).str.lower() == "s").to_numpy()
+    gap = (pd.to_numeric(first["own_skaters"], errors="coerce")
+           - pd.to_numeric(first["opp_skaters"], errors="coerce")).reindex(ev_of).to_numpy()
+    passes = ev1 & (ev_type == "pass")
+    entries = ev1 & ev_detail.str.startswith("zone_entry").to_numpy()
+    exits = ev1 & ev_detail.str.startswith("zone_exit").to_numpy()
+    scored = ev1 & is_goal
     return {
         "goals": players.index[ev1 & is_goal],
         "shots": players.index[ev1 & is_shot],
@@ -73,6 +82,16 @@ def credit_rows(players: pd.DataFrame, first: pd.DataFrame, goal_events: pd.Inde
         "faceoffs_lost": players.index[op1 & is_faceoff],
         "giveaways": players.index[ev1 & detail_s.str.contains("giveaway", regex=False).to_numpy()],
         "takeaways": players.index[ev1 & detail_s.str.contains("takeaway", regex=False).to_numpy()],
+        "hits": players.index[ev1 & (ev_type == "hit")],
+        "pass_attempts": players.index[passes],
+        "pass_completed": players.index[passes & ev_detail.str.contains("completed", regex=False).to_numpy()],
+        "zone_entries": players.index[entries],
+        "zone_entries_successful": players.index[entries & ok],
+        "zone_exits": players.index[exits],
+        "zone_exits_successful": players.index[exits & ok],
+        "ev_goals": players.index[scored & (gap == 0)],
+        "pp_goals": players.index[scored & (gap > 0)],
+        "sh_goals": players.index[scored & (gap < 0)],
     }
 
 
@@ -130,9 +149,30 @@ def _tkey(team: pd.Series, player: pd.Series) -> pd.Series:
     return team.astype("string") + "|" + player.astype("string")
 
 
+def _pct(num: pd.Series, den: pd.Series, digits: int = 1) -> pd.Series:
+    """num / den x 100 rounded; 0 when den is 0 (the dashboard's convention for game figures)."""
+    return (num * 100 / den.where(den > 0)).fillna(0).astype("float64").round(digits)
+
+
+def display(gid: int, sched: pd.Series) -> dict:
+    """The game's display columns shared by the per-game tables."""
+    return {"season_id": sched["season_id"], "date": sched["date"],
+            "game_type": sched["game_type"] if pd.notna(sched["game_type"]) else "Regular"}
+
+
+def logical_shifts(shift_ids: pd.Series, keys: pd.Series) -> pd.Series:
+    """Shifts per player key, consecutive shift rows (shift_index n, n+1, ...) of a player merged into one."""
+    if shift_ids.empty:
+        return pd.Series(dtype="int64")
+    df = pd.DataFrame({"k": keys.to_numpy(), "i": shift_ids.str[-5:].astype("int64").to_numpy()})
+    df = df.drop_duplicates().sort_values(["k", "i"])
+    starts = (df["i"].diff() != 1) | (df["k"] != df["k"].shift())
+    return starts.groupby(df["k"].to_numpy()).sum().astype("int64")
+
+
 def player_stats(gid: int, players: pd.DataFrame, sp: pd.DataFrame, first: pd.DataFrame, credits: dict,
                  attempts: pd.DataFrame, roster: pd.DataFrame, team_venue: dict[str, str],
-                 window: Window) -> pd.DataFrame:
+                 window: Window, names: pd.Series, team_names: dict[str, str], shown: dict) -> pd.DataFrame:
     """fact_player_game_stats rows: every rostered player, every other tracked player, every unlinked jersey.
 
     ``credits`` maps a figure to the ``players`` row labels credited with it; ``attempts`` are the
@@ -161,24 +201,32 @@ def player_stats(gid: int, players: pd.DataFrame, sp: pd.DataFrame, first: pd.Da
         stat[name] = _count(keyed.loc[labels]) if len(labels) else pd.Series(dtype="int64")
     sp_key = _tkey(sp_in["team_id"], sp_in["pkey"])
     stat["toi_seconds"] = sp_in["duration_seconds"].groupby(sp_key.to_numpy()).sum()
-    stat["shift_count"] = sp_key.value_counts()
+    stat["shift_count"] = logical_shifts(sp_in["shift_id"], sp_key)
     skaters = sp_in[~sp_in["is_goalie"].astype(bool)].assign(k=sp_key)
     on_ice = attempts.merge(skaters[["shift_id", "team_id", "k"]], on="shift_id", suffixes=("_shot", ""))
     same = on_ice["team_id_shot"] == on_ice["team_id"]
     stat["corsi_for"] = on_ice.loc[same, "k"].value_counts()
     stat["corsi_against"] = on_ice.loc[~same, "k"].value_counts()
-    goals = attempts[attempts["goal"] & attempts["even_or_short"]]
-    pm = goals.merge(skaters[["shift_id", "team_id", "k"]], on="shift_id", suffixes=("_goal", ""))
-    sign = np.where(pm["team_id_goal"] == pm["team_id"], 1, -1)
-    stat["plus_minus"] = pd.Series(sign, index=pm.index).groupby(pm["k"].to_numpy()).sum()
+    pm = attempts[attempts["goal"]].merge(skaters[["shift_id", "team_id", "k"]], on="shift_id",
+                                          suffixes=("_goal", ""))
+    mine = pm["team_id_goal"] == pm["team_id"]
+    even = (pm["gap"] == 0).to_numpy()
+    by_key = pm["k"].to_numpy()
+    stat["plus_minus"] = pd.Series(np.where(mine, 1, -1), index=pm.index).groupby(by_key).sum()
+    stat["plus_ev"] = pd.Series((mine & even).astype(int).to_numpy(), index=pm.index).groupby(by_key).sum()
+    stat["minus_ev"] = pd.Series((~mine & even).astype(int).to_numpy(), index=pm.index).groupby(by_key).sum()
     stat = stat.reindex(base.index).fillna(0).astype("int64")
 
     official = ros.set_index(_tkey(ros["team_id"], ros["pkey"]))
     position = roster.dropna(subset=["player_id"]).drop_duplicates("player_id").set_index("player_id")
+    opponent = {team: name for team, name in team_names.items()}
     out = pd.DataFrame({
         "player_game_id": str(gid) + base["team_id"] + base["pkey"], "game_id": gid,
-        "player_id": base["player_id"], "team_id": base["team_id"], "venue": base["team_id"].map(team_venue),
-        "jersey": base["jersey"], "player_position": base["player_id"].map(position["player_position"]),
+        "player_id": base["player_id"], "player_name": base["player_id"].map(names),
+        "team_id": base["team_id"], "team_name": base["team_id"].map(team_names),
+        "opponent_team_name": base["team_id"].map(lambda t: next((n for k, n in opponent.items() if k != t), None)),
+        "venue": base["team_id"].map(team_venue), **shown,
+        "jersey": base["jersey"], "position": base["player_id"].map(position["player_position"]),
         "periods_covered": window.label,
     })
     for col in ("goals", "assists"):
@@ -187,15 +235,40 @@ def player_stats(gid: int, players: pd.DataFrame, sp: pd.DataFrame, first: pd.Da
     out["official_goals"] = official["goals"].reindex(base.index).astype("Int64")
     out["official_assists"] = official["assists"].reindex(base.index).astype("Int64")
     out["official_points"] = out["official_goals"] + out["official_assists"]
-    for col in ("shots", "shots_on_goal", "blocks", "faceoffs_won", "faceoffs_lost", "giveaways", "takeaways",
-                "toi_seconds", "shift_count", "plus_minus", "corsi_for", "corsi_against"):
-        out[col] = stat[col]
+    out["pim"] = official["pim"].reindex(base.index).astype("Int64")
+    renamed = {"shots_on_goal": "sog", "faceoffs_won": "fo_wins", "faceoffs_lost": "fo_losses"}
+    for col in PLAYER_COUNTS:
+        out[renamed.get(col, col)] = stat[col]
+    out["plus_minus_ev"] = out["plus_ev"] - out["minus_ev"]
+    out["fo_total"] = out["fo_wins"] + out["fo_losses"]
+    out["fo_pct"] = _pct(out["fo_wins"], out["fo_total"])
+    out["cf_pct"] = (out["corsi_for"] * 100 / (out["corsi_for"] + out["corsi_against"]).where(
+        lambda n: n > 0)).fillna(50).round(1)
+    out["shooting_pct"] = _pct(out["goals"], out["sog"])
+    out["pass_pct"] = _pct(out["pass_completed"], out["pass_attempts"])
+    out["toi_minutes"] = (out["toi_seconds"] / 60).round(2)
+    out["avg_shift"] = (out["toi_seconds"] / out["shift_count"].where(out["shift_count"] > 0)).round(1)
+    for col in ("goals", "assists", "points"):
+        out[f"{col}_per_60"] = (out[col] * 3600 / out["toi_seconds"].where(out["toi_seconds"] > 0)).round(2)
     return out.sort_values(["venue", "team_id", "player_game_id"]).reset_index(drop=True)
 
 
+# Counted figures of fact_player_game_stats, in catalog order (before their dashboard renames).
+PLAYER_COUNTS = ("primary_assists", "secondary_assists", "ev_goals", "pp_goals", "sh_goals", "shots",
+                 "shots_on_goal", "blocks", "hits", "faceoffs_won", "faceoffs_lost", "giveaways", "takeaways",
+                 "pass_attempts", "pass_completed", "zone_entries", "zone_entries_successful", "zone_exits",
+                 "zone_exits_successful", "toi_seconds", "shift_count", "plus_minus", "plus_ev", "minus_ev",
+                 "corsi_for", "corsi_against")
+
+
 def team_stats(gid: int, sched: pd.Series, team_of: dict[str, str], first: pd.DataFrame, attempts: pd.DataFrame,
-               official: dict[str, int | None], window: Window) -> pd.DataFrame:
-    """fact_team_game_stats rows (two per game), event figures in the window's event periods."""
+               official: dict[str, int | None], window: Window, pstats: pd.DataFrame) -> pd.DataFrame:
+    """fact_team_game_stats rows (two per game), event figures in the window's event periods; assists,
+    passes, hits, time on ice and plus-minus are the sums of the team's player rows (``pstats``)."""
+    summed = pstats.groupby("team_id")[["assists", "hits", "pass_attempts", "pass_completed", "toi_seconds",
+                                        "plus_minus"]].sum()
+    shown = display(gid, sched)
+    names = {sched["home_team_id"]: sched["home_team_name"], sched["away_team_id"]: sched["away_team_name"]}
     ev = first[first["period"].isin(window.events)]
     att = attempts[attempts["period"].isin(window.events)]
     detail, shot_detail = ev["detail_key"].fillna(""), ev["shot_detail_key"].fillna("")
@@ -205,27 +278,40 @@ def team_stats(gid: int, sched: pd.Series, team_of: dict[str, str], first: pd.Da
         own = _flag(ev["team_id"] == team)
         theirs = _flag(ev["team_id"] == opp)
         shots = own & ev["is_shot"]
+        mine = summed.loc[team] if team in summed.index else pd.Series(0, index=summed.columns)
+        goals = int((own & ev["is_goal"]).sum())
+        sog = int((shots & shot_detail.str.contains("goal|onnet", regex=True)).sum())
         rows.append({
-            "team_game_id": f"{gid}{team}", "game_id": gid, "team_id": team, "opp_team_id": opp, "venue": venue,
-            "periods_covered": window.label, "goals": int((own & ev["is_goal"]).sum()),
-            "official_goals": official[venue], "shots": int(shots.sum()),
-            "shots_on_goal": int((shots & shot_detail.str.contains("goal|onnet", regex=True)).sum()),
+            "team_game_id": f"{gid}{team}", "game_id": gid, "team_id": team, "team_name": names.get(team),
+            "opp_team_id": opp, "venue": venue, **shown,
+            "periods_covered": window.label, "goals": goals, "assists": int(mine["assists"]),
+            "points": goals + int(mine["assists"]),
+            "official_goals": official[venue], "shots": int(shots.sum()), "sog": sog,
+            "shooting_pct": round(goals * 100 / sog, 1) if sog else 0.0,
             "blocks": int((theirs & ev["is_shot"] & (shot_detail == "shot_blocked")).sum()),
-            "faceoffs_won": int((own & ev["is_faceoff"]).sum()),
-            "faceoffs_lost": int((theirs & ev["is_faceoff"]).sum()),
+            "hits": int(mine["hits"]), "pass_attempts": int(mine["pass_attempts"]),
+            "pass_completed": int(mine["pass_completed"]),
+            "fo_wins": int((own & ev["is_faceoff"]).sum()),
+            "fo_losses": int((theirs & ev["is_faceoff"]).sum()),
+            "toi_seconds": int(mine["toi_seconds"]), "plus_minus_total": int(mine["plus_minus"]),
             "giveaways": int((own & detail.str.contains("giveaway", regex=False)).sum()),
             "takeaways": int((own & detail.str.contains("takeaway", regex=False)).sum()),
             "penalties": int((own & ev["is_penalty"]).sum()),
             "corsi_for": int((att["team_id"] == team).sum()),
             "corsi_against": int((att["team_id"] == opp).sum()),
         })
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out["cf_pct"] = (out["corsi_for"] * 100 / (out["corsi_for"] + out["corsi_against"]).where(
+        lambda n: n > 0)).fillna(50).round(1)
+    return out
 
 
-def goalie_stats(gid: int, sp: pd.DataFrame, attempts: pd.DataFrame, window: Window) -> pd.DataFrame:
+def goalie_stats(gid: int, sp: pd.DataFrame, attempts: pd.DataFrame, window: Window, names: pd.Series,
+                 team_names: dict[str, str], team_venue: dict[str, str], shown: dict) -> pd.DataFrame:
     """fact_goalie_game_stats rows: goalies of the shifts in the window."""
-    cols = ["goalie_game_id", "game_id", "team_id", "player_id", "jersey", "periods_covered", "shots_against",
-            "saves", "goals_against", "save_pct", "toi_seconds"]
+    cols = ["goalie_game_id", "game_id", "team_id", "team_name", "venue", "player_id", "player_name", "jersey",
+            "season_id", "date", "periods_covered", "shots_against", "saves", "goals_against", "save_pct",
+            "toi_seconds"]
     g = sp[sp["is_goalie"].astype(bool) & sp["period"].isin(window.shifts) & sp["team_id"].notna()]
     if g.empty:
         return pd.DataFrame(columns=cols)
@@ -241,8 +327,13 @@ def goalie_stats(gid: int, sp: pd.DataFrame, attempts: pd.DataFrame, window: Win
     toi["shots_against"] = sa.reindex(toi.index).fillna(0).astype(int)
     toi["goals_against"] = ga.reindex(toi.index).fillna(0).astype(int)
     toi["saves"] = toi["shots_against"] - toi["goals_against"]
-    toi["save_pct"] = (toi["saves"] / toi["shots_against"].where(toi["shots_against"] > 0)).round(4)
+    toi["save_pct"] = (toi["saves"] * 100 / toi["shots_against"].where(toi["shots_against"] > 0)).fillna(100.0)
+    toi["save_pct"] = toi["save_pct"].astype("float64").round(1)
     toi = toi.reset_index()
+    toi["team_name"] = toi["team_id"].map(team_names)
+    toi["venue"] = toi["team_id"].map(team_venue)
+    toi["player_name"] = toi["player_id"].map(names)
+    toi["season_id"], toi["date"] = shown["season_id"], shown["date"]
     toi["goalie_game_id"] = str(gid) + toi["team_id"] + toi["k"]
     toi["game_id"] = gid
     toi["periods_covered"] = window.label

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from ..catalog import TABLES, Column, Table
+from ..catalog import TABLES, VIEWS, Column, Table, View
 from .options import SchemaError, SchemaOptions, catalog_version_of
 
 HISTORY_TABLE = "hockeyops_schema_history"
@@ -214,6 +214,36 @@ def drop_table(table: str, if_exists: bool = False) -> str:
     return _text(sql.SQL("DROP TABLE" + (" IF EXISTS" if if_exists else "") + " {}").format(_ident(table)))
 
 
+VIEW_MARK = "[hockeyops view "  # comment suffix of the views hockeyops manages: [hockeyops view <digest>]
+
+
+def views_over(names: set[str], views: Sequence[View] = VIEWS) -> list[View]:
+    """The catalog views whose tables are all among ``names``."""
+    return [v for v in views if set(v.reads) <= names]
+
+
+def view_digest(comment: str | None) -> str | None:
+    """The digest recorded in a managed view's comment (None for a view hockeyops did not create)."""
+    if not comment or VIEW_MARK not in comment:
+        return None
+    return comment.rsplit(VIEW_MARK, 1)[1].rstrip("]")
+
+
+def create_view(view: View, role: str | None = None) -> list[str]:
+    """CREATE VIEW, its comment (description plus digest) and, with a read role, its grant."""
+    out = [_text(sql.SQL("CREATE VIEW {} AS {}").format(_ident(view.name), sql.SQL(view.select))),
+           _text(sql.SQL("COMMENT ON VIEW {} IS {}").format(
+               _ident(view.name), sql.Literal(f"{view.description} {VIEW_MARK}{view.digest}]")))]
+    if role:
+        out.append(grant_select(view.name, role))
+    return out
+
+
+def drop_view(name: str, if_exists: bool = False) -> str:
+    """Never CASCADE: a view of the user's on top of ours makes the drop fail instead."""
+    return _text(sql.SQL("DROP VIEW" + (" IF EXISTS" if if_exists else "") + " {}").format(_ident(name)))
+
+
 def history_statements() -> list[str]:
     """The history table (RLS on, no policy: only its owner and superusers read it)."""
     t = _ident(HISTORY_TABLE)
@@ -252,8 +282,11 @@ def script_sections(options: SchemaOptions, tables: Sequence[Table] = TABLES) ->
     sections: list[tuple[str, list[str]]] = []
     if options.drop:
         touching = [fk for fk in foreign_keys(tables) if fk.table in names or fk.ref_table in names]
-        sections.append(("Drop the derived foreign keys that touch these tables, then the tables (never CASCADE)",
-                         [drop_constraint(fk.table, fk.name, if_exists=True) for fk in touching]
+        reading = [v for v in VIEWS if set(v.reads) & names]
+        sections.append(("Drop the catalog views on these tables, the derived foreign keys that touch them, then "
+                         "the tables (never CASCADE)",
+                         [drop_view(v.name, if_exists=True) for v in reading]
+                         + [drop_constraint(fk.table, fk.name, if_exists=True) for fk in touching]
                          + [drop_table(t.name, if_exists=True) for t in selected]))
     sections.append(("Tables" + (" with primary keys" if options.pk else ""),
                      [create_table(t, options.pk) for t in selected]))
@@ -269,6 +302,9 @@ def script_sections(options: SchemaOptions, tables: Sequence[Table] = TABLES) ->
         sections.append((f"Row-level security: read-only policy for role {options.rls_role}",
                          [ensure_role(options.rls_role)]
                          + [s for t in selected for s in rls_statements(t.name, options.rls_role)]))
+    role = options.rls_role if options.rls else None
+    sections.append(("Views the dashboard reads (catalog views over the selected tables)",
+                     [s for v in views_over(names) for s in create_view(v, role)]))
     sections.append(("Record this script in the schema history",
                      history_statements() + [history_insert("script", catalog_version_of(tables), options,
                                                             sorted(names))]))

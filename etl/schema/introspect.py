@@ -227,6 +227,15 @@ def dependent_views(conn: psycopg.Connection, table_oid: int, column: str | None
     return [name for (name,) in conn.execute(query, {"oid": table_oid, "col": column}).fetchall()]
 
 
+def live_views(conn: psycopg.Connection) -> dict[str, str | None]:
+    """Views of the current schema by name, with their comments."""
+    query = """
+        SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_catalog.pg_class c
+        WHERE c.relkind = 'v' AND c.relnamespace = current_schema()::regnamespace ORDER BY 1
+    """
+    return {name: comment for name, comment in conn.execute(query).fetchall()}
+
+
 def can_select(conn: psycopg.Connection, role: str, table_oid: int) -> bool:
     query = "SELECT has_table_privilege(%s::name, %s::oid, 'SELECT')"
     return bool(conn.execute(query, (role, table_oid)).fetchone()[0])

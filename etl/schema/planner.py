@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from ..catalog import TABLES, Column, Table
+from ..catalog import TABLES, VIEWS_BY_NAME, Column, Table
 from ..progress import CancelToken, NullReporter, Reporter
 from ..text import plural
 from . import ddl
@@ -24,6 +24,7 @@ from .introspect import (
     connect,
     dependent_views,
     introspect,
+    live_views,
     normalize_type,
     row_count,
     value_count,
@@ -31,9 +32,11 @@ from .introspect import (
 from .options import SchemaError, SchemaOptions, catalog_version_of
 
 # Execution order; within a kind, table order (sorted) is kept.
-KINDS = ("create role", "create table", "add column", "drop foreign key", "drop primary key", "drop index",
+KINDS = ("create role", "drop view", "create table", "add column", "drop foreign key", "drop primary key", "drop index",
          "change type", "drop not null", "set not null", "drop column", "add primary key", "add foreign key",
-         "add index", "set comments", "row-level security", "drop table")
+         "add index", "set comments", "row-level security", "drop table", "create view")
+# Changes after which a view reading the table is dropped first and re-created last (same transaction).
+_VIEW_BREAKING = ("drop column", "change type", "drop table")
 # Type changes that cannot lose or reject data.
 _WIDENING = {("smallint", "integer"), ("smallint", "bigint"), ("integer", "bigint"), ("smallint", "numeric"),
              ("integer", "numeric"), ("bigint", "numeric"), ("real", "double precision"),
@@ -168,6 +171,7 @@ class _Differ:
                 self._rls(table.name, self.live.tables.get(table.name))
         for name in self.drop_tables:
             self._drop_table(name)
+        self._views()
         order = {kind: i for i, kind in enumerate(KINDS)}
         ops = sorted(self.ops, key=lambda op: order[op.kind])
         return Plan(catalog_version_of(self.tables), opts, [t.name for t in self.selected], ops)
@@ -207,7 +211,7 @@ class _Differ:
             if name not in table.column_names:
                 self.dropped_columns.add((table.name, name))
                 rows = value_count(self.conn, table.name, name)
-                views = dependent_views(self.conn, live.oid, name)
+                views = [v for v in dependent_views(self.conn, live.oid, name) if v not in VIEWS_BY_NAME]
                 note = f"; used by view {', '.join(views)}, so it will fail until they are changed" if views else ""
                 self.add("drop column", table.name, name, [ddl.drop_column(table.name, name)],
                          f"drop column {table.name}.{name} ({rows} rows have a value){note}",
@@ -227,7 +231,7 @@ class _Differ:
     def _change_type(self, table: str, live: LiveTable, col: Column, got: str, want: str) -> None:
         safe = want == "text" or (got, want) in _WIDENING
         rows = None if safe else value_count(self.conn, table, col.name)
-        views = dependent_views(self.conn, live.oid, col.name)
+        views = [v for v in dependent_views(self.conn, live.oid, col.name) if v not in VIEWS_BY_NAME]
         note = f"; used by view {', '.join(views)}: PostgreSQL refuses until they are changed" if views else ""
         self.add("change type", table, col.name, [ddl.change_type(table, col)],
                  f"change type of {table}.{col.name} from {got} to {want}{note}", destructive=not safe, rows=rows)
@@ -344,6 +348,40 @@ class _Differ:
         if statements:
             self.add("row-level security", table, None, statements,
                      f"row-level security on {table} for {role}: {', '.join(what)}")
+
+    # -- views
+    def _views(self) -> None:
+        """Create missing catalog views, replace changed ones, re-create those over a changing table and drop
+        managed views the catalog no longer has (whole-catalog selections only)."""
+        live = live_views(self.conn)
+        available = {t.name for t in self.selected} | (set(self.live.tables) - set(self.drop_tables))
+        breaking = {op.table for op in self.ops if op.kind in _VIEW_BREAKING}
+        role = self.options.rls_role if self.options.rls else None
+        for view in ddl.views_over(available):
+            comment = live.get(view.name, False)
+            if comment is False:
+                self.add("create view", view.name, None, ddl.create_view(view, role),
+                         f"create view {view.name} (reads {', '.join(view.reads)})")
+                continue
+            digest = ddl.view_digest(comment)
+            why = ("its definition changed" if digest != view.digest
+                   else next((f"{t} changes" for t in view.reads if t in breaking), ""))
+            if role and not why and not can_select(self.conn, role, self._oid(view.name)):
+                self.add("row-level security", view.name, None, [ddl.grant_select(view.name, role)],
+                         f"grant SELECT on view {view.name} to {role}")
+            if why:
+                self.add("drop view", view.name, None, [ddl.drop_view(view.name)],
+                         f"drop view {view.name} to re-create it: {why}")
+                self.add("create view", view.name, None, ddl.create_view(view, role),
+                         f"re-create view {view.name} (reads {', '.join(view.reads)})")
+        if self.options.covers_everything(self.tables):
+            for name, comment in sorted(live.items()):
+                if name not in VIEWS_BY_NAME and ddl.view_digest(comment) is not None:
+                    self.add("drop view", name, None, [ddl.drop_view(name)],
+                             f"drop view {name}, no longer in the catalog")
+
+    def _oid(self, name: str) -> int:
+        return self.conn.execute("SELECT to_regclass(%s)::oid", (name,)).fetchone()[0]
 
     def _drop_table(self, name: str) -> None:
         live = self.live.tables[name]
