@@ -17,7 +17,7 @@ def build_analytics(game_id: int, tables: dict[str, pd.DataFrame], sched: pd.Ser
     """Every analytics table of one game (``tables``: its built fact tables; ``players``: dim_player)."""
     ctx = game_context(game_id, tables, sched, players)
     shots = xg.shot_frame(ctx)
-    by_shift = per_shift(ctx, attempts(ctx, shots))
+    by_shift = per_shift(ctx, attempts(ctx, shots), shots)
     stats = micro.micro_stats(ctx)
     micro.report_untracked(ctx, stats, file, issues)
     return {

@@ -95,22 +95,25 @@ def attempts(ctx: GameContext, shots: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([shot_rows, extra], ignore_index=True)
 
 
-def per_shift(ctx: GameContext, att: pd.DataFrame) -> pd.DataFrame:
-    """Per shift and venue: attempts for/against, goals for/against and xG for/against (0 where none)."""
+def per_shift(ctx: GameContext, att: pd.DataFrame, shots: pd.DataFrame) -> pd.DataFrame:
+    """Per shift and venue: attempts for/against, goals for/against and xG for/against (0 where none).
+
+    xG sums every shot of the shift (``shots``), so a team's shift xG adds up to its shots' xG."""
     goals = ctx.goals[["event_id", "venue"]].merge(ctx.events[["event_id", "shift_id"]], on="event_id", how="left")
-    a = att.groupby(["shift_id", "venue"]).agg(n=("event_id", "size"), xg=("xg", "sum"))
+    n = att.groupby(["shift_id", "venue"]).size()
+    xg = shots.groupby(["shift_id", "venue"])["xg"].sum()
     g = goals.groupby(["shift_id", "venue"]).size()
     rows = []
     for venue in VENUES:
         other = "away" if venue == "home" else "home"
         out = pd.DataFrame(index=ctx.shifts["shift_id"])
         out["venue"] = venue
-        out["cf"] = _pick(a["n"], venue, out.index)
-        out["ca"] = _pick(a["n"], other, out.index)
+        out["cf"] = _pick(n, venue, out.index)
+        out["ca"] = _pick(n, other, out.index)
         out["gf"] = _pick(g, venue, out.index)
         out["ga"] = _pick(g, other, out.index)
-        out["xgf"] = _pick(a["xg"], venue, out.index, float)
-        out["xga"] = _pick(a["xg"], other, out.index, float)
+        out["xgf"] = _pick(xg, venue, out.index, float)
+        out["xga"] = _pick(xg, other, out.index, float)
         rows.append(out.reset_index())
     return pd.concat(rows, ignore_index=True)
 
