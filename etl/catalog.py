@@ -12,6 +12,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from .catalog_analytics import analytics_tables
+
 CATEGORIES = ("dim", "fact", "qa")
 TAGS = ("basic", "tracking")
 # How a table is built: from the master workbook alone, per tracked game, or from all games.
@@ -615,6 +617,7 @@ TABLES: tuple[Table, ...] = (
            required="problem action", game_scoped=True),
 )
 
+TABLES += analytics_tables(COLUMNS, _table)  # issue 13: the analytics tables (etl/catalog_analytics.py)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
 

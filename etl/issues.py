@@ -45,6 +45,7 @@ KINDS: dict[str, str] = {
     "not_a_game_folder": "a folder under games/ whose name is not a game number, or that links outside the data",
     "game_not_scheduled": "a tracked game that is not in dim_schedule (game left out)",
     "odd_file_name": "the tracking workbook is not named <game_id>_tracking.xlsx",
+    "untracked_metric": "no event of the game records an analytics metric (e.g. hits): its column is 0, not measured",
     # master workbook
     "missing_sheet": "an optional master sheet is missing",
     "missing_key": "a master row without its key",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..analytics import build_analytics
 from ..errors import InputError
 from ..excel_source import GameFile, GameFolder
 from ..issues import IssueLog
@@ -241,6 +242,7 @@ def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, 
     t["qa_goal_verification"] = _goal_verification(gid, league, team_of, first, ev_periods, status, game, issues)
     t["qa_scorer_verification"] = stats.scorer_verification(gid, t["fact_player_game_stats"])
     t["fact_video"] = video_table(gid, frames.get("video"), sched["season_id"])
+    t.update(build_analytics(gid, t, sched, league.players, game.relpath, issues))
 
     link = float(players["player_id"].notna().mean()) if len(players) else 0.0
     result.completeness = _completeness(

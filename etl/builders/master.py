@@ -233,7 +233,7 @@ def build_master(frames: dict[str, pd.DataFrame], file: str, issues: IssueLog) -
 
     out.update(static_dims())
     out.update(season_stats(roster, schedule, names, team_names))
-    players = out["dim_player"][["player_id", "player_full_name"]]
+    players = out["dim_player"][["player_id", "player_full_name", "current_skill_rating"]]
     return out, League(schedule, roster, players, period_goal_table(s))
 
 

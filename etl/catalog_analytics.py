@@ -1,0 +1,162 @@
+"""Catalog declarations of the analytics tables (issue 13), appended to ``etl.catalog.TABLES``.
+
+Kept apart from the core declarations so that work on the core tables and this module do not touch
+the same lines. Column names follow the dashboard contract; a column already in the shared vocabulary
+(``etl.catalog.COLUMNS``) is reused with its type, and new names are added to it here.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+_FLAG = "(0/1)"
+_SIDE = "game_id season_id venue team_id team_name home_team_id away_team_id"
+_PLAYER = "game_id season_id player_id player_name team_id team_name venue"
+
+# New column vocabulary: name -> (Postgres type, description).
+ANALYTICS_COLUMNS: dict[str, tuple[str, str]] = {
+    "player_name": ("text", "Player full name (dim_player.player_full_name)."),
+    "team_name": ("text", "Short team name."),
+    # shots and xG
+    "is_rebound": ("integer", f"Shot within a few seconds of a Rebound event {_FLAG}."),
+    "is_rush": ("integer", f"Shot on goal within 7 s of a controlled zone entry by its team {_FLAG}."),
+    "is_high_danger": ("integer", f"Shot danger level is high {_FLAG}."),
+    "is_scoring_chance": ("integer", f"Shot on goal of high or medium danger {_FLAG}."),
+    "danger_level": ("text", "high (rebound, tip, one-timer, deflection), medium (offensive zone) or low; shots "
+                             "on goal and goals only."),
+    "shot_type_factor": ("numeric", "xG factor of the shot type (event_detail_2)."),
+    "xg_raw": ("numeric", "Shot probability before the flurry adjustment (etl/analytics/weights.py)."),
+    "flurry_id": ("text", "Flurry key FL{game_id}{n:05d}: shots of one shooter less than 3 s apart."),
+    "xg": ("numeric", "Expected goals of the shot: its share of its flurry's 1 - prod(1 - xg_raw); sums to the "
+                      "shooter's and team's xG."),
+    "xg_for": ("numeric", "Expected goals for (sum of the shots' xg)."),
+    "xg_against": ("numeric", "Expected goals against (sum of the opponent's shots' xg)."),
+    # lines
+    "combo_type": ("text", "forward (forward group of 2+) or defense (defence pair)."),
+    "combo_key": ("text", "Comma-separated sorted player ids of the combination (J+jersey for unlinked)."),
+    "forward_combo": ("text", "Forwards of the combination (null on defence rows)."),
+    "defense_combo": ("text", "Defencemen of the pair (null on forward rows)."),
+    "toi_together": ("numeric", "Seconds on ice together (sum of the shared shifts' durations)."),
+    "cf_pct": ("numeric", "Corsi-for %: corsi_for / (corsi_for + corsi_against) * 100; 50 when none."),
+    "player_1_id": ("text", "First player of the teammate pair (the smaller id)."),
+    "player_1_name": ("text", "Name of player 1."),
+    "player_2_id": ("text", "Second player of the pair."),
+    "player_2_name": ("text", "Name of player 2."),
+    "shared_shifts": ("integer", "Shifts both players were on."),
+    "toi_player_1_apart": ("numeric", "Seconds player 1 was on ice without player 2."),
+    "toi_player_2_apart": ("numeric", "Seconds player 2 was on ice without player 1."),
+    "cf_pct_together": ("numeric", "Corsi-for % of the shared shifts."),
+    "cf_pct_apart": ("numeric", "Corsi-for % of the shifts of either player without the other; 50 when none."),
+    "cf_pct_delta": ("numeric", "cf_pct_together - cf_pct_apart."),
+    # ratings
+    "shifts_tracked": ("integer", "Shift rows of the player in the game."),
+    "player_rating": ("numeric", "dim_player.current_skill_rating (null when unrated)."),
+    "avg_own_rating": ("numeric", "The player's (or side's) rating; 4.0 when unrated."),
+    "avg_opp_rating": ("numeric", "Mean over the shifts of the opposing skaters' mean rating (quality of "
+                                  "competition)."),
+    "rating_diff": ("numeric", "avg_own_rating - avg_opp_rating (positive: stronger than the competition)."),
+    "shift_quality_score": ("numeric", "xg_for - xg_against of the shift."),
+    "shift_quality": ("text", "good, even or poor by shift_quality_score (bounds in etl/analytics/weights.py)."),
+    # zones
+    "offensive_zone_events": ("integer", "Events in the side's offensive zone (own events in o, opponent's in d)."),
+    "defensive_zone_events": ("integer", "Events in the side's defensive zone (own in d, opponent's in o)."),
+    "neutral_zone_events": ("integer", "Events in the neutral zone."),
+    "offensive_zone_pct": ("numeric", "Share of the game's zoned events in the side's offensive zone, %."),
+    "defensive_zone_pct": ("numeric", "Share in the side's defensive zone, %."),
+    "neutral_zone_pct": ("numeric", "Share in the neutral zone, %."),
+    "total_entries": ("integer", "Zone entries by the player (Zone_Entry or Zone_EntryFailed, event player 1)."),
+    "controlled_entries": ("integer", "Entries carried or passed in (ZoneEntry_Rush, _RushBreakaway, _Pass)."),
+    "dump_entries": ("integer", "Dump-in entries."),
+    "failed_entries": ("integer", "Failed entries (Zone_EntryFailed, or a detail naming fail/turnover)."),
+    "controlled_entry_pct": ("numeric", "controlled_entries / total_entries * 100; 0 when none."),
+    "games": ("integer", "Games covered (1 per game row)."),
+    "total_exits": ("integer", "Zone exits by the player (Zone_Exit or Zone_ExitFailed, event player 1)."),
+    "controlled_exits": ("integer", "Exits carried or passed out (ZoneExit_Rush, ZoneExit_Pass)."),
+    "failed_exits": ("integer", "Failed exits (Zone_ExitFailed, or a detail naming fail/turnover/misplay)."),
+    # saves
+    "save_id": ("text", "Save key (the save's event_id)."),
+    "goalie_name": ("text", "Name of the goalie."),
+    "event_type": ("text", "Event type as tracked (always Save here)."),
+    "save_type": ("text", "glove, blocker, pad, butterfly, chest, stick, scramble or other (event_detail_2)."),
+    "is_freeze": ("integer", f"The goalie froze the puck (Save_Freeze) {_FLAG}."),
+    # micro stats (one event counts once per player)
+    **{name: ("integer", desc) for name, desc in {
+        "dekes": "Dekes (not BeatDeke / StoppedDeke, which are defensive).",
+        "drives_middle": "Drives through the middle.", "drives_wide": "Drives wide.",
+        "drives_corner": "Drives to the corner.", "drives_net": "Drives to the net (not through the middle).",
+        "drives_total": "drives_middle + drives_wide + drives_corner + drives_net.",
+        "cutbacks": "Cutbacks.", "cycles": "Cycle plays.", "screens": "Screens in front of the goalie.",
+        "crash_net": "Net crashes.", "give_and_go": "Give-and-go plays.", "second_touch": "Second-touch plays.",
+        "delays": "Delay plays.", "breakouts": "Breakout plays.", "dump_ins": "Dump-ins (and dump and chase).",
+        "odd_man_rushes": "Odd-man rushes.", "forechecks": "Forechecks.", "backchecks": "Backchecks.",
+        "poke_checks": "Poke checks.", "stick_checks": "Stick checks.", "zone_ent_denials": "Zone entries denied.",
+        "puck_battles": "Puck battles engaged (loose-puck or board battles).",
+        "loose_puck_wins": "Loose-puck battles won.", "board_battles_won": "Board battles won.",
+        "puck_recoveries": "Puck recoveries / retrievals.",
+        "puck_battles_total": "loose_puck_wins + puck_recoveries + board_battles_won.",
+        "hits": "Hits (event type Hit; a non-contact league tracks none: see qa_data_issues untracked_metric).",
+        "pass_attempts": "Passes attempted (event type Pass, event player 1).",
+        "pass_completed": "Passes completed (event_detail Pass_Completed).",
+        "plays_successful": "Events of the player (player 1) marked successful.",
+        "plays_unsuccessful": "Events of the player (player 1) marked unsuccessful.",
+    }.items()},
+    "pass_pct": ("numeric", "pass_completed / pass_attempts * 100; 0 when none."),
+}
+
+_MICRO = ("dekes drives_middle drives_wide drives_corner drives_net cutbacks cycles screens crash_net give_and_go "
+          "second_touch delays breakouts dump_ins odd_man_rushes forechecks backchecks poke_checks stick_checks "
+          "zone_ent_denials puck_battles loose_puck_wins board_battles_won puck_recoveries drives_total "
+          "puck_battles_total hits pass_attempts pass_completed pass_pct plays_successful plays_unsuccessful")
+_EVENTS = ("fact_events", "fact_event_players")
+_SHIFTS = ("fact_events", "fact_shifts", "fact_shift_players", "fact_goals")
+
+# (name, description, columns, primary key, upstream)
+_TABLES = (
+    ("fact_shot_xg", "One row per shot (Shot or Goal event) with its danger level, rush and rebound flags and "
+     "expected goals.",
+     "shot_id event_id game_id season_id period elapsed_seconds team_id venue player_id player_name "
+     "goalie_player_id event_type_id event_detail_id event_detail_2_id zone_id is_on_goal is_goal is_rebound "
+     "is_rush is_high_danger is_scoring_chance danger_level shot_type_factor xg_raw flurry_id xg",
+     "shot_id", _EVENTS + ("fact_shifts",)),
+    ("fact_line_combos", "Per game and side: forward groups (2+) and defence pairs over their shared shifts.",
+     f"{_SIDE} combo_type combo_key forward_combo defense_combo shift_count toi_together corsi_for "
+     "corsi_against cf_pct goals_for goals_against xg_for xg_against",
+     "game_id venue combo_type combo_key", _SHIFTS),
+    ("fact_wowy", "With or without you: every pair of teammates who shared a shift, together and apart.",
+     f"{_SIDE} player_1_id player_1_name player_2_id player_2_name shared_shifts toi_together "
+     "toi_player_1_apart toi_player_2_apart corsi_for corsi_against goals_for goals_against cf_pct_together "
+     "cf_pct_apart cf_pct_delta", "game_id player_1_id player_2_id", _SHIFTS),
+    ("fact_player_qoc_summary", "Quality of competition per skater and game: own rating against the "
+     "opponents on ice.",
+     f"{_PLAYER} toi_seconds shifts_tracked player_rating avg_own_rating avg_opp_rating rating_diff",
+     "game_id player_id", ("fact_shift_players",)),
+    ("fact_shift_quality", "Per shift and side: attempts, goals and xG for and against, and the ratings on ice.",
+     "shift_id game_id season_id venue team_id team_name duration_seconds corsi_for corsi_against goals_for "
+     "goals_against xg_for xg_against avg_own_rating avg_opp_rating shift_quality_score shift_quality",
+     "shift_id venue", _SHIFTS),
+    ("fact_team_zone_time", "Per game and side: events by zone seen from the side.",
+     f"{_SIDE} offensive_zone_events defensive_zone_events neutral_zone_events offensive_zone_pct "
+     "defensive_zone_pct neutral_zone_pct", "game_id venue", ("fact_events",)),
+    ("fact_zone_entry_summary", "Per player and game: zone entries, controlled, dumped and failed.",
+     f"{_PLAYER} total_entries controlled_entries dump_entries failed_entries controlled_entry_pct",
+     "game_id player_id", _EVENTS),
+    ("fact_zone_exit_summary", "Per player and game: zone exits, controlled and failed.",
+     f"{_PLAYER} games total_exits controlled_exits failed_exits", "game_id player_id", _EVENTS),
+    ("fact_saves", "One row per save event with the goalie, save type and the danger of the shot saved.",
+     "save_id event_id game_id season_id period elapsed_seconds team_id venue goalie_player_id goalie_name "
+     "event_type event_detail_id event_detail_2_id save_type is_freeze shot_id danger_level is_high_danger",
+     "save_id", _EVENTS + ("fact_shifts",)),
+    ("fact_player_micro_stats", "Per player and game: micro plays, passes and tagged plays (0 where none; "
+     "untracked metrics are noted in qa_data_issues).", f"{_PLAYER} {_MICRO}", "game_id player_id", _EVENTS),
+)
+
+
+def analytics_tables(columns: dict[str, tuple[str, str]], table: Callable) -> tuple:
+    """The analytics tables, declared with ``table`` (``etl.catalog._table``) after adding their columns to
+    the shared vocabulary ``columns``; a name already there keeps its declaration and must keep its type."""
+    for name, (type_, description) in ANALYTICS_COLUMNS.items():
+        known = columns.setdefault(name, (type_, description))
+        if known[0] != type_:
+            raise TypeError(f"The analytics column {name} is declared as {type_}, but the catalog already has it "
+                            f"as {known[0]}.")
+    return tuple(table(name, "fact", description, cols, pk, "game", tags=("tracking",), upstream=upstream)
+                 for name, description, cols, pk, upstream in _TABLES)
