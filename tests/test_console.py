@@ -80,7 +80,8 @@ def test_runs_list_columns_filters_and_times_with_seconds(client):
     assert f"#{etl.pk}<" in only_etl and f"#{failed.pk}<" in only_etl
     schema_runs = client.get(reverse("admin:jobs_run_changelist") + "?stage=schema").content.decode()
     assert f"#{etl.pk}<" not in schema_runs
-    for query in ("?trigger=admin", "?target_name=embedded", "?status=failed", "?created_at__gte=2000-01-01"):
+    year = timezone.now().year
+    for query in ("?trigger=admin", "?target_name=embedded", "?status=failed", f"?created_at__year={year}"):
         assert client.get(reverse("admin:jobs_run_changelist") + query).status_code == 200
 
 
