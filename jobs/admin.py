@@ -167,7 +167,7 @@ class RunAdmin(ReadOnlyAdmin):
         done = f" ({run.units_done} of {run.units_total} units)" if run.units_total else ""
         return format_html('<span data-live="current_unit">{}</span>', (run.current_unit or "–") + done)
 
-    @admin.display(description="Rows", ordering="rows")
+    @admin.display(description="Processed", ordering="rows")  # rows, or operations for schema Runs
     def rows_display(self, run: Run) -> str:
         word = "operation" if run_measure(run) == "operations" else "row"
         return format_html('<span data-live="rows" data-word="{}">{}</span>', word, plural(run.rows, word))

@@ -73,14 +73,15 @@ def test_runs_list_columns_filters_and_times_with_seconds(client):
     etl = etl_run(tables=["dim_team"])
     failed = queued_run(status=Run.Status.FAILED, error_summary="The target rejected the load of dim_team.")
     html = client.get(reverse("admin:jobs_run_changelist")).content.decode()
-    for column in ("Stages", "Target", "Trigger", "Requested by", "Duration", "Rows", "Error"):
+    for column in ("Stages", "Target", "Trigger", "Requested by", "Duration", "Processed", "Error"):
         assert f">{column}<" in html or f">{column}</a>" in html, column
     assert "The target rejected the load" in html and re.search(r"\d\d:\d\d:\d\d UTC", html)
     only_etl = client.get(reverse("admin:jobs_run_changelist") + "?stage=etl").content.decode()
     assert f"#{etl.pk}<" in only_etl and f"#{failed.pk}<" in only_etl
     schema_runs = client.get(reverse("admin:jobs_run_changelist") + "?stage=schema").content.decode()
     assert f"#{etl.pk}<" not in schema_runs
-    for query in ("?trigger=admin", "?target_name=embedded", "?status=failed", "?created_at__gte=2000-01-01"):
+    year = timezone.now().year
+    for query in ("?trigger=admin", "?target_name=embedded", "?status=failed", f"?created_at__year={year}"):
         assert client.get(reverse("admin:jobs_run_changelist") + query).status_code == 200
 
 
