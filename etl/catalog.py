@@ -164,12 +164,12 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "period_id": ("integer", "Period number."),
     "period_seconds": ("integer", "Regulation length of the period in seconds."),
     "zone_id": ("text", "Zone from the event team's view: o, n, d."),
-    "event_type_id": ("text", "Event type code, e.g. Shot."),
-    "event_detail_id": ("text", "Event detail code, e.g. Shot_OnNetSaved."),
-    "event_detail_2_id": ("text", "Second event detail code, e.g. Shot_Wrist."),
+    "event_type": ("text", "Event type code, e.g. Shot."),
+    "event_detail": ("text", "Event detail code, e.g. Shot_OnNetSaved."),
+    "event_detail_2": ("text", "Second event detail code, e.g. Shot_Wrist."),
     "play_detail_id": ("text", "Play detail code, e.g. AssistPrimary."),
-    "play_detail1_id": ("text", "First play detail code on the row."),
-    "play_detail2_id": ("text", "Second play detail code on the row."),
+    "play_detail1": ("text", "First play detail code on the row."),
+    "play_detail_2": ("text", "Second play detail code on the row."),
     "player_role_id": ("text", "event_team_player_N or opp_team_player_N."),
     "side": ("text", "event (the event team) or opp."),
     "role_number": ("integer", "Order of the player within the side in the event."),
@@ -179,7 +179,6 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "shift_stop_type_id": ("text", "How the shift ended."),
     # events
     "event_team_id": ("text", "Team that performed the event."),
-    "event_team_venue": ("text", "home or away of the event team (per dim_schedule)."),
     "event_successful": ("text", "s (successful) or u (unsuccessful) as tracked."),
     "player_count": ("integer", "Players recorded on the event."),
     "is_goal": ("boolean", "Event is a goal (Goal / Goal_Scored)."),
@@ -313,6 +312,18 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "period_1_start": ("numeric", "Video time in seconds where period 1 starts (the sheet's start offset)."),
     "period_2_start": ("numeric", "Video time in seconds where period 2 starts."),
     "period_3_start": ("numeric", "Video time in seconds where period 3 starts."),
+    # locations (the tracker's XY exports)
+    "shot_x": ("numeric", "Shot location x as exported by the tracker."),
+    "shot_y": ("numeric", "Shot location y as exported by the tracker."),
+    "shot_result": ("text", "The shot's event detail, e.g. Shot_OnNetSaved."),
+    "player_xy_id": ("text", "Key {event_id}_J{jersey}_{point_number}."),
+    "puck_xy_id": ("text", "Key {event_id}_{point_number}."),
+    "player_role": ("text", "The player's role in the event (event_team_player_N or opp_team_player_N)."),
+    "is_event_team": ("boolean", "The player is on the event team."),
+    "point_number": ("integer", "Order of the point along the path (1 = first)."),
+    "x": ("numeric", "Location x as exported by the tracker."),
+    "y": ("numeric", "Location y as exported by the tracker."),
+    "point_count": ("integer", "Points on the puck's path."),
     # qa
     "match": ("boolean", "Tracked value equals the official value."),
     "official_assists": ("integer", "Assists per the official box score."),
@@ -456,14 +467,21 @@ TABLES: tuple[Table, ...] = (
            "leadership_id", "master"),
     # ---- facts from tracking
     _table("fact_events", "fact", "One row per tracked event.",
-           "event_id game_id event_index period clock_seconds elapsed_seconds event_type_id "
-           "event_detail_id event_detail_2_id event_successful event_team_id event_team_venue opp_team_id "
-           "player_id zone_id play_detail1_id play_detail2_id shift_id strength_id is_goal player_count "
-           "source_row", "event_id", "game", tags=("tracking",), upstream=("dim_schedule",),
-           required="game_id event_index"),
+           "event_id game_id event_index period clock_seconds elapsed_seconds event_type "
+           "event_detail event_detail_2 event_successful event_team_id team_venue opp_team_id "
+           "player_id zone_id play_detail1 play_detail_2 shift_id strength_id is_goal player_count "
+           "season_id home_team_id away_team_id home_team away_team player_name player_game_number "
+           "goalie_player_id source_row", "event_id", "game", tags=("tracking",),
+           upstream=("dim_schedule", "dim_player"),
+           required="game_id event_index",
+           describe={"team_venue": "home or away of the event team (per dim_schedule).",
+                     "player_id": "Event team's player 1 (the player the event is credited to).",
+                     "player_name": "Full name of player 1 (dim_player.player_full_name).",
+                     "player_game_number": "Jersey of player 1 as tracked.",
+                     "goalie_player_id": "Opposing goalie on ice (per the event's shift)."}),
     _table("fact_event_players", "fact", "One row per player per event.",
            "event_player_id event_id game_id player_role_id side role_number team_id venue jersey "
-           "player_id play_detail1_id play_detail2_id source_row", "event_player_id", "game",
+           "player_id play_detail1 play_detail_2 source_row", "event_player_id", "game",
            tags=("tracking",), upstream=("fact_events", "fact_gameroster"), required="event_id game_id"),
     _table("fact_shifts", "fact", "One row per line change.",
            "shift_id game_id shift_index period start_clock_seconds end_clock_seconds "
@@ -478,21 +496,21 @@ TABLES: tuple[Table, ...] = (
     _table("fact_goals", "fact", "Goals with scorer, assisters where known and strength.",
            "goal_id event_id game_id period clock_seconds elapsed_seconds team_id venue opp_team_id "
            "scorer_player_id scorer_jersey primary_assist_player_id secondary_assist_player_id "
-           "goalie_player_id event_detail_2_id strength_id", "goal_id", "game", tags=("tracking",),
+           "goalie_player_id event_detail_2 strength_id", "goal_id", "game", tags=("tracking",),
            upstream=("fact_event_players", "fact_shift_players"), required="game_id team_id"),
     _table("fact_shots", "fact", "Shot attempts.",
-           "shot_id event_id game_id period elapsed_seconds team_id venue player_id event_detail_id "
-           "event_detail_2_id is_on_goal is_goal is_blocked is_missed blocker_player_id goalie_player_id "
+           "shot_id event_id game_id period elapsed_seconds team_id venue player_id event_detail "
+           "event_detail_2 is_on_goal is_goal is_blocked is_missed blocker_player_id goalie_player_id "
            "strength_id",
            "shot_id", "game", tags=("tracking",), upstream=("fact_event_players", "fact_shift_players"),
            required="game_id"),
     _table("fact_faceoffs", "fact", "Faceoffs.",
-           "faceoff_id event_id game_id period elapsed_seconds zone_id event_detail_id winner_team_id "
+           "faceoff_id event_id game_id period elapsed_seconds zone_id event_detail winner_team_id "
            "winner_player_id loser_team_id loser_player_id", "faceoff_id", "game", tags=("tracking",),
            upstream=("fact_event_players",), required="game_id"),
     _table("fact_penalties", "fact", "Penalties.",
-           "penalty_id event_id game_id period elapsed_seconds team_id player_id event_detail_id "
-           "event_detail_2_id", "penalty_id", "game", tags=("tracking",),
+           "penalty_id event_id game_id period elapsed_seconds team_id player_id event_detail "
+           "event_detail_2", "penalty_id", "game", tags=("tracking",),
            upstream=("fact_event_players",), required="game_id"),
     _table("fact_player_game_stats", "fact",
            "Per player and game: one row per rostered player on the roster's team (tracked or not), per "
@@ -587,6 +605,22 @@ TABLES: tuple[Table, ...] = (
            "video_key game_id season_id video_type video_type_id video_url video_description period_1_start "
            "period_2_start period_3_start", "video_key", "game", tags=("tracking",), upstream=("dim_schedule",),
            required="game_id", describe={"video_url": "Video URL: the first of Url_1, url, video_url, youtube_url."}),
+    _table("fact_shot_xy", "fact", "Shot locations from the game folder's shots/<id>_<n>.csv exports (empty for a "
+           "game without them), joined to fact_shots by the events sheet's linked_event_index.",
+           "shot_id game_id team_id team_venue period player_id goalie_player_id is_goal shot_result shot_x shot_y",
+           "shot_id", "game", tags=("tracking",), upstream=("fact_shots",), required="game_id"),
+    _table("fact_player_xy_long", "fact", "Player locations per linked event from xy/event_locations/<id>_<n>.csv, one "
+           "row per point (empty for a game without them).",
+           "player_xy_id game_id event_id player_id player_name team_id team_venue player_role is_event_team "
+           "point_number x y", "player_xy_id", "game", tags=("tracking",), upstream=("fact_event_players",),
+           required="game_id"),
+    _table("fact_puck_xy_long", "fact", "Puck path per linked event: the rows of xy/event_locations/<id>_<n>.csv whose "
+           "Player is p, one row per point (empty for a game without them).",
+           "puck_xy_id game_id event_id point_number x y", "puck_xy_id",
+           "game", tags=("tracking",), upstream=("fact_events",), required="game_id"),
+    _table("fact_puck_xy_wide", "fact", "One row per event with a puck path (see fact_puck_xy_long).",
+           "event_id game_id period event_type event_detail point_count", "event_id", "game", tags=("tracking",),
+           upstream=("fact_puck_xy_long",), required="game_id"),
     _table("fact_game_status", "fact", "Every scheduled game with its official score and tracking status.",
            "game_id game_date home_team away_team official_home_goals official_away_goals tracking_status",
            "game_id", "league", upstream=("dim_schedule", "qa_game_completeness"), required="tracking_status"),

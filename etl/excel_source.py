@@ -314,12 +314,43 @@ def video_file(game: GameFile) -> Path | None:
     return path if path.is_file() else None
 
 
+# The tracker's location exports in a game folder (etl.builders.xy), by kind: folder, relative to the game folder.
+XY_FOLDERS = {"shots": "shots", "players": "xy/event_locations"}
+XY = "xy"  # key of the location exports among a game's frames: {kind: [frame per CSV file]}
+
+
+def xy_files(game: GameFile) -> dict[str, list[Path]]:
+    """The game's location exports (``<id>_<n>.csv``) by kind, sorted; kinds without files are left out."""
+    out = {}
+    for kind, sub in XY_FOLDERS.items():
+        folder = game.path.parent / sub
+        files = sorted(folder.glob(f"{game.game_id}_*.csv")) if folder.is_dir() else []
+        if files:
+            out[kind] = files
+    return out
+
+
+def read_xy(game: GameFile) -> dict[str, list[pd.DataFrame]]:
+    """The location exports' frames by kind; InputError naming a file that cannot be read as CSV."""
+    out: dict[str, list[pd.DataFrame]] = {}
+    for kind, files in xy_files(game).items():
+        for path in files:
+            try:
+                out.setdefault(kind, []).append(pd.read_csv(path, dtype=str, keep_default_na=False))
+            except (OSError, ValueError, pd.errors.ParserError) as exc:
+                raise InputError(str(Path(game.relpath).parent / path.relative_to(game.path.parent)),
+                                 f"the location export cannot be read as CSV ({exc})") from None
+    return out
+
+
 def game_inputs_hash(game: GameFile) -> str:
-    """Hash of the game's inputs: the workbook's hash alone, or combined with its video sheet's."""
-    video = video_file(game)
-    if video is None:
+    """Hash of the game's inputs: the workbook's hash alone, or combined with its video sheet's and its
+    location exports' (so a changed side file rebuilds the game in an incremental run)."""
+    sides = [p for p in [video_file(game)] if p is not None] + [p for ps in xy_files(game).values() for p in ps]
+    if not sides:
         return file_hash(game.path)
-    return hashlib.sha256(f"{file_hash(game.path)}:{file_hash(video)}".encode()).hexdigest()
+    parts = [file_hash(game.path)] + [f"{p.parent.name}/{p.name}={file_hash(p)}" for p in sides]
+    return hashlib.sha256(":".join(parts).encode()).hexdigest()
 
 
 def read_video(game: GameFile) -> pd.DataFrame | None:

@@ -13,6 +13,7 @@ import pandas as pd
 from .errors import EtlError
 from .excel_source import (
     VIDEO,
+    XY,
     GameFile,
     GameFolder,
     discover_games,
@@ -23,6 +24,7 @@ from .excel_source import (
     read_game,
     read_master,
     read_video,
+    read_xy,
     refused_folders,
 )
 from .staging import StagingSource
@@ -91,6 +93,7 @@ class ExcelSource:
         video = read_video(located)
         if video is not None:
             frames[VIDEO] = video
+        frames[XY] = read_xy(located)
         return frames
 
 

@@ -24,6 +24,7 @@ workbooks (same sha256) are skipped. Staging takes the target's writer lock, lik
 """
 from __future__ import annotations
 
+import csv
 import json
 import math
 import time as clock
@@ -43,6 +44,8 @@ from .excel_source import (
     GAME_SHEETS,
     MASTER_OPTIONAL,
     MASTER_REQUIRED,
+    VIDEO,
+    XY,
     GameFile,
     GameFolder,
     check_game_columns,
@@ -53,9 +56,12 @@ from .excel_source import (
     file_hash,
     find_master,
     folders_without_workbook,
+    game_inputs_hash,
     game_sheet_lookup,
     open_sheet_names,
     select_master_sheets,
+    video_file,
+    xy_files,
 )
 from .progress import CancelToken, NullReporter, Reporter
 from .selection import GameSelection
@@ -222,7 +228,7 @@ def stage_inputs(url: str, data_dir: str | Path, games: Iterable[int | str] | No
             for i, gid in enumerate(chosen, 2):
                 cancel.check()
                 gf = found[gid]
-                digest = file_hash(gf.path)
+                digest = game_inputs_hash(gf)
                 if not force and staged.get(f"game:{gid}") == digest:
                     result.unchanged.append(gid)
                 else:
@@ -306,6 +312,15 @@ def _stage_game(conn: psycopg.Connection, game: GameFile, digest: str) -> tuple[
                              [n for n in names if n.strip().lower() in GAME_SHEETS])
         actual = {n.strip().lower(): n for n in names}
         sheets[ERRORS] = excel_error_cells(game.path, {c: actual[c] for c in GAME_SHEETS if c in actual})
+        video = video_file(game)
+        if video is not None:  # the first sheet of <id>_video_times.xlsx, staged as the pseudo-sheet VIDEO
+            relpath = str(Path(game.relpath).parent / video.name)
+            first = open_sheet_names(video, relpath)[0]
+            sheets[VIDEO] = read_cells(video, relpath, [first])[first]
+        for kind, files in xy_files(game).items():  # location exports: one pseudo-sheet xy:<kind>:<file> each
+            for path in files:
+                with open(path, newline="", encoding="utf-8-sig") as fh:
+                    sheets[f"{XY}:{kind}:{path.name}"] = [list(row) for row in csv.reader(fh)]
     except InputError as exc:
         error = {"file": exc.file, "problem": exc.problem, "sheet": exc.sheet, "row": exc.row, "column": exc.column}
         sheets = {}
@@ -393,11 +408,28 @@ class StagingSource:
             raise InputError(**error)
         lookup = game_sheet_lookup(sheet_names, relpath)
         cells = self._sheets(GAME_ROWS, sql.SQL("game_id = %s"), (game.game_id,),
-                             [*(lookup[s] for s in GAME_SHEETS), ERRORS])
+                             [*(lookup[s] for s in GAME_SHEETS), ERRORS, VIDEO])
         errors = cells.pop(ERRORS, [])
+        video = cells.pop(VIDEO, [])
         frames = frames_from_cells(cells, relpath)
         out = {canon: frames[lookup[canon]] for canon in GAME_SHEETS}
         check_game_columns(out, relpath)
         out[ERRORS] = error_cells_frame(errors, out)
+        if video:
+            out[VIDEO] = frames_from_cells({VIDEO: video}, relpath)[VIDEO]
+        out[XY] = self._xy(game.game_id)
+        return out
+
+    def _xy(self, game_id: int) -> dict[str, list[pd.DataFrame]]:
+        """The staged location exports by kind (as ``excel_source.read_xy``: text cells)."""
+        query = sql.SQL("SELECT sheet, cells FROM {} WHERE game_id = %s AND sheet LIKE %s "
+                        "ORDER BY sheet, row_number").format(_ident(GAME_ROWS))
+        files: dict[str, list[list]] = {}
+        for sheet, cells in self._query(query, (game_id, f"{XY}:%")):
+            files.setdefault(sheet, []).append([decode_cell(v) for v in cells])
+        out: dict[str, list[pd.DataFrame]] = {}
+        for sheet, rows in files.items():
+            kind = sheet.split(":")[1]
+            out.setdefault(kind, []).append(pd.DataFrame(rows[1:], columns=rows[0], dtype=str))
         return out
 

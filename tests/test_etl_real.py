@@ -58,7 +58,7 @@ def test_vocab_codes_are_normalised(real_outputs):
     assert "Pass_Completed" in details
     assert not any("-" in c or c != c.strip() for c in details)
     events = read_csv(real_outputs / "fact_events.csv")
-    assert set(events["event_detail_id"].dropna()) <= details
+    assert set(events["event_detail"].dropna()) <= details
     assert set(events["zone_id"].dropna()) <= {"o", "n", "d"}
 
 
@@ -125,7 +125,7 @@ def test_real_reused_event_numbers_are_separate_events(real_outputs):
     later = events[events["event_index"].astype(int) >= REUSED_INDEX_OFFSET]
     assert len(later) == 20 and set(later["game_id"]) == {"18981"} and set(later["period"]) == {"2", "3"}
     faceoffs = read_csv(real_outputs / "fact_faceoffs.csv")
-    assert not faceoffs["event_detail_id"].str.startswith("Zone").any()
+    assert not faceoffs["event_detail"].str.startswith("Zone").any()
 
 
 def test_real_venue_conflicts_are_reported_and_the_schedule_decides(real_dir, real_outputs):
@@ -153,7 +153,7 @@ def test_real_venue_conflicts_are_reported_and_the_schedule_decides(real_dir, re
 
 def test_real_blocked_shots_and_periods_covered(real_outputs):
     shots = read_csv(real_outputs / "fact_shots.csv")
-    blocked = shots[shots["event_detail_id"] == "Shot_Blocked"]
+    blocked = shots[shots["event_detail"] == "Shot_Blocked"]
     assert len(blocked) > 50 and blocked["blocker_player_id"].notna().mean() > 0.9
     teams = read_csv(real_outputs / "fact_team_game_stats.csv")
     assert teams["blocks"].astype(int).sum() == len(blocked)

@@ -95,7 +95,7 @@ def test_whitespace_and_hyphen_variants_are_normalised(league, tmp_path):
     codes = set(read_csv(out / "dim_event_detail.csv")["code"])
     assert not any(" " in c or "-" in c for c in codes)
     events = read_csv(out / "fact_events.csv")
-    assert set(events["event_detail_id"].dropna()) <= codes
+    assert set(events["event_detail"].dropna()) <= codes
     assert goal_check(out, gid) == {"true"}
 
 

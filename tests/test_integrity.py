@@ -437,9 +437,9 @@ def test_venue_conflicts_are_reported_and_the_schedule_decides_everywhere(sample
 
 def test_blocked_shots_are_credited_to_the_blocker(sample_out):
     shots = read_csv(sample_out / "fact_shots.csv")
-    blocked = shots[shots["event_detail_id"] == "Shot_Blocked"]
+    blocked = shots[shots["event_detail"] == "Shot_Blocked"]
     assert len(blocked) > 10 and blocked["blocker_player_id"].notna().all()
-    assert shots.loc[shots["event_detail_id"] != "Shot_Blocked", "blocker_player_id"].isna().all()
+    assert shots.loc[shots["event_detail"] != "Shot_Blocked", "blocker_player_id"].isna().all()
     players = read_csv(sample_out / "fact_player_game_stats.csv")
     teams = read_csv(sample_out / "fact_team_game_stats.csv")
     by_team = players.groupby(["game_id", "team_id"])["blocks"].apply(lambda s: s.astype(int).sum())

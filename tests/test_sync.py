@@ -209,11 +209,13 @@ def test_selection_modes_patterns_exclude_and_unknown_names(sample_out: Path) ->
     qa = {t.name for t in TABLES if t.category == "qa"}
     assert names(tables=("dims", "qa")) == dims | qa  # repeatable modes: union
     assert names(tables=("fact_player*", "qa_goal*")) == {
-        "fact_player_game_stats", "fact_player_season_stats_basic", "qa_goal_verification"}
+        "fact_player_career_stats_basic", "fact_player_game_stats", "fact_player_season_stats_basic",
+        "fact_player_xy_long", "qa_goal_verification"}
     assert names(tables=("tracking", "dim_player")) == \
         {t.name for t in TABLES if "tracking" in t.tags} | {"dim_player"}
     assert names(tables=("facts",), exclude_tables=("fact_player*", "fact_goals")) == \
         {t.name for t in TABLES if t.category == "fact"} - {"fact_player_game_stats", "fact_player_season_stats_basic",
+                                                             "fact_player_career_stats_basic", "fact_player_xy_long",
                                                              "fact_goals"}
     assert names() == set(TABLES_BY_NAME)
     for bad, needle in ((dict(tables=("fact_nope",)), "fact_nope"), (dict(tables=("zz*",)), "zz*"),
@@ -403,7 +405,8 @@ def test_failure_in_the_middle_leaves_every_table_as_it_was(db: str, sample_out:
     # a file changed after the manifest was written
     stale = shutil.copytree(sample_out, tmp_path / "stale")
     with open(stale / "dim_player.csv", "a", encoding="utf-8") as fh:
-        fh.write("P999999,Extra,Player,Extra Player,,,,,,,,,,\n")
+        extra = ["P999999", "Extra Player", "Extra", "Player", "Extra Player"]
+        fh.write(",".join(extra + [""] * (len(get_table("dim_player").columns) - len(extra))) + "\n")
     with pytest.raises(SyncError, match="sha256"):
         sync(db, stale)
     assert state(db) == before

@@ -33,7 +33,8 @@ from tests.test_sync import file_digest, read_table, state, write_table
 
 TARGET = "guardtest"
 HALF = 3  # game folders kept in the half league
-PLAYER_SEL = dict(tables=("fact_player*", "dim_schedule", "dim_team", "dim_season", "dim_league"))
+PLAYER_SEL = dict(tables=("fact_player*", "dim_schedule", "dim_team", "dim_season", "dim_league"),
+                  exclude_tables=("fact_player_career*", "fact_player_xy*"))
 
 
 # ------------------------------------------------------------------------------------------------ fixtures

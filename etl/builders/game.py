@@ -24,6 +24,7 @@ from .master import PERIOD_SECONDS, REGULATION_PERIODS, League
 from .players import Resolver
 from .tracking import SLOTS, normalize_events, normalize_shifts
 from .video import video_table
+from .xy import xy_tables
 
 GOAL_TYPES = {"goal"}
 OTHER = {"home": "away", "away": "home"}
@@ -214,7 +215,8 @@ def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, 
 
     result = GameResult(gid, status)
     t = result.tables
-    t["fact_events"] = _events_table(gid, first)
+    names = league.players.set_index("player_id")["player_full_name"]
+    t["fact_events"] = _events_table(gid, first, sched, names, r1["event"]["jersey"])
     t["fact_event_players"] = _event_players_table(gid, players)
     t["fact_shifts"] = shifts
     t["fact_shift_players"] = sp[_SHIFT_PLAYER_COLUMNS]
@@ -229,7 +231,6 @@ def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, 
     credits["primary_assists"] = list(prim.dropna())
     credits["secondary_assists"] = list(sec.dropna())
     credits["blocks"] = list(blocker)
-    names = league.players.set_index("player_id")["player_full_name"]
     shown = stats.display(gid, sched)
     team_names = _team_names(sched)
     t["fact_player_game_stats"] = stats.player_stats(gid, players, sp, first, credits, in_window, roster,
@@ -242,6 +243,8 @@ def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, 
     t["qa_goal_verification"] = _goal_verification(gid, league, team_of, first, ev_periods, status, game, issues)
     t["qa_scorer_verification"] = stats.scorer_verification(gid, t["fact_player_game_stats"])
     t["fact_video"] = video_table(gid, frames.get("video"), sched["season_id"])
+    t.update(xy_tables(gid, frames.get("xy", {}), first, _event_id(gid, first.index.to_series()), t["fact_shots"],
+                       t["fact_event_players"], names))
     t.update(build_analytics(gid, t, sched, league.players, game.relpath, issues))
 
     link = float(players["player_id"].notna().mean()) if len(players) else 0.0
@@ -256,11 +259,11 @@ def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, 
 def _codes(t: dict[str, pd.DataFrame], ev: pd.DataFrame) -> dict[str, set[str]]:
     events, event_players, shifts = t["fact_events"], t["fact_event_players"], t["fact_shifts"]
     return {
-        "dim_event_type": set(events["event_type_id"].dropna()),
-        "dim_event_detail": set(events["event_detail_id"].dropna()) | set(ev["event_detail"].dropna()),
-        "dim_event_detail_2": set(events["event_detail_2_id"].dropna()) | set(ev["event_detail_2"].dropna()),
-        "dim_play_detail": set(event_players["play_detail1_id"].dropna())
-        | set(event_players["play_detail2_id"].dropna()),
+        "dim_event_type": set(events["event_type"].dropna()),
+        "dim_event_detail": set(events["event_detail"].dropna()) | set(ev["event_detail"].dropna()),
+        "dim_event_detail_2": set(events["event_detail_2"].dropna()) | set(ev["event_detail_2"].dropna()),
+        "dim_play_detail": set(event_players["play_detail1"].dropna())
+        | set(event_players["play_detail_2"].dropna()),
         "dim_shift_start_type": set(shifts["shift_start_type_id"].dropna()),
         "dim_shift_stop_type": set(shifts["shift_stop_type_id"].dropna()),
         "dim_strength": set(shifts["strength_id"].dropna()) | set(events["strength_id"].dropna()),
@@ -381,17 +384,23 @@ def _on_ice(first: pd.DataFrame, shifts: pd.DataFrame) -> None:
     first["away_goalie"] = first["shift_id"].map(sk["away_goalie_player_id"])
 
 
-def _events_table(gid: int, first: pd.DataFrame) -> pd.DataFrame:
+def _events_table(gid: int, first: pd.DataFrame, sched: pd.Series, names: pd.Series,
+                  jerseys: pd.Series) -> pd.DataFrame:
+    goalie = np.where(first["venue_ev"] == "home", first["away_goalie"], first["home_goalie"])
     return pd.DataFrame({
         "event_id": _event_id(gid, first.index.to_series()), "game_id": gid, "event_index": first.index,
         "period": first["period"], "clock_seconds": first["clock_seconds"], "elapsed_seconds": first["elapsed"],
-        "event_type_id": first["event_type"], "event_detail_id": first["event_detail"],
-        "event_detail_2_id": first["event_detail_2"], "event_successful": first["successful"],
-        "event_team_id": first["team_id"], "event_team_venue": first["venue_ev"],
+        "event_type": first["event_type"], "event_detail": first["event_detail"],
+        "event_detail_2": first["event_detail_2"], "event_successful": first["successful"],
+        "event_team_id": first["team_id"], "team_venue": first["venue_ev"],
         "opp_team_id": first["opp_team_id"], "player_id": first["player_id"], "zone_id": first["zone"],
-        "play_detail1_id": first["play_detail1"], "play_detail2_id": first["play_detail2"],
+        "play_detail1": first["play_detail1"], "play_detail_2": first["play_detail2"],
         "shift_id": first["shift_id"], "strength_id": first["strength_id"], "is_goal": first["is_goal"],
         "player_count": first["player_count"], "source_row": first["source_row"],
+        "season_id": sched["season_id"], "home_team_id": sched["home_team_id"], "away_team_id": sched["away_team_id"],
+        "home_team": sched["home_team_name"], "away_team": sched["away_team_name"],
+        "player_name": first["player_id"].map(names), "player_game_number": jerseys.reindex(first.index),
+        "goalie_player_id": pd.Series(goalie, index=first.index),
     }).reset_index(drop=True)
 
 
@@ -401,7 +410,7 @@ def _event_players_table(gid: int, players: pd.DataFrame) -> pd.DataFrame:
         "player_role_id": players["side"] + "_team_player_" + players["role_number"].astype("string"),
         "side": players["side"], "role_number": players["role_number"], "team_id": players["team_id"],
         "venue": players["venue"], "jersey": players["jersey"], "player_id": players["player_id"],
-        "play_detail1_id": players["play_detail1"], "play_detail2_id": players["play_detail2"],
+        "play_detail1": players["play_detail1"], "play_detail_2": players["play_detail2"],
         "source_row": players["source_row"],
     })
 
@@ -463,7 +472,7 @@ def _goals(gid: int, first: pd.DataFrame, goal_events: pd.Index, r1: dict[str, p
            players: pd.DataFrame, prim: pd.Series, sec: pd.Series) -> pd.DataFrame:
     cols = ["goal_id", "event_id", "game_id", "period", "clock_seconds", "elapsed_seconds", "team_id", "venue",
             "opp_team_id", "scorer_player_id", "scorer_jersey", "primary_assist_player_id",
-            "secondary_assist_player_id", "goalie_player_id", "event_detail_2_id", "strength_id"]
+            "secondary_assist_player_id", "goalie_player_id", "event_detail_2", "strength_id"]
     if goal_events.empty:
         return pd.DataFrame(columns=cols)
     g = first.loc[goal_events]
@@ -478,7 +487,7 @@ def _goals(gid: int, first: pd.DataFrame, goal_events: pd.Index, r1: dict[str, p
         "scorer_player_id": scorer["player_id"].reindex(g.index), "scorer_jersey": scorer["jersey"].reindex(g.index),
         "primary_assist_player_id": prim.map(players["player_id"]),
         "secondary_assist_player_id": sec.map(players["player_id"]), "goalie_player_id": goalie,
-        "event_detail_2_id": g["event_detail_2"], "strength_id": g["strength_id"],
+        "event_detail_2": g["event_detail_2"], "strength_id": g["strength_id"],
     }).reset_index(drop=True)
 
 
@@ -489,7 +498,7 @@ def _of_type(first: pd.DataFrame, type_key: str) -> pd.DataFrame:
 def _shots(gid: int, first: pd.DataFrame, r1: dict[str, pd.DataFrame], players: pd.DataFrame,
            blocker: pd.Series) -> pd.DataFrame:
     cols = ["shot_id", "event_id", "game_id", "period", "elapsed_seconds", "team_id", "venue", "player_id",
-            "event_detail_id", "event_detail_2_id", "is_on_goal", "is_goal", "is_blocked", "is_missed",
+            "event_detail", "event_detail_2", "is_on_goal", "is_goal", "is_blocked", "is_missed",
             "blocker_player_id", "goalie_player_id", "strength_id"]
     f = _of_type(first, "shot")
     if f.empty:
@@ -502,7 +511,7 @@ def _shots(gid: int, first: pd.DataFrame, r1: dict[str, pd.DataFrame], players: 
     return pd.DataFrame({
         "shot_id": eid, "event_id": eid, "game_id": gid, "period": f["period"], "elapsed_seconds": f["elapsed"],
         "team_id": f["team_id"], "venue": f["venue_ev"], "player_id": shooter["player_id"].reindex(f.index),
-        "event_detail_id": f["shot_event_detail"], "event_detail_2_id": f["shot_event_detail_2"],
+        "event_detail": f["shot_event_detail"], "event_detail_2": f["shot_event_detail_2"],
         "is_on_goal": is_goal | detail.str.contains("onnet", regex=False), "is_goal": is_goal,
         "is_blocked": detail.str.contains("blocked", regex=False),
         "is_missed": detail.str.contains("missed", regex=False),
@@ -517,7 +526,7 @@ def _faceoffs(gid: int, first: pd.DataFrame, r1: dict[str, pd.DataFrame]) -> pd.
     eid = _event_id(gid, f.index.to_series())
     return pd.DataFrame({
         "faceoff_id": eid, "event_id": eid, "game_id": gid, "period": f["period"], "elapsed_seconds": f["elapsed"],
-        "zone_id": f["zone"], "event_detail_id": f["event_detail"], "winner_team_id": f["team_id"],
+        "zone_id": f["zone"], "event_detail": f["event_detail"], "winner_team_id": f["team_id"],
         "winner_player_id": win["player_id"].reindex(f.index), "loser_team_id": f["opp_team_id"],
         "loser_player_id": lose["player_id"].reindex(f.index),
     }).reset_index(drop=True)
@@ -530,7 +539,7 @@ def _penalties(gid: int, first: pd.DataFrame, r1: dict[str, pd.DataFrame]) -> pd
     return pd.DataFrame({
         "penalty_id": eid, "event_id": eid, "game_id": gid, "period": f["period"], "elapsed_seconds": f["elapsed"],
         "team_id": f["team_id"], "player_id": taker["player_id"].reindex(f.index),
-        "event_detail_id": f["event_detail"], "event_detail_2_id": f["event_detail_2"],
+        "event_detail": f["event_detail"], "event_detail_2": f["event_detail_2"],
     }).reset_index(drop=True)
 
 

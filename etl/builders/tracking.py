@@ -284,6 +284,8 @@ def normalize_events(raw: pd.DataFrame, file: str, issues: IssueLog) -> pd.DataF
     out["event_index"] = key.astype("int64")
     first_row = rows.groupby(out["event_index"]).transform("min")
     out["seq"] = first_row.rank(method="dense").astype("int64")
+    # the linked group the XY exports refer to (link_event_index); blank when the sheet has no such column
+    out["linked_event_index"] = to_number(_col(df, "linked_event_index"))[0]
 
     # per-event forward fill of attributes typed only on the first row
     filled = ["event_type", "event_detail", "event_detail_2", "zone", "successful", "wb_venue"]
