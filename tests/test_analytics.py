@@ -188,3 +188,38 @@ def test_micro_and_zone_summaries_are_per_linked_player(outputs):
     untracked = qa[qa["kind"] == "untracked_metric"]
     for r in untracked.itertuples():
         assert (micro.loc[micro["game_id"] == r.game_id, r.column_name] == 0).all()
+
+
+# ------------------------------------------------------------------ model columns on the core game tables
+
+def test_player_and_team_xg_are_sums_over_shots(outputs):
+    shots = _read(outputs, "fact_shot_xg")
+    pgs = _read(outputs, "fact_player_game_stats")
+    by_player = shots.groupby(["game_id", "player_id"])["xg"].sum()
+    got = pgs.dropna(subset=["player_id"]).set_index(["game_id", "player_id"])["xg_for"]
+    pd.testing.assert_series_equal(got.reindex(by_player.index), by_player, atol=1e-3, check_names=False)
+    team = _read(outputs, "fact_team_game_stats").set_index(["game_id", "team_id"])
+    by_team = shots.groupby(["game_id", "team_id"])["xg"].sum()
+    pd.testing.assert_series_equal(team["xg_for"].reindex(by_team.index), by_team, atol=1e-3, check_names=False)
+    for game, rows in team.groupby(level="game_id"):
+        assert rows["xg_for"].sum() == pytest.approx(rows["xg_against"].sum(), abs=1e-3), game
+    assert (abs(pgs["war"] - pgs["gar_total"] / w.GOALS_PER_WIN) < 2e-3).all()
+
+
+def test_goalie_model_columns(outputs):
+    g = _read(outputs, "fact_goalie_game_stats")
+    saves = _read(outputs, "fact_saves")
+    pads = saves[saves["save_type"] == "pad"].groupby(["game_id", "goalie_player_id"]).size()
+    got = g.set_index(["game_id", "player_id"])["saves_pad"]
+    assert got.reindex(pads.index).tolist() == pads.tolist()
+    assert (g["hd_saves"] <= g["hd_shots_against"]).all()
+    assert (abs(g["goalie_war"] - g["goalie_gar_total"] / w.GOALS_PER_WIN) < 2e-3).all()
+
+
+def test_goalie_gsaa_of_game_18969(real_outputs):
+    g = _read(real_outputs, "fact_goalie_game_stats").set_index(["game_id", "player_id"])
+    # Velodrome's P100016 faced 40 shots on goal and let in 4: 40 x (1 - 0.88) - 4 = 0.8; Platinum's P100202
+    # faced 25 and let in 3: 25 x 0.12 - 3 = 0
+    assert g.loc[(GAME, "P100016"), ["shots_against", "goals_against", "goals_saved_above_avg"]].tolist() == [
+        40, 4, 0.8]
+    assert g.loc[(GAME, "P100202"), "goals_saved_above_avg"] == 0.0
