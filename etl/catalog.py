@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from .catalog_analytics import analytics_tables
+from .catalog_analytics import with_analytics
 
 CATEGORIES = ("dim", "fact", "qa")
 TAGS = ("basic", "tracking")
@@ -651,7 +651,7 @@ TABLES: tuple[Table, ...] = (
            required="problem action", game_scoped=True),
 )
 
-TABLES += analytics_tables(COLUMNS, _table)  # issue 13: the analytics tables (etl/catalog_analytics.py)
+TABLES = with_analytics(TABLES, COLUMNS, _table)  # issue 13: analytics tables and columns (etl/catalog_analytics.py)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
 

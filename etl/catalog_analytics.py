@@ -7,6 +7,7 @@ the same lines. Column names follow the dashboard contract; a column already in 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 _FLAG = "(0/1)"
 _SIDE = "game_id season_id venue team_id team_name home_team_id away_team_id"
@@ -100,6 +101,32 @@ ANALYTICS_COLUMNS: dict[str, tuple[str, str]] = {
         "plays_unsuccessful": "Events of the player (player 1) marked unsuccessful.",
     }.items()},
     "pass_pct": ("numeric", "pass_completed / pass_attempts * 100; 0 when none."),
+    # model columns added to the core game tables (EXTRA_COLUMNS)
+    "scoring_chances": ("integer", "Shots on goal of high or medium danger."),
+    "high_danger_chances": ("integer", "Shots on goal of high danger."),
+    "rush_shots": ("integer", "Rush shots on goal (within 7 s of the team's controlled entry)."),
+    "rush_goals": ("integer", "Goals on rush shots."),
+    "rush_xg": ("numeric", "xG of the player's rush shots."),
+    "shot_assists": ("integer", "Completed passes that were the team's last pass before a teammate's shot on goal "
+                                "(at most 3 events and 5 s before it)."),
+    "game_score": ("numeric", "Single-game score: 2.0 + weighted stats (etl/analytics/weights.py GAME_SCORE; the "
+                              "poise index counts 0: pressure is not tracked)."),
+    "gar_total": ("numeric", "Goals above replacement: offence + defence + possession + transition "
+                             "(etl/analytics/weights.py GAR_*)."),
+    "war": ("numeric", "Wins above replacement: gar_total / 4.5."),
+    "adjusted_rating": ("numeric", "The rating (1-10) whose expected game score equals the game score "
+                                   "(interpolated)."),
+    "performance_index": ("numeric", "game_score / expected game score of the player's rating * 100."),
+    "avg_game_score": ("numeric", "Mean game score of the team's players."),
+    "avg_adjusted_rating": ("numeric", "Mean adjusted rating of the team's players."),
+    "hd_shots_against": ("integer", "High-danger shots on goal faced."),
+    "hd_saves": ("integer", "High-danger shots on goal saved."),
+    **{f"saves_{kind}": ("integer", f"Saves of type {kind} (fact_saves.save_type).")
+       for kind in ("glove", "blocker", "pad", "butterfly", "chest", "stick", "scramble")},
+    "goals_saved_above_avg": ("numeric", "GSAA: shots on goal faced x (1 - 0.88) - goals against."),
+    "goalie_gar_total": ("numeric", "Goalie GAR: GSAA + 0.15 x hd_saves + 0.5 for a quality start + 0.05 x frozen "
+                                    "saves."),
+    "goalie_war": ("numeric", "goalie_gar_total / 4.5."),
 }
 
 _MICRO = ("dekes drives_middle drives_wide drives_corner drives_net cutbacks cycles screens crash_net give_and_go "
@@ -114,7 +141,7 @@ _TABLES = (
     ("fact_shot_xg", "One row per shot (Shot or Goal event) with its danger level, rush and rebound flags and "
      "expected goals.",
      "shot_id event_id game_id season_id period elapsed_seconds team_id venue player_id player_name "
-     "goalie_player_id event_type_id event_detail_id event_detail_2_id zone_id is_on_goal is_goal is_rebound "
+     "goalie_player_id event_type event_detail event_detail_2 zone_id is_on_goal is_goal is_rebound "
      "is_rush is_high_danger is_scoring_chance danger_level shot_type_factor xg_raw flurry_id xg",
      "shot_id", _EVENTS + ("fact_shifts",)),
     ("fact_line_combos", "Per game and side: forward groups (2+) and defence pairs over their shared shifts.",
@@ -143,11 +170,55 @@ _TABLES = (
      f"{_PLAYER} games total_exits controlled_exits failed_exits", "game_id player_id", _EVENTS),
     ("fact_saves", "One row per save event with the goalie, save type and the danger of the shot saved.",
      "save_id event_id game_id season_id period elapsed_seconds team_id venue goalie_player_id goalie_name "
-     "event_type event_detail_id event_detail_2_id save_type is_freeze shot_id danger_level is_high_danger",
+     "event_type event_detail event_detail_2 save_type is_freeze shot_id danger_level is_high_danger",
      "save_id", _EVENTS + ("fact_shifts",)),
     ("fact_player_micro_stats", "Per player and game: micro plays, passes and tagged plays (0 where none; "
      "untracked metrics are noted in qa_data_issues).", f"{_PLAYER} {_MICRO}", "game_id player_id", _EVENTS),
 )
+
+
+# Model columns appended to core game tables: (columns, per-table descriptions). Kept here, as a separate hook,
+# so that the core declarations in etl/catalog.py stay untouched; etl/analytics fills them.
+_SCORES = ("xg_for xg_against scoring_chances high_danger_chances rush_shots rush_goals rush_xg shot_assists "
+           "avg_opp_rating rating_diff game_score gar_total war adjusted_rating performance_index")
+_PLAYER_MICRO = ("dekes drives_middle drives_wide drives_corner drives_net drives_total cutbacks cycles screens "
+                 "crash_net give_and_go second_touch delays breakouts dump_ins odd_man_rushes forechecks backchecks "
+                 "poke_checks stick_checks zone_ent_denials puck_battles loose_puck_wins puck_recoveries "
+                 "puck_battles_total")
+EXTRA_COLUMNS: dict[str, tuple[str, dict[str, str]]] = {
+    "fact_player_game_stats": (f"{_SCORES} {_PLAYER_MICRO}", {
+        "xg_for": "Individual expected goals: sum of the xg of the player's shots (fact_shot_xg).",
+        "xg_against": "xG of the opponent's shots during the player's shifts.",
+        "avg_opp_rating": "Time-weighted mean rating of the opposing skaters on the player's shifts; 4.0 when "
+                          "unknown.",
+        "rating_diff": "avg_opp_rating - the player's rating (positive: faced stronger players)."}),
+    "fact_team_game_stats": ("xg_for xg_against avg_game_score gar_total war avg_adjusted_rating forechecks", {
+        "xg_for": "Team expected goals: sum of the xg of its shots.",
+        "xg_against": "The opponent's xg_for.", "gar_total": "Sum of the players' gar_total.",
+        "war": "Sum of the players' war.", "forechecks": "Sum of the players' forechecks."}),
+    "fact_goalie_game_stats": ("hd_shots_against hd_saves saves_glove saves_blocker saves_pad saves_butterfly "
+                               "saves_chest saves_stick saves_scramble goals_saved_above_avg goalie_gar_total "
+                               "goalie_war", {}),
+}
+
+
+def _extended(tables: tuple, table: Callable) -> tuple:
+    """``tables`` with EXTRA_COLUMNS appended to the named ones."""
+    out = []
+    for t in tables:
+        if t.name in EXTRA_COLUMNS:
+            cols, describe = EXTRA_COLUMNS[t.name]
+            extra = table(t.name, t.category, t.description, f"game_id {cols}", "game_id", t.grain,
+                          describe=describe).columns[1:]
+            t = replace(t, columns=t.columns + extra)
+        out.append(t)
+    return tuple(out)
+
+
+def with_analytics(tables: tuple, columns: dict[str, tuple[str, str]], table: Callable) -> tuple:
+    """The core ``tables`` with the model columns appended (EXTRA_COLUMNS), followed by the analytics tables."""
+    new = analytics_tables(columns, table)
+    return _extended(tables, table) + new
 
 
 def analytics_tables(columns: dict[str, tuple[str, str]], table: Callable) -> tuple:

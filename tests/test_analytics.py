@@ -54,7 +54,7 @@ def test_xg_of_named_shots(real_outputs):
         assert (s.player_id, s.danger_level, s.xg_raw, s.xg) == ("P100117", "medium", 0.08, 0.0768)
     assert shots.loc[383, "flurry_id"] == shots.loc[386, "flurry_id"]
     # row 246: a Shot_OnNetSaved with event_detail_2 Shot_Tip: high 0.25 x tip 1.15 = 0.2875
-    assert shots.loc[246, ["event_detail_2_id", "danger_level", "is_high_danger", "xg"]].tolist() == [
+    assert shots.loc[246, ["event_detail_2", "danger_level", "is_high_danger", "xg"]].tolist() == [
         "Shot_Tip", "high", 1, 0.2875]
     # row 310: P100001's Shot_OnNetSaved (wrist, offensive zone) 4 s after his ZoneEntry_Rush at row 304: a rush
     # shot, medium 0.08 x rush 1.3 = 0.104
@@ -163,14 +163,14 @@ def test_zone_time_mirrors_between_the_sides(outputs):
         assert home.neutral_zone_events == away.neutral_zone_events
         ev = _read(outputs, "fact_events")
         zoned = ev[(ev["game_id"] == game) & ev["zone_id"].isin(["o", "d", "n"])
-                   & ev["event_team_venue"].isin(["home", "away"])]
+                   & ev["team_venue"].isin(["home", "away"])]
         assert home.offensive_zone_events + home.defensive_zone_events + home.neutral_zone_events == len(zoned)
 
 
 def test_saves_cover_every_save_event_with_a_type(outputs):
     ev = _read(outputs, "fact_events")
     saves = _read(outputs, "fact_saves")
-    assert len(saves) == int((ev["event_type_id"] == "Save").sum()) > 0
+    assert len(saves) == int((ev["event_type"] == "Save").sum()) > 0
     assert set(saves["save_type"]) <= {t for _, t in w.SAVE_TYPES} | {w.SAVE_TYPE_OTHER}
     assert saves["goalie_player_id"].notna().mean() > 0.9
 
@@ -188,3 +188,38 @@ def test_micro_and_zone_summaries_are_per_linked_player(outputs):
     untracked = qa[qa["kind"] == "untracked_metric"]
     for r in untracked.itertuples():
         assert (micro.loc[micro["game_id"] == r.game_id, r.column_name] == 0).all()
+
+
+# ------------------------------------------------------------------ model columns on the core game tables
+
+def test_player_and_team_xg_are_sums_over_shots(outputs):
+    shots = _read(outputs, "fact_shot_xg")
+    pgs = _read(outputs, "fact_player_game_stats")
+    by_player = shots.groupby(["game_id", "player_id"])["xg"].sum()
+    got = pgs.dropna(subset=["player_id"]).set_index(["game_id", "player_id"])["xg_for"]
+    pd.testing.assert_series_equal(got.reindex(by_player.index), by_player, atol=1e-3, check_names=False)
+    team = _read(outputs, "fact_team_game_stats").set_index(["game_id", "team_id"])
+    by_team = shots.groupby(["game_id", "team_id"])["xg"].sum()
+    pd.testing.assert_series_equal(team["xg_for"].reindex(by_team.index), by_team, atol=1e-3, check_names=False)
+    for game, rows in team.groupby(level="game_id"):
+        assert rows["xg_for"].sum() == pytest.approx(rows["xg_against"].sum(), abs=1e-3), game
+    assert (abs(pgs["war"] - pgs["gar_total"] / w.GOALS_PER_WIN) < 2e-3).all()
+
+
+def test_goalie_model_columns(outputs):
+    g = _read(outputs, "fact_goalie_game_stats")
+    saves = _read(outputs, "fact_saves")
+    pads = saves[saves["save_type"] == "pad"].groupby(["game_id", "goalie_player_id"]).size()
+    got = g.set_index(["game_id", "player_id"])["saves_pad"]
+    assert got.reindex(pads.index).tolist() == pads.tolist()
+    assert (g["hd_saves"] <= g["hd_shots_against"]).all()
+    assert (abs(g["goalie_war"] - g["goalie_gar_total"] / w.GOALS_PER_WIN) < 2e-3).all()
+
+
+def test_goalie_gsaa_of_game_18969(real_outputs):
+    g = _read(real_outputs, "fact_goalie_game_stats").set_index(["game_id", "player_id"])
+    # Velodrome's P100016 faced 40 shots on goal and let in 4: 40 x (1 - 0.88) - 4 = 0.8; Platinum's P100202
+    # faced 25 and let in 3: 25 x 0.12 - 3 = 0
+    assert g.loc[(GAME, "P100016"), ["shots_against", "goals_against", "goals_saved_above_avg"]].tolist() == [
+        40, 4, 0.8]
+    assert g.loc[(GAME, "P100202"), "goals_saved_above_avg"] == 0.0

@@ -466,6 +466,8 @@ def test_every_issue_has_a_known_kind_and_a_location(sample_out):
     located = issues[~issues["kind"].isin(["no_workbook", "more_rows", "odd_file_name", "no_period_goals"])]
     assert located["file"].notna().all() and located["sheet"].notna().all()
     counts = issues["kind"].value_counts().to_dict()
+    untracked = issues[issues["kind"] == "untracked_metric"]  # issue 13: one row per game and metric no event records
+    assert counts.pop("untracked_metric") == len(untracked.drop_duplicates(["game_id", "problem"])) > 0
     assert counts == {"reused_event_index": 20, "jersey_other_side": 4, "venue_conflict": 2,
                       "derived_input_conflict": 2, "split_event_rows": 1, "template_sheet": 1, "no_workbook": 1}
 

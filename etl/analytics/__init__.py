@@ -1,7 +1,8 @@
-"""Analytics of one built game (issue 13): xG per shot, lines, zones, saves, micro-stats.
+"""Analytics of one built game (issue 13): xG per shot, lines, zones, saves, micro-stats, model scores.
 
 ``build_analytics`` reads the game's normalized tables and returns the analytics tables by catalog
-name (``etl/catalog_analytics.py``); every weight is in ``weights``.
+name (``etl/catalog_analytics.py``), plus the core game tables with their model columns appended
+(``EXTRA_COLUMNS`` there); every weight is in ``weights``.
 """
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pandas as pd
 from ..issues import IssueLog
 from . import lines, micro, saves, xg, zones
 from .context import attempts, game_context, per_shift
+from .goalies import GOALIE_COLUMNS, goalie_scores
+from .scores import PLAYER_COLUMNS, TEAM_COLUMNS, player_scores, team_scores
 
 
 def build_analytics(game_id: int, tables: dict[str, pd.DataFrame], sched: pd.Series, players: pd.DataFrame,
@@ -17,18 +20,38 @@ def build_analytics(game_id: int, tables: dict[str, pd.DataFrame], sched: pd.Ser
     """Every analytics table of one game (``tables``: its built fact tables; ``players``: dim_player)."""
     ctx = game_context(game_id, tables, sched, players)
     shots = xg.shot_frame(ctx)
-    by_shift = per_shift(ctx, attempts(ctx, shots), shots)
+    att = attempts(ctx, shots)
+    by_shift = per_shift(ctx, att, shots)
     stats = micro.micro_stats(ctx)
     micro.report_untracked(ctx, stats, file, issues)
-    return {
+    entries, exits = zones.zone_entry_summary(ctx), zones.zone_exit_summary(ctx)
+    save_rows = saves.saves_table(ctx, shots)
+    out = {
         "fact_shot_xg": xg.shot_xg_table(ctx, shots),
         "fact_line_combos": lines.line_combos(ctx, by_shift),
         "fact_wowy": lines.wowy(ctx, by_shift),
         "fact_player_qoc_summary": lines.qoc_summary(ctx),
         "fact_shift_quality": lines.shift_quality(ctx, by_shift),
         "fact_team_zone_time": zones.team_zone_time(ctx),
-        "fact_zone_entry_summary": zones.zone_entry_summary(ctx),
-        "fact_zone_exit_summary": zones.zone_exit_summary(ctx),
-        "fact_saves": saves.saves_table(ctx, shots),
+        "fact_zone_entry_summary": entries,
+        "fact_zone_exit_summary": exits,
+        "fact_saves": save_rows,
         "fact_player_micro_stats": stats,
     }
+    scores = player_scores(ctx, shots, att, by_shift, stats, entries, exits, tables)
+    team = team_scores(ctx, shots, scores).assign(team_id=lambda d: d["venue"].map(ctx.team_of))
+    out["fact_player_game_stats"] = _append(tables["fact_player_game_stats"], scores, "player_id", PLAYER_COLUMNS)
+    out["fact_team_game_stats"] = _append(tables["fact_team_game_stats"], team, "team_id", TEAM_COLUMNS)
+    out["fact_goalie_game_stats"] = _append(tables["fact_goalie_game_stats"],
+                                            goalie_scores(shots, att, save_rows), "player_id", GOALIE_COLUMNS)
+    return out
+
+
+def _append(core: pd.DataFrame, extra: pd.DataFrame, key: str, columns) -> pd.DataFrame:
+    """``core`` with ``columns`` of ``extra`` appended by ``key``; rows without a match get 0."""
+    values = extra.dropna(subset=[key]).drop_duplicates(key).set_index(key)[list(columns)]
+    out = core.copy()
+    matched = out[key].map(lambda k: k in values.index)
+    for col in columns:
+        out[col] = out[key].map(values[col]).where(matched, 0)
+    return out

@@ -82,9 +82,9 @@ def attempts(ctx: GameContext, shots: pd.DataFrame) -> pd.DataFrame:
     ``shots`` is the xG shot frame (``xg.shot_frame``): its Goal events are left out where a scoring shot of
     the same team precedes them within GOAL_SHOT_SECONDS (the same attempt tracked twice).
     """
-    s = shots[["event_id", "venue", "shift_id", "elapsed_seconds", "event_type_id", "is_goal", "xg"]]
-    shot_rows = s[s["event_type_id"] != "Goal"]
-    goal_rows = s[s["event_type_id"] == "Goal"]
+    s = shots[["event_id", "venue", "shift_id", "elapsed_seconds", "event_type", "is_goal", "xg"]]
+    shot_rows = s[s["event_type"] != "Goal"]
+    goal_rows = s[s["event_type"] == "Goal"]
     scoring = shot_rows[shot_rows["is_goal"]]
     keep = []
     for _, g in goal_rows.iterrows():

@@ -30,9 +30,9 @@ def line_combos(ctx: GameContext, by_shift: pd.DataFrame) -> pd.DataFrame:
     sides = _shift_sides(ctx, by_shift).set_index(["shift_id", "venue"])
     rows = []
     for combo_type, slots in (("forward", FORWARD_SLOTS), ("defense", DEFENSE_SLOTS)):
-        part = sk[sk["slot"].isin(slots)]
-        groups = part.groupby(["shift_id", "lineup"])["key"].agg(lambda k: ",".join(sorted(set(k))))
-        size = part.groupby(["shift_id", "lineup"])["key"].nunique()
+        part = sk[sk["slot"].isin(slots)].drop_duplicates(["shift_id", "lineup", "key"]).sort_values("key")
+        by = part.groupby(["shift_id", "lineup"])["key"]
+        groups, size = by.agg(",".join), by.size()
         groups = groups[size >= MIN_COMBO_PLAYERS]
         if groups.empty:
             continue
@@ -66,8 +66,11 @@ def _presence(ctx: GameContext, venue: str) -> tuple[pd.DataFrame, list[str]]:
     """Shift x player presence (0/1) of one side's linked skaters, and the shift ids in row order."""
     sk = skaters(ctx)
     sk = sk[(sk["lineup"] == venue) & sk["player_id"].notna()]
-    m = pd.crosstab(sk["shift_id"], sk["player_id"].astype(str)).clip(upper=1)
-    return m, list(m.index)
+    shift_ids, rows = np.unique(sk["shift_id"].astype(str).to_numpy(), return_inverse=True)
+    players, cols = np.unique(sk["player_id"].astype(str).to_numpy(), return_inverse=True)
+    x = np.zeros((len(shift_ids), len(players)))
+    x[rows, cols] = 1.0
+    return pd.DataFrame(x, index=shift_ids, columns=players), list(shift_ids)
 
 
 def wowy(ctx: GameContext, by_shift: pd.DataFrame) -> pd.DataFrame:

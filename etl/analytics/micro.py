@@ -8,6 +8,7 @@ the defender's row, so reading only player 1 would lose most of them.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..issues import IssueLog
@@ -54,10 +55,10 @@ def _credited_text(ctx: GameContext) -> pd.DataFrame:
     """(event_id, player_id, text) for every text field credited to a player."""
     ep = ctx.event_players.dropna(subset=["player_id"])
     own = pd.concat([ep[["event_id", "player_id", c]].rename(columns={c: "text"})
-                     for c in ("play_detail1_id", "play_detail2_id")])
+                     for c in ("play_detail1", "play_detail_2")])
     ev = ctx.events.dropna(subset=["player_id"])
     first = pd.concat([ev[["event_id", "player_id", c]].rename(columns={c: "text"})
-                       for c in ("event_detail_id", "event_detail_2_id")])
+                       for c in ("event_detail", "event_detail_2")])
     out = pd.concat([own, first], ignore_index=True).dropna(subset=["text"])
     out["text"] = out["text"].astype(str).str.lower()
     return out
@@ -67,18 +68,23 @@ def micro_stats(ctx: GameContext) -> pd.DataFrame:
     """One row per linked player of the game; 0 where he has no such play."""
     text = _credited_text(ctx)
     out = game_players(ctx)
-    for metric, (pattern, excluded) in PATTERNS.items():
-        hit = text["text"].str.contains(pattern, regex=True)
-        if excluded:
-            hit &= ~text["text"].str.contains(excluded, regex=True)
-        n = text[hit].drop_duplicates(["event_id", "player_id"]).groupby("player_id").size()
-        out[metric] = out["player_id"].map(n).fillna(0).astype(int)
+    # a few hundred distinct codes: match each pattern once per code, then look the rows up
+    codes, vocab = pd.factorize(text["text"])
+    vocab = pd.Series(vocab)
+    match = np.column_stack([vocab.str.contains(p, regex=True) & ~(vocab.str.contains(x, regex=True) if x else False)
+                             for p, x in PATTERNS.values()]) if len(vocab) else np.zeros((0, len(PATTERNS)), bool)
+    hits = pd.DataFrame(match[codes], columns=list(PATTERNS))
+    hits["event_id"], hits["player_id"] = text["event_id"].to_numpy(), text["player_id"].to_numpy()
+    per_event = hits.groupby(["player_id", "event_id"]).max()  # one event counts once
+    counts = per_event.groupby(level="player_id").sum()
+    for metric in PATTERNS:
+        out[metric] = out["player_id"].map(counts[metric]).fillna(0).astype(int)
     out["drives_total"] = out[["drives_middle", "drives_wide", "drives_corner", "drives_net"]].sum(axis=1)
     out["puck_battles_total"] = out[["loose_puck_wins", "puck_recoveries", "board_battles_won"]].sum(axis=1)
     ev = ctx.events.dropna(subset=["player_id"])
-    passes = ev[ev["event_type_id"] == PASS_TYPE]
-    completed = passes["event_detail_id"].fillna("").str.lower().str.contains(PASS_COMPLETED, regex=False)
-    counted = {"hits": ev[ev["event_type_id"] == HIT_TYPE], "pass_attempts": passes,
+    passes = ev[ev["event_type"] == PASS_TYPE]
+    completed = passes["event_detail"].fillna("").str.lower().str.contains(PASS_COMPLETED, regex=False)
+    counted = {"hits": ev[ev["event_type"] == HIT_TYPE], "pass_attempts": passes,
                "pass_completed": passes[completed], "plays_successful": ev[ev["event_successful"] == SUCCESS],
                "plays_unsuccessful": ev[ev["event_successful"] == FAILURE]}
     for col, rows in counted.items():

@@ -50,3 +50,34 @@ SAVE_TYPES = (("glove", "glove"), ("blocker", "blocker"), ("pad", "pad"), ("butt
 SAVE_TYPE_OTHER = "other"
 # A save belongs to the opponent's shot on goal at most this many seconds before it.
 SAVE_SHOT_WINDOW_SECONDS = 3
+
+# ---- shot assists (core_facts.py: own passes within 3 passes of a shot on goal): the team's last completed
+# pass at most this many events and seconds before its shot on goal, by another player
+SHOT_ASSIST_EVENTS = 3
+SHOT_ASSIST_SECONDS = 5
+
+# ---- game score (core_facts.py calculate_game_score): 2.0 + sum of weight x stat
+GAME_SCORE_BASE = 2.0
+GAME_SCORE = {"goals": 1.0, "primary_assists": 0.8, "secondary_assists": 0.5, "sog": 0.1,
+              "high_danger_chances": 0.15, "controlled_entries": 0.08, "second_touch": 0.02, "shot_assists": 0.15,
+              "takeaways": 0.15, "blocks": 0.08, "poke_checks": 0.05, "backchecks": 0.1, "forechecks": 0.08,
+              "puck_battles_total": 0.03, "faceoff_net": 0.03, "poise_index": 0.2, "giveaways": -0.08}
+# the poise index needs plays tagged "under pressure", which these trackers do not record: it counts 0
+
+# ---- GAR / WAR (analytics_constants.yaml; core_facts.py calculate_war_stats)
+GAR_OFFENCE = {"goals": 1.0, "primary_assists": 0.7, "secondary_assists": 0.4, "sog": 0.015, "xg_for": 0.8,
+               "shot_assists": 0.3}
+GAR_DEFENCE = {"takeaways": 0.05, "blocks": 0.02, "controlled_exits": 0.03}
+GAR_POSSESSION = 0.02  # x (cf_pct - 50) / 100 x TOI minutes
+GAR_TRANSITION = {"controlled_entries": 0.04}
+GAR_POISE = 0.02  # x successful plays under pressure (not tracked: 0)
+GOALS_PER_WIN = 4.5  # WAR = GAR / 4.5
+
+# ---- adjusted rating / performance index (core_facts.py): expected game score of a rating 1..10
+EXPECTED_GAME_SCORE = (1.0, 2.3, 3.5, 4.7, 5.9, 7.1, 8.3, 9.5, 10.7, 12.0)
+
+# ---- goalie model (core_facts.py _create_fact_goalie_game_stats_original)
+LEAGUE_SAVE_PCT = 0.88  # GSAA = shots against x (1 - 0.88) - goals against
+GOALIE_GAR = {"goals_saved_above_avg": 1.0, "hd_saves": 0.15, "quality_start": 0.5, "saves_freeze": 0.05}
+QUALITY_START_SAVE_PCT = 91.7  # a quality start: save % >= 91.7 or at most 2 goals against
+QUALITY_START_MAX_GOALS = 2

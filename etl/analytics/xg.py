@@ -65,25 +65,25 @@ def _flurries(s: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 def shot_frame(ctx: GameContext) -> pd.DataFrame:
     """One row per shot with every model input and its xG (the fact_shot_xg rows, before naming)."""
     ev = ctx.events
-    s = ev[ev["event_type_id"].isin(SHOT_TYPES)].copy()
-    detail = s["event_detail_id"].fillna("").str.lower()
-    s["is_goal"] = (s["event_type_id"] == "Goal") | detail.str.contains("goal", regex=False)
+    s = ev[ev["event_type"].isin(SHOT_TYPES)].copy()
+    detail = s["event_detail"].fillna("").str.lower()
+    s["is_goal"] = (s["event_type"] == "Goal") | detail.str.contains("goal", regex=False)
     s["is_on_goal"] = s["is_goal"] | detail.str.contains("onnet", regex=False)
-    rebounds = ev[ev["event_type_id"] == "Rebound"]
+    rebounds = ev[ev["event_type"] == "Rebound"]
     s["is_rebound"] = last_before(s, rebounds, w.REBOUND_WINDOW_SECONDS, ["period"]).notna()
-    entry = ev["event_detail_2_id"].fillna("").str.lower().isin(w.CONTROLLED_ENTRY_DETAILS)
-    rush = last_before(s, ev[entry], w.RUSH_WINDOW_SECONDS, ["period", "event_team_venue"]).notna()
+    entry = ev["event_detail_2"].fillna("").str.lower().isin(w.CONTROLLED_ENTRY_DETAILS)
+    rush = last_before(s, ev[entry], w.RUSH_WINDOW_SECONDS, ["period", "team_venue"]).notna()
     s["is_rush"] = rush & s["is_on_goal"]
-    high = s["is_rebound"] | _contains_any(s["event_detail_2_id"], w.HIGH_DANGER_DETAILS)
+    high = s["is_rebound"] | _contains_any(s["event_detail_2"], w.HIGH_DANGER_DETAILS)
     level = np.where(high, "high", np.where(s["zone_id"] == w.MEDIUM_DANGER_ZONE, "medium", "low"))
     s["danger_level"] = pd.Series(level, index=s.index).where(s["is_on_goal"])
     base = s["danger_level"].map(w.XG_BASE).fillna(w.XG_BASE_UNKNOWN)
-    s["shot_type_factor"] = _shot_type_factor(s["event_detail_2_id"])
+    s["shot_type_factor"] = _shot_type_factor(s["event_detail_2"])
     rush = np.where(s["is_rush"], w.XG_RUSH_FACTOR, 1.0)
     s["xg_raw"] = (base * rush * s["shot_type_factor"]).clip(upper=w.XG_SHOT_CAP)
-    s["shooter"] = s["player_id"].astype("object").where(s["player_id"].notna(), "?" + s["event_team_venue"])
+    s["shooter"] = s["player_id"].astype("object").where(s["player_id"].notna(), "?" + s["team_venue"])
     s["flurry"], s["xg"] = _flurries(s) if len(s) else (pd.Series(dtype="int64"), pd.Series(dtype="float64"))
-    s["venue"] = s["event_team_venue"]
+    s["venue"] = s["team_venue"]
     goalie = ctx.shifts.set_index("shift_id")[["home_goalie_player_id", "away_goalie_player_id"]]
     g = goalie.reindex(s["shift_id"])
     s["goalie_player_id"] = np.where(s["venue"] == "home", g["away_goalie_player_id"], g["home_goalie_player_id"])
@@ -97,8 +97,8 @@ def shot_xg_table(ctx: GameContext, s: pd.DataFrame) -> pd.DataFrame:
         "shot_id": s["event_id"], "event_id": s["event_id"], "game_id": ctx.game_id, "season_id": ctx.season_id,
         "period": s["period"], "elapsed_seconds": s["elapsed_seconds"], "team_id": s["event_team_id"],
         "venue": s["venue"], "player_id": s["player_id"], "player_name": s["player_id"].map(ctx.names),
-        "goalie_player_id": s["goalie_player_id"], "event_type_id": s["event_type_id"],
-        "event_detail_id": s["event_detail_id"], "event_detail_2_id": s["event_detail_2_id"], "zone_id": s["zone_id"],
+        "goalie_player_id": s["goalie_player_id"], "event_type": s["event_type"],
+        "event_detail": s["event_detail"], "event_detail_2": s["event_detail_2"], "zone_id": s["zone_id"],
         "is_on_goal": s["is_on_goal"], "is_goal": s["is_goal"], **flags,
         "is_high_danger": (s["danger_level"] == "high").astype(int),
         "is_scoring_chance": (s["danger_level"].isin(w.SCORING_CHANCE_DANGER)).astype(int),

@@ -18,10 +18,10 @@ DUMP_WORD = "dump"
 def team_zone_time(ctx: GameContext) -> pd.DataFrame:
     """fact_team_zone_time: per side, events by zone seen from that side (own events as tracked, the
     opponent's mirrored), and their shares in %."""
-    ev = ctx.events[ctx.events["zone_id"].isin(list(MIRROR)) & ctx.events["event_team_venue"].isin(VENUES)]
+    ev = ctx.events[ctx.events["zone_id"].isin(list(MIRROR)) & ctx.events["team_venue"].isin(VENUES)]
     rows = []
     for venue in VENUES:
-        own = ev["event_team_venue"] == venue
+        own = ev["team_venue"] == venue
         zone = ev["zone_id"].where(own, ev["zone_id"].map(MIRROR))
         counts = zone.value_counts()
         row = {"game_id": ctx.game_id, "season_id": ctx.season_id, **ctx.side_columns(venue)}
@@ -35,16 +35,16 @@ def team_zone_time(ctx: GameContext) -> pd.DataFrame:
 
 
 def _text(ev: pd.DataFrame) -> pd.Series:
-    return (ev["event_detail_id"].fillna("") + " " + ev["event_detail_2_id"].fillna("")).str.lower()
+    return (ev["event_detail"].fillna("") + " " + ev["event_detail_2"].fillna("")).str.lower()
 
 
 def zone_entry_summary(ctx: GameContext) -> pd.DataFrame:
     """fact_zone_entry_summary: per player, the zone entries he carried out (event player 1)."""
     ev = player_one(ctx)
-    e = ev[ev["event_detail_id"].isin([ENTRY, ENTRY_FAILED])]
+    e = ev[ev["event_detail"].isin([ENTRY, ENTRY_FAILED])]
     text = _text(e)
-    d2 = e["event_detail_2_id"].fillna("").str.lower()
-    failed = (e["event_detail_id"] == ENTRY_FAILED) | text.str.contains("|".join(FAILED_WORDS))
+    d2 = e["event_detail_2"].fillna("").str.lower()
+    failed = (e["event_detail"] == ENTRY_FAILED) | text.str.contains("|".join(FAILED_WORDS))
     flags = pd.DataFrame({"player_id": e["player_id"], "total_entries": 1,
                           "controlled_entries": (d2.isin(w.CONTROLLED_ENTRY_DETAILS) & ~failed).astype(int),
                           "dump_entries": text.str.contains(DUMP_WORD, regex=False).astype(int),
@@ -58,10 +58,10 @@ def zone_entry_summary(ctx: GameContext) -> pd.DataFrame:
 def zone_exit_summary(ctx: GameContext) -> pd.DataFrame:
     """fact_zone_exit_summary: per player, the zone exits he carried out (event player 1)."""
     ev = player_one(ctx)
-    e = ev[ev["event_detail_id"].isin([EXIT, EXIT_FAILED])]
+    e = ev[ev["event_detail"].isin([EXIT, EXIT_FAILED])]
     text = _text(e)
-    d2 = e["event_detail_2_id"].fillna("").str.lower()
-    failed = (e["event_detail_id"] == EXIT_FAILED) | text.str.contains("|".join(FAILED_WORDS + ("misplay",)))
+    d2 = e["event_detail_2"].fillna("").str.lower()
+    failed = (e["event_detail"] == EXIT_FAILED) | text.str.contains("|".join(FAILED_WORDS + ("misplay",)))
     flags = pd.DataFrame({"player_id": e["player_id"], "total_exits": 1,
                           "controlled_exits": (d2.isin(w.CONTROLLED_EXIT_DETAILS) & ~failed).astype(int),
                           "failed_exits": failed.astype(int)})
