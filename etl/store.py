@@ -176,7 +176,7 @@ def read_previous_groups(path: Path, key: str = "game_id") -> Iterator[tuple[str
             yield current, rows
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether a process with this id runs on this machine."""
     try:
         os.kill(pid, 0)
@@ -244,7 +244,7 @@ class OutputStore:
         for prefix in (f".{self.output_dir.name}.new-", f".{self.output_dir.name}.old-"):
             for folder in self.output_dir.parent.glob(f"{prefix}*"):
                 pid = folder.name[len(prefix):].split("-", 1)[0]
-                if not pid.isdigit() or not _alive(int(pid)):
+                if not pid.isdigit() or not process_alive(int(pid)):
                     shutil.rmtree(folder, ignore_errors=True)
 
     def writer(self, name: str) -> TableWriter:

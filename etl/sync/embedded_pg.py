@@ -39,6 +39,7 @@ from psycopg import sql
 
 from ..errors import EtlError
 from ..progress import NullReporter, Reporter
+from ..store import process_alive
 
 OS_USER = "hockeyops_pg"
 DEFAULT_DATABASE = "hockeyops"
@@ -90,7 +91,7 @@ def status(data_dir: str | Path | None = None) -> ServerInfo | None:
         pid, port, state = int(lines[0]), int(lines[3]), lines[7].strip() if len(lines) > 7 else ""
     except (OSError, ValueError, IndexError):
         return None
-    if state != "ready" or not _pid_alive(pid) or not _port_answers(port):
+    if state != "ready" or not process_alive(pid) or not _port_answers(port):
         return None
     return ServerInfo(pid, port, _root(data_dir))
 
@@ -269,16 +270,6 @@ def _ensure_database(info: ServerInfo, database: str) -> None:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
             except psycopg.errors.DuplicateDatabase:
                 pass
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _port_answers(port: int) -> bool:
