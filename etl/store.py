@@ -62,7 +62,7 @@ def _as_type(s: pd.Series, type_: str) -> pd.Series:
             return s.astype("Int64")
         return pd.to_numeric(s, errors="coerce").round().astype("Int64")
     if type_ == "numeric":
-        return pd.to_numeric(s, errors="coerce").astype("float64").round(4)
+        return pd.to_numeric(s, errors="coerce").astype("float64").round(4) + 0.0  # + 0.0: no "-0.0" in the CSV
     if type_ == "boolean":
         if s.dtype.kind == "b":
             return pd.Series(np.where(s.to_numpy(), "true", "false"), index=s.index, dtype="object")
