@@ -289,7 +289,9 @@ def test_foreign_key_closure_is_shown_at_preview_and_refused_before_writing(db, 
     assert "dim_player" not in plan.names and "fact_player_game_stats" in plan.names
     refs = {(r.table, r.column, r.ref_table): r for r in plan.missing_refs}
     assert set(refs) == {("fact_player_game_stats", "player_id", "dim_player"),
-                         ("fact_player_season_stats_basic", "player_id", "dim_player")}
+                         ("fact_player_season_stats_basic", "player_id", "dim_player"),
+                         ("fact_player_micro_stats", "player_id", "dim_player"),  # analytics tables (issue 13)
+                         ("fact_player_qoc_summary", "player_id", "dim_player")}
     stats = refs[("fact_player_game_stats", "player_id", "dim_player")]
     assert stats.reason == "empty" and stats.enforced
     assert stats.missing_keys == len({r[2] for r in read_table(full, "fact_player_game_stats")})
@@ -303,8 +305,10 @@ def test_foreign_key_closure_is_shown_at_preview_and_refused_before_writing(db, 
         sync(db, full, reporter=reporter, **PLAYER_SEL)
     assert sentence in str(err.value) and "add dim_player to the selection or sync it first" in str(err.value)
     assert {(r["table"], r["ref_table"]) for r in err.value.refs} == {
-        ("fact_player_game_stats", "dim_player"), ("fact_player_season_stats_basic", "dim_player")}
-    assert {u for u, _ in reporter.failures} == {"fact_player_game_stats", "fact_player_season_stats_basic"}
+        ("fact_player_game_stats", "dim_player"), ("fact_player_season_stats_basic", "dim_player"),
+        ("fact_player_micro_stats", "dim_player"), ("fact_player_qoc_summary", "dim_player")}
+    assert {u for u, _ in reporter.failures} == {"fact_player_game_stats", "fact_player_season_stats_basic",
+                                                 "fact_player_micro_stats", "fact_player_qoc_summary"}
     assert exact(db) == before and before["_history"] is None  # refused before the first write
     with pytest.raises(MissingReferences):  # allow_shrink does not allow what the commit would refuse
         sync(db, full, allow_shrink=True, **PLAYER_SEL)
@@ -322,7 +326,8 @@ def test_foreign_key_closure_is_shown_at_preview_and_refused_before_writing(db, 
 
     # without the constraint the commit would not fail: a warning, and the load goes through
     with connect(db, "guard test") as conn:
-        for table in ("fact_player_game_stats", "fact_player_season_stats_basic"):
+        for table in ("fact_player_game_stats", "fact_player_season_stats_basic", "fact_player_micro_stats",
+                      "fact_player_qoc_summary"):
             conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "fk_{table}_player_id"')
     plan = plan_sync(db, full, SyncOptions(**PLAYER_SEL), target_name=TARGET)
     assert plan.missing_refs and not plan.refused_refs and "does not enforce" in plan.describe()
@@ -342,7 +347,8 @@ def test_foreign_key_closure_is_shown_at_preview_and_refused_before_writing(db, 
     plan = plan_sync(db, fewer, SyncOptions(tables=("dim_player",)), target_name=TARGET)
     orphans = {r.table: r for r in plan.missing_refs}
     assert set(orphans) == referencing and "fact_player_game_stats" in orphans
-    dropped = ("fact_player_game_stats", "fact_player_season_stats_basic")  # their constraints were dropped above
+    dropped = ("fact_player_game_stats", "fact_player_season_stats_basic", "fact_player_micro_stats",
+               "fact_player_qoc_summary")  # their constraints were dropped above
     assert {t: (r.reason, r.ref_table, r.examples, r.enforced, r.unit) for t, r in orphans.items()} == \
         {t: ("orphans", "dim_player", [player], t not in dropped, "dim_player") for t in referencing}
     assert "WARNING The load of dim_player removes 1 key (player_id" in plan.describe()
