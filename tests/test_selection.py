@@ -29,6 +29,7 @@ def test_modes_select_by_category_and_tag():
 
 def test_globs_names_and_exclusions():
     assert resolve(["fact_player*"]) == ["fact_player_career_stats_basic", "fact_player_game_stats",
+                                         "fact_player_micro_stats", "fact_player_qoc_summary",
                                          "fact_player_season_stats_basic", "fact_player_xy_long"]
     assert resolve(["fact_events", "dim_team"]) == ["dim_team", "fact_events"]
     assert resolve(["fact_events,dim_team"]) == ["dim_team", "fact_events"]

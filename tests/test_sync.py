@@ -210,12 +210,13 @@ def test_selection_modes_patterns_exclude_and_unknown_names(sample_out: Path) ->
     assert names(tables=("dims", "qa")) == dims | qa  # repeatable modes: union
     assert names(tables=("fact_player*", "qa_goal*")) == {
         "fact_player_career_stats_basic", "fact_player_game_stats", "fact_player_season_stats_basic",
-        "fact_player_xy_long", "qa_goal_verification"}
+        "fact_player_xy_long", "fact_player_micro_stats", "fact_player_qoc_summary", "qa_goal_verification"}
     assert names(tables=("tracking", "dim_player")) == \
         {t.name for t in TABLES if "tracking" in t.tags} | {"dim_player"}
     assert names(tables=("facts",), exclude_tables=("fact_player*", "fact_goals")) == \
         {t.name for t in TABLES if t.category == "fact"} - {"fact_player_game_stats", "fact_player_season_stats_basic",
                                                              "fact_player_career_stats_basic", "fact_player_xy_long",
+                                                             "fact_player_micro_stats", "fact_player_qoc_summary",
                                                              "fact_goals"}
     assert names() == set(TABLES_BY_NAME)
     for bad, needle in ((dict(tables=("fact_nope",)), "fact_nope"), (dict(tables=("zz*",)), "zz*"),
