@@ -6,7 +6,7 @@ import pandas as pd
 
 from . import weights as w
 from .context import GameContext
-from .xg import last_before
+from .xg import first_keyword, last_before
 
 SAVE = "Save"
 FREEZE_DETAIL = "Save_Freeze"
@@ -15,14 +15,7 @@ OTHER = {"home": "away", "away": "home"}
 
 def save_type(detail_2: pd.Series) -> pd.Series:
     """Save type from a word of event_detail_2 (first match of weights.SAVE_TYPES), else 'other'."""
-    low = detail_2.fillna("").str.lower()
-    out = pd.Series(w.SAVE_TYPE_OTHER, index=detail_2.index, dtype="object")
-    chosen = pd.Series(False, index=detail_2.index)
-    for word, kind in w.SAVE_TYPES:
-        hit = low.str.contains(word, regex=False) & ~chosen
-        out[hit] = kind
-        chosen |= hit
-    return out
+    return first_keyword(detail_2, w.SAVE_TYPES, w.SAVE_TYPE_OTHER)
 
 
 def _saved_shot(saves: pd.DataFrame, shots: pd.DataFrame) -> pd.Series:

@@ -38,15 +38,21 @@ def last_before(rows: pd.DataFrame, marks: pd.DataFrame, seconds: float, by: lis
     return pd.Series(m["event_id"].where(near, None).to_numpy(), index=m["_row"].to_numpy()).reindex(rows.index)
 
 
-def _shot_type_factor(detail_2: pd.Series) -> pd.Series:
-    low = detail_2.fillna("").str.lower()
-    factor = pd.Series(1.0, index=detail_2.index)
-    chosen = pd.Series(False, index=detail_2.index)
-    for word, value in w.XG_SHOT_TYPE:
+def first_keyword(text: pd.Series, pairs, default) -> pd.Series:
+    """Per row, the value of the first (word, value) pair whose word occurs in ``text`` (case-insensitive), else
+    ``default`` (shot-type factors, save types)."""
+    low = text.fillna("").str.lower()
+    out = pd.Series(default, index=text.index, dtype="object" if isinstance(default, str) else "float64")
+    chosen = pd.Series(False, index=text.index)
+    for word, value in pairs:
         hit = low.str.contains(word, regex=False) & ~chosen
-        factor[hit] = value
+        out[hit] = value
         chosen |= hit
-    return factor
+    return out
+
+
+def _shot_type_factor(detail_2: pd.Series) -> pd.Series:
+    return first_keyword(detail_2, w.XG_SHOT_TYPE, 1.0)
 
 
 def _flurries(s: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
