@@ -161,7 +161,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "position_id": ("text", "Position code."),
     "venue_id": ("text", "home or away."),
     "venue_abbrev": ("text", "h or a."),
-    "period_id": ("integer", "Period number."),
+    "period_id": ("text", "Period key 'P' + 2-digit period number (P01..P09); dim_period's key."),
     "period_seconds": ("integer", "Regulation length of the period in seconds."),
     "zone_id": ("text", "Zone from the event team's view: o, n, d."),
     "event_type": ("text", "Event type code, e.g. Shot."),
@@ -175,8 +175,16 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "role_number": ("integer", "Order of the player within the side in the event."),
     "skaters_for": ("integer", "Skaters of the first team."),
     "skaters_against": ("integer", "Skaters of the second team."),
-    "shift_start_type_id": ("text", "How the shift started."),
-    "shift_stop_type_id": ("text", "How the shift ended."),
+    "shift_start_type": ("text", "How the shift started, as tracked (e.g. GameStart, PeriodStart, OtherFaceoff); "
+                         "dim_shift_start_type's code."),
+    "shift_stop_type": ("text", "How the shift ended, as tracked (e.g. Home Goal, Away Icing, PeriodEnd); "
+                        "dim_shift_stop_type's code."),
+    "strength": ("text", "Skaters on ice per side, home first, e.g. 5v5, 5v4; ENH/ENA when the home/away net is "
+                 "empty (the dashboard's label; strength_id is the own-team-first key into dim_strength)."),
+    "running_video_time": ("numeric", "Seconds from the start of the game video to the event/shift start, used "
+                           "to seek the video: the workbook's running_video_time where it has one, else estimated "
+                           "from period and clock as the contract says."),
+    "shift_key": ("text", "Same value as shift_id (the dashboard's linking key)."),
     # events
     "event_team_id": ("text", "Team that performed the event."),
     "event_successful": ("text", "s (successful) or u (unsuccessful) as tracked."),
@@ -184,13 +192,43 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "is_goal": ("boolean", "Event is a goal (Goal / Goal_Scored)."),
     "event_player_id": ("text", "Key {event_id}_{E|O}{role_number}."),
     # shifts
-    "start_clock_seconds": ("integer", "Countdown clock at shift start."),
-    "end_clock_seconds": ("integer", "Countdown clock at shift end."),
+    "shift_start_total_seconds": ("integer", "Countdown clock at shift start: seconds left in the period "
+                                  "(shift_start_min x 60 + shift_start_sec)."),
+    "shift_end_total_seconds": ("integer", "Countdown clock at shift end: seconds left in the period "
+                                "(shift_end_min x 60 + shift_end_sec)."),
+    "shift_start_min": ("integer", "Minutes of the countdown clock at shift start."),
+    "shift_start_sec": ("integer", "Seconds (0-59) of the countdown clock at shift start."),
+    "shift_end_min": ("integer", "Minutes of the countdown clock at shift end."),
+    "shift_end_sec": ("integer", "Seconds (0-59) of the countdown clock at shift end."),
+    "shift_duration": ("integer", "Shift length in seconds: shift_start_total_seconds - shift_end_total_seconds "
+                       "(empty when the shift ends before it starts)."),
     "start_elapsed_seconds": ("integer", "Game seconds elapsed at shift start."),
     "end_elapsed_seconds": ("integer", "Game seconds elapsed at shift end."),
     "duration_seconds": ("integer", "Length in seconds."),
-    "home_skaters": ("integer", "Home skaters on ice."),
-    "away_skaters": ("integer", "Away skaters on ice."),
+    "home_team_strength": ("integer", "Home skaters on ice: filled home forward, defense and xtra slots."),
+    "away_team_strength": ("integer", "Away skaters on ice: filled away forward, defense and xtra slots."),
+    **{f"{venue}_{slot}": ("text", f"Jersey in the {venue} {slot} slot of the shift as tracked (empty when the "
+                                   "slot is; fact_shift_players has the player_id).")
+       for venue in ("home", "away")
+       for slot in ("forward_1", "forward_2", "forward_3", "defense_1", "defense_2", "xtra", "goalie")},
+    "situation": ("text", "Full Strength, Home PowerPlay or Away PowerPlay by the skaters on ice; home_en / "
+                  "away_en when that side's net is empty (goalie slot empty); empty for a shift without players."),
+    "start_zone": ("text", "Zone (o, n, d from the event team's view) of the shift's first event that has one."),
+    "start_zone_id": ("text", "Dashboard zone key of start_zone: ZN01 offensive, ZN02 defensive, ZN03 neutral."),
+    "end_zone": ("text", "Zone (o, n, d from the event team's view) of the shift's last event that has one."),
+    "end_zone_id": ("text", "Dashboard zone key of end_zone: ZN01 offensive, ZN02 defensive, ZN03 neutral."),
+    "cf": ("integer", "Home shot attempts (Corsi: on goal, blocked, missed; goals tracked without a shot count "
+           "once) during the shift."),
+    "ca": ("integer", "Away shot attempts (Corsi) during the shift."),
+    "ff": ("integer", "Home unblocked shot attempts (Fenwick) during the shift."),
+    "fa": ("integer", "Away unblocked shot attempts (Fenwick) during the shift."),
+    "sf": ("integer", "Home shots on goal (saved or scored) during the shift."),
+    "sa": ("integer", "Away shots on goal (saved or scored) during the shift."),
+    "ff_pct": ("numeric", "Fenwick for / (for + against) x 100, 1 decimal (50 when no unblocked attempts)."),
+    "logical_shift_number": ("integer", "The player's logical shift in the game: per player, ordered by "
+                             "shift_index, starting at 1 and increasing whenever a shift row does not directly "
+                             "follow his previous one (shift_index + 1)."),
+    "is_first_segment": ("boolean", "The row is the first shift row of its logical shift."),
     "home_goalie_player_id": ("text", "Home goalie on ice."),
     "away_goalie_player_id": ("text", "Away goalie on ice."),
     "shift_player_id": ("text", "Key {shift_id}_{h|a}{slot}."),
@@ -425,7 +463,7 @@ TABLES: tuple[Table, ...] = (
            describe={"league_id": "League code of the game's season (dim_season.league_id)."}),
     _table("dim_position", "dim", "Positions.", "position_id name", "position_id", "master"),
     _table("dim_venue", "dim", "Home and away.", "venue_id venue_abbrev name", "venue_id", "master"),
-    _table("dim_period", "dim", "Periods.", "period_id name period_seconds", "period_id", "master"),
+    _table("dim_period", "dim", "Periods.", "period_id period name period_seconds", "period_id", "master"),
     _table("dim_zone", "dim", "Rink zones from the event team's view.", "zone_id name", "zone_id", "master"),
     _table("dim_player_role", "dim", "Player roles within an event.",
            "player_role_id side role_number", "player_role_id", "master"),
@@ -484,14 +522,30 @@ TABLES: tuple[Table, ...] = (
            "player_id play_detail1 play_detail_2 source_row", "event_player_id", "game",
            tags=("tracking",), upstream=("fact_events", "fact_gameroster"), required="event_id game_id"),
     _table("fact_shifts", "fact", "One row per line change.",
-           "shift_id game_id shift_index period start_clock_seconds end_clock_seconds "
-           "start_elapsed_seconds end_elapsed_seconds duration_seconds shift_start_type_id "
-           "shift_stop_type_id home_skaters away_skaters strength_id home_goalie_player_id "
-           "away_goalie_player_id source_row", "shift_id", "game", tags=("tracking",),
-           upstream=("dim_schedule", "fact_gameroster"), required="game_id"),
+           "shift_id shift_key game_id season_id home_team_id away_team_id home_team away_team shift_index "
+           "period period_id shift_start_min shift_start_sec shift_end_min shift_end_sec shift_start_total_seconds "
+           "shift_end_total_seconds start_elapsed_seconds end_elapsed_seconds shift_duration running_video_time "
+           "shift_start_type shift_stop_type home_forward_1 home_forward_2 home_forward_3 home_defense_1 "
+           "home_defense_2 home_xtra home_goalie away_forward_1 away_forward_2 away_forward_3 away_defense_1 "
+           "away_defense_2 away_xtra away_goalie home_team_strength away_team_strength strength strength_id "
+           "situation home_goalie_player_id away_goalie_player_id start_zone start_zone_id end_zone end_zone_id "
+           "cf ca ff fa sf sa cf_pct ff_pct fo_pct giveaways takeaways zone_entries zone_exits source_row",
+           "shift_id", "game", tags=("tracking",),
+           upstream=("dim_schedule", "fact_gameroster"), required="game_id",
+           describe={"strength_id": "Skaters on ice, home first, e.g. 5v4 (key into dim_strength; strength is "
+                                    "the dashboard's label).",
+                     "cf_pct": "Home Corsi for % in the shift: cf / (cf + ca) x 100, 1 decimal (50 when no "
+                               "attempts).",
+                     "ff_pct": "Home Fenwick for % in the shift: ff / (ff + fa) x 100, 1 decimal (50 when no "
+                               "unblocked attempts).",
+                     "fo_pct": "Home faceoffs won / faceoffs in the shift x 100, 1 decimal (0 when none).",
+                     "giveaways": "Giveaways (event detail Giveaway) of either team during the shift.",
+                     "takeaways": "Takeaways (event detail Takeaway) of either team during the shift.",
+                     "zone_entries": "Zone entries (Zone_Entry events) of either team during the shift.",
+                     "zone_exits": "Zone exits (Zone_Exit events) of either team during the shift."}),
     _table("fact_shift_players", "fact", "One row per player per shift.",
            "shift_player_id shift_id game_id team_id venue slot jersey player_id is_goalie "
-           "duration_seconds", "shift_player_id", "game", tags=("tracking",),
+           "duration_seconds logical_shift_number is_first_segment", "shift_player_id", "game", tags=("tracking",),
            upstream=("fact_shifts",), required="shift_id game_id"),
     _table("fact_goals", "fact", "Goals with scorer, assisters where known and strength.",
            "goal_id event_id game_id period clock_seconds elapsed_seconds team_id venue opp_team_id "

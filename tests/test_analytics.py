@@ -141,7 +141,7 @@ def test_line_combo_toi_sums_to_team_toi(outputs):
     combos = _read(outputs, "fact_line_combos")
     sp = _read(outputs, "fact_shift_players")
     sp["lineup"] = sp["shift_player_id"].str.split("_", n=1).str[1].str[0].map({"h": "home", "a": "away"})
-    shifts = _read(outputs, "fact_shifts").set_index("shift_id")["duration_seconds"]
+    shifts = _read(outputs, "fact_shifts").set_index("shift_id")["shift_duration"]
     for combo_type, prefix in (("forward", "forward"), ("defense", "defense")):
         part = sp[sp["slot"].str.startswith(prefix)]
         size = part.assign(k=part["player_id"].fillna("J" + part["jersey"].astype(str))).groupby(

@@ -6,6 +6,7 @@ import json
 from etl.catalog import REUSED_INDEX_OFFSET, TABLES
 from etl.pipeline import EtlOptions, run_etl
 from tests.conftest import read_csv
+from tests.test_etl_sample import assert_shift_invariants
 
 OFFICIAL = {  # dim_schedule, home first
     18969: {"N10008": 4, "N10010": 3},  # Platinum 4 - Velodrome 3
@@ -160,3 +161,42 @@ def test_real_blocked_shots_and_periods_covered(real_outputs):
     assert set(teams["periods_covered"]) == {"1,2,3"}
     qa = read_csv(real_outputs / "qa_goal_verification.csv")
     assert set(qa["periods_covered"]) == {"1,2,3"}
+
+
+def test_real_shifts_carry_the_dashboard_columns(real_outputs):
+    """Hand-checked against 18969_tracking.xlsx: shifts sheet rows 2-3 (shift_index 1-2) and 98 (shift_index 97),
+    events sheet rows 3 (home faceoff win), 23 (away Shot_Blocked), 51 (home Shot_Missed), 54 (home
+    Shot_BlockedSameTeam) and 62 (home Shot_OnNetSaved), the events between 18:00 and 16:38 of period 1."""
+    import pandas as pd
+
+    shifts = pd.read_csv(real_outputs / "fact_shifts.csv", dtype=str, keep_default_na=False, na_values=[""])
+    s = shifts[shifts["game_id"] == "18969"].set_index("shift_index")
+    first = s.loc["1"]
+    assert first[["shift_key", "season_id", "home_team", "away_team", "home_team_id", "away_team_id",
+                  "period_id"]].tolist() == ["SH1896900001", "N20252026F", "Platinum", "Velodrome", "N10008",
+                                             "N10010", "P01"]
+    assert first[["shift_start_min", "shift_start_sec", "shift_end_min", "shift_end_sec", "shift_start_total_seconds",
+                  "shift_end_total_seconds", "shift_duration"]].tolist() == ["18", "0", "16", "38", "1080", "998", "82"]
+    assert first[["shift_start_type", "shift_stop_type", "strength", "situation"]].tolist() == [
+        "GameStart", "Away Icing", "5v5", "Full Strength"]
+    slots = ("forward_1", "forward_2", "forward_3", "defense_1", "defense_2", "xtra", "goalie")
+    home = first[[f"home_{slot}" for slot in slots]].fillna("-").tolist()
+    away = first[[f"away_{slot}" for slot in slots]].fillna("-").tolist()
+    assert home == ["53", "20", "12", "8", "21", "-", "99"]  # jerseys as tracked, the xtra slot empty
+    assert away == ["70", "75", "49", "52", "22", "-", "39"]
+    assert [first[c] for c in ("cf", "ca", "ff", "fa", "sf", "sa")] == ["3", "1", "2", "0", "1", "0"]
+    assert [first[c] for c in ("cf_pct", "ff_pct", "fo_pct")] == ["75.0", "100.0", "100.0"]
+    assert first["start_zone"] == "n" and first["start_zone_id"] == "ZN03"  # the opening faceoff (row 3)
+    assert float(first["running_video_time"]) == 0 and float(s.loc["2", "running_video_time"]) == 82  # workbook's
+    assert s.loc["2", "shift_start_type"] == "OtherFaceoff"
+    # row 98: the away goalie pulled for an extra skater (away_xtra 91): the dashboard's empty-net label
+    pulled = s.loc["97"]
+    assert pd.isna(pulled["away_goalie"]) and pulled["away_xtra"] == "91"
+    assert (pulled["strength"], pulled["situation"], pulled["strength_id"]) == ("ENA", "away_en", "5v6")
+    # home #53 (Platinum): on the ice in shift 1, then shifts 5-9 without a break: logical shifts 1 and 2
+    sp = read_csv(real_outputs / "fact_shift_players.csv")
+    p53 = sp[(sp["game_id"] == "18969") & (sp["venue"] == "home") & (sp["jersey"] == "53")].set_index("shift_id")
+    assert p53.loc["SH1896900001", ["logical_shift_number", "is_first_segment"]].tolist() == ["1", "true"]
+    assert p53.loc["SH1896900005", ["logical_shift_number", "is_first_segment"]].tolist() == ["2", "true"]
+    assert p53.loc["SH1896900009", ["logical_shift_number", "is_first_segment"]].tolist() == ["2", "false"]
+    assert_shift_invariants(real_outputs)

@@ -53,6 +53,67 @@ def test_the_three_workbook_styles_give_the_same_facts(league, tmp_path):
     assert shifts["player_id"].notna().mean() > 0.99
     events = read_csv(out / "fact_events.csv")
     assert events.groupby("game_id")["event_team_id"].apply(lambda s: s.notna().mean()).min() > 0.9
+    assert_shift_invariants(out)
+
+
+SKATER_SLOTS = ("forward_1", "forward_2", "forward_3", "defense_1", "defense_2", "xtra")
+
+
+def assert_shift_invariants(out: Path) -> None:
+    """fact_shifts and fact_shift_players against each other, dim_period, dim_schedule and the team totals
+    (shared with the real games, tests/test_etl_real.py)."""
+    import pandas as pd
+
+    shifts = pd.read_csv(out / "fact_shifts.csv", dtype={"home_goalie": "string", "away_goalie": "string"})
+    assert len(shifts) and (shifts["shift_key"] == shifts["shift_id"]).all()
+    # every period_id is dim_period's key of the shift's period
+    periods = pd.read_csv(out / "dim_period.csv").set_index("period_id")["period"]
+    assert shifts["period_id"].isin(periods.index).all()
+    assert (shifts["period_id"].map(periods) == shifts["period"]).all()
+    # the clock columns agree with each other
+    for end in ("start", "end"):
+        total = shifts[f"shift_{end}_min"] * 60 + shifts[f"shift_{end}_sec"]
+        assert (total == shifts[f"shift_{end}_total_seconds"]).all()
+    known = shifts["shift_duration"].notna()
+    assert (shifts.loc[known, "shift_duration"] == (shifts["shift_start_total_seconds"]
+                                                    - shifts["shift_end_total_seconds"])[known]).all()
+    assert shifts["running_video_time"].notna().all()
+    # teams and season per the schedule
+    sched = pd.read_csv(out / "dim_schedule.csv").set_index("game_id")
+    for col, src in (("season_id", "season_id"), ("home_team_id", "home_team_id"), ("away_team_id", "away_team_id"),
+                     ("home_team", "home_team_name"), ("away_team", "away_team_name")):
+        assert (shifts[col] == shifts["game_id"].map(sched[src])).all(), col
+    # strength: skater slots per side, home first; ENH / ENA where that side's goalie slot is empty
+    for venue in ("home", "away"):
+        filled = shifts[[f"{venue}_{slot}" for slot in SKATER_SLOTS]].notna().sum(axis=1)
+        assert (filled == shifts[f"{venue}_team_strength"]).all()
+    label = shifts["home_team_strength"].astype(str) + "v" + shifts["away_team_strength"].astype(str)
+    assert (label == shifts["strength_id"]).all()
+    plain = ~shifts["strength"].isin(["ENH", "ENA"])
+    assert (shifts.loc[plain, "strength"] == label[plain]).all()
+    assert (shifts["strength"] == "ENH").equals(shifts["situation"] == "home_en")
+    assert (shifts["strength"] == "ENA").equals(shifts["situation"] == "away_en")
+    assert shifts.loc[shifts["strength"] == "ENA", "away_goalie"].isna().all()
+    # attempts: on goal <= unblocked <= all, percentages from the counts, game sums equal the team totals
+    for f, a in (("sf", "ff"), ("ff", "cf"), ("sa", "fa"), ("fa", "ca")):
+        assert (shifts[f] <= shifts[a]).all(), (f, a)
+    total = shifts["cf"] + shifts["ca"]
+    pct = (shifts["cf"] * 100 / total.where(total > 0)).round(1).fillna(50.0)
+    assert (pct == shifts["cf_pct"]).all()
+    teams = pd.read_csv(out / "fact_team_game_stats.csv")
+    home = teams[teams["venue"] == "home"].set_index("game_id")
+    sums = shifts.groupby("game_id")[["cf", "ca", "giveaways", "takeaways"]].sum()
+    assert (sums["cf"] == home["corsi_for"].reindex(sums.index)).all()
+    assert (sums["ca"] == home["corsi_against"].reindex(sums.index)).all()
+    both = teams.groupby("game_id")[["giveaways", "takeaways"]].sum().reindex(sums.index)
+    assert (sums[["giveaways", "takeaways"]] == both).all().all()
+    assert shifts["start_zone_id"].dropna().isin(["ZN01", "ZN02", "ZN03"]).all()
+    # logical shifts: numbered 1, 2, ... per player; a new one starts exactly at each first segment
+    sp = pd.read_csv(out / "fact_shift_players.csv").dropna(subset=["player_id"])
+    sp["is_first_segment"] = sp["is_first_segment"].astype(str).str.lower() == "true"
+    per_player = sp.groupby(["game_id", "player_id"])
+    assert (per_player["is_first_segment"].sum() == per_player["logical_shift_number"].max()).all()
+    assert (per_player["logical_shift_number"].min() == 1).all()
 
 
 def test_dry_run_plans_and_writes_nothing(league, tmp_path):

@@ -18,7 +18,7 @@ STATS = ["cf", "ca", "gf", "ga", "xgf", "xga"]
 
 def _shift_sides(ctx: GameContext, by_shift: pd.DataFrame) -> pd.DataFrame:
     """Per shift and venue: duration, attempts, goals and xG for and against."""
-    dur = ctx.shifts.set_index("shift_id")["duration_seconds"]
+    dur = ctx.shifts.set_index("shift_id")["shift_duration"]
     out = by_shift.copy()
     out["duration"] = out["shift_id"].map(dur).fillna(0).astype(int)
     return out

@@ -16,19 +16,19 @@ import numpy as np
 import pandas as pd
 
 from ..analytics import build_analytics
+from ..catalog import get_table
 from ..errors import InputError
 from ..excel_source import GameFile, GameFolder
 from ..issues import IssueLog
 from . import stats
-from .master import PERIOD_SECONDS, REGULATION_PERIODS, League
+from .master import OT_SECONDS, PERIOD_SECONDS, REGULATION_PERIODS, League
 from .players import Resolver
-from .tracking import SLOTS, normalize_events, normalize_shifts
+from .tracking import SLOTS, normalize_events, normalize_shifts, period_key, running_video_time
 from .video import video_table
 from .xy import xy_tables
 
 GOAL_TYPES = {"goal"}
 OTHER = {"home": "away", "away": "home"}
-OT_SECONDS = 5 * 60  # dim_period: overtime length
 # A period counts as tracked in the events sheet with at least this many events (a tracked period has
 # hundreds; an Intermission or a stray row must not make a period look tracked).
 MIN_PERIOD_EVENTS = 10
@@ -198,7 +198,7 @@ def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, 
     first["player_id"] = r1["event"]["player_id"].reindex(first.index)
     first["player_count"] = players.groupby("event_index").size().reindex(first.index).fillna(0).astype(int)
 
-    shifts, sp = _shifts(gid, sh, venue_map, team_of, team_venue, resolver, game, issues)
+    shifts, sp = _shifts(gid, sh, sched, venue_map, team_of, team_venue, resolver, game, issues)
     _on_ice(first, shifts)
     blocker = stats.blockers(players, first)
     prim, sec = stats.assists(first.loc[goal_events], players, first)
@@ -218,13 +218,13 @@ def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, 
     names = league.players.set_index("player_id")["player_full_name"]
     t["fact_events"] = _events_table(gid, first, sched, names, r1["event"]["jersey"])
     t["fact_event_players"] = _event_players_table(gid, players)
-    t["fact_shifts"] = shifts
+    attempts = _attempts(first)
+    t["fact_shifts"] = _shift_events(shifts, first, attempts, team_of)
     t["fact_shift_players"] = sp[_SHIFT_PLAYER_COLUMNS]
     t["fact_goals"] = _goals(gid, first, goal_events, r1, players, prim, sec)
     t["fact_shots"] = _shots(gid, first, r1, players, blocker)
     t["fact_faceoffs"] = _faceoffs(gid, first, r1)
     t["fact_penalties"] = _penalties(gid, first, r1)
-    attempts = _attempts(first)
     in_window = attempts[attempts["period"].isin(window.events)]
     credits = stats.credit_rows(players, first, goal_events)
     credits["assists"] = list(prim.dropna()) + list(sec.dropna())
@@ -264,8 +264,8 @@ def _codes(t: dict[str, pd.DataFrame], ev: pd.DataFrame) -> dict[str, set[str]]:
         "dim_event_detail_2": set(events["event_detail_2"].dropna()) | set(ev["event_detail_2"].dropna()),
         "dim_play_detail": set(event_players["play_detail1"].dropna())
         | set(event_players["play_detail_2"].dropna()),
-        "dim_shift_start_type": set(shifts["shift_start_type_id"].dropna()),
-        "dim_shift_stop_type": set(shifts["shift_stop_type_id"].dropna()),
+        "dim_shift_start_type": set(shifts["shift_start_type"].dropna()),
+        "dim_shift_stop_type": set(shifts["shift_stop_type"].dropna()),
         "dim_strength": set(shifts["strength_id"].dropna()) | set(events["strength_id"].dropna()),
     }
 
@@ -373,8 +373,8 @@ def _on_ice(first: pd.DataFrame, shifts: pd.DataFrame) -> None:
     """Each event's shift and strength (event team first)."""
     first["shift_id"] = _match_shift(first, shifts)
     sk = shifts.set_index("shift_id")
-    home_sk = first["shift_id"].map(sk["home_skaters"])
-    away_sk = first["shift_id"].map(sk["away_skaters"])
+    home_sk = first["shift_id"].map(sk["home_team_strength"])
+    away_sk = first["shift_id"].map(sk["away_team_strength"])
     own = np.where(first["venue_ev"] == "home", home_sk, away_sk)
     opp = np.where(first["venue_ev"] == "home", away_sk, home_sk)
     first["strength_id"] = pd.Series(own, index=first.index).astype("Int64").astype("string") + "v" + \
@@ -415,22 +415,25 @@ def _event_players_table(gid: int, players: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-_SHIFT_PLAYER_COLUMNS = ["shift_player_id", "shift_id", "game_id", "team_id", "venue", "slot", "jersey", "player_id",
-                         "is_goalie", "duration_seconds"]
+_SHIFT_PLAYER_COLUMNS = get_table("fact_shift_players").column_names
+# The dashboard's zone keys (start_zone_id / end_zone_id) of the event-team zones o, d, n.
+ZONE_KEYS = {"o": "ZN01", "d": "ZN02", "n": "ZN03"}
 
 
-def _shifts(gid: int, sh: pd.DataFrame, venue_map: dict[str, str], team_of: dict[str, str],
+def _shifts(gid: int, sh: pd.DataFrame, sched: pd.Series, venue_map: dict[str, str], team_of: dict[str, str],
             team_venue: dict[str, str], resolver: Resolver, game: GameFile,
             issues: IssueLog) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """fact_shifts and the shift players (credited like event rows; ``period`` kept for windows)."""
+    """fact_shifts (without the event figures, see ``_shift_events``) and the shift players (credited like
+    event rows; ``period`` kept for windows)."""
     shift_id = "SH" + str(gid) + sh["shift_index"].astype("int64").map("{:05d}".format)
     prefix_of = {venue_map[wb]: wb for wb in ("home", "away")}  # schedule venue -> workbook column prefix
-    skaters, parts = {}, []
+    skaters, parts, slot_cols = {}, [], {}
     for venue in ("home", "away"):
         prefix = prefix_of[venue]
         skaters[venue] = sh[[f"{prefix}_{s}" for s in SLOTS if s != "goalie"]].notna().sum(axis=1)
         for slot in SLOTS:
             col = sh[f"{prefix}_{slot}"]
+            slot_cols[f"{venue}_{slot}"] = col.astype("string")
             present = col.notna().to_numpy()
             if not present.any():
                 continue
@@ -452,20 +455,96 @@ def _shifts(gid: int, sh: pd.DataFrame, venue_map: dict[str, str], team_of: dict
     slot_order = {s: i for i, s in enumerate(SLOTS)}
     sp = sp.assign(_v=sp["lineup"].map({"home": 0, "away": 1}), _s=sp["slot"].map(slot_order))
     sp = sp.sort_values(["order", "_v", "_s"]).drop(columns=["_v", "_s"]).reset_index(drop=True)
+    _logical_shifts(sp)
     goalies = sp[sp["is_goalie"].astype(bool)]
     goalie = {v: goalies[goalies["lineup"] == v].drop_duplicates("shift_id").set_index("shift_id")["player_id"]
               for v in ("home", "away")}
+    start, end = sh["start_clock"].astype("Int64"), sh["end_clock"].astype("Int64")
     shifts = pd.DataFrame({
-        "shift_id": shift_id, "game_id": gid, "shift_index": sh["shift_index"].astype("int64"),
-        "period": sh["period"], "start_clock_seconds": sh["start_clock"], "end_clock_seconds": sh["end_clock"],
+        "shift_id": shift_id, "shift_key": shift_id, "game_id": gid, "season_id": sched["season_id"],
+        "home_team_id": sched["home_team_id"], "away_team_id": sched["away_team_id"],
+        "home_team": sched["home_team_name"], "away_team": sched["away_team_name"],
+        "shift_index": sh["shift_index"].astype("int64"), "period": sh["period"], "period_id": period_key(sh["period"]),
+        "shift_start_min": start // 60, "shift_start_sec": start % 60, "shift_end_min": end // 60,
+        "shift_end_sec": end % 60, "shift_start_total_seconds": start, "shift_end_total_seconds": end,
         "start_elapsed_seconds": sh["start_elapsed"], "end_elapsed_seconds": sh["end_elapsed"],
-        "duration_seconds": sh["duration"], "shift_start_type_id": sh["start_type"],
-        "shift_stop_type_id": sh["stop_type"], "home_skaters": skaters["home"], "away_skaters": skaters["away"],
+        "shift_duration": sh["duration"],
+        "running_video_time": running_video_time(sh["period"], sh["start_clock"], sh["wb_video_time"]),
+        "shift_start_type": sh["start_type"], "shift_stop_type": sh["stop_type"], **slot_cols,
+        "home_team_strength": skaters["home"], "away_team_strength": skaters["away"],
         "strength_id": skaters["home"].astype(str) + "v" + skaters["away"].astype(str),
         "home_goalie_player_id": shift_id.map(goalie["home"]), "away_goalie_player_id": shift_id.map(goalie["away"]),
         "source_row": sh["source_row"],
     })
+    anyone = (skaters["home"] + skaters["away"] > 0) | shifts["home_goalie"].notna() | shifts["away_goalie"].notna()
+    empty = {v: anyone & shifts[f"{v}_goalie"].isna() for v in ("home", "away")}
+    gap = skaters["home"] - skaters["away"]
+    shifts["strength"] = shifts["strength_id"].mask(empty["away"], "ENA").mask(empty["home"], "ENH")
+    situation = pd.Series(np.select([gap > 0, gap < 0], ["Home PowerPlay", "Away PowerPlay"], "Full Strength"),
+                          index=shifts.index)
+    shifts["situation"] = situation.mask(empty["away"], "away_en").mask(empty["home"], "home_en").where(anyone)
     return shifts, sp
+
+
+def _logical_shifts(sp: pd.DataFrame) -> None:
+    """logical_shift_number and is_first_segment per shift player row: per player (an unlinked jersey by team
+    and jersey), ordered by shift_index, a new logical shift starts where a row does not follow his last one."""
+    if sp.empty:
+        sp["logical_shift_number"], sp["is_first_segment"] = pd.Series(dtype="Int64"), pd.Series(dtype="boolean")
+        return
+    jersey_key = sp["side_team"].astype("string") + "#" + sp["jersey"].astype("string")
+    who = sp["player_id"].astype("string").fillna(jersey_key)
+    order = pd.to_numeric(sp["order"]).astype("int64")
+    ranked = pd.DataFrame({"who": who, "i": order}).sort_values(["who", "i"], kind="stable")
+    starts = (ranked["i"].diff() != 1) | (ranked["who"] != ranked["who"].shift())
+    sp["is_first_segment"] = starts.reindex(sp.index).astype(bool)
+    sp["logical_shift_number"] = starts.astype("int64").groupby(ranked["who"]).cumsum().reindex(sp.index)
+
+
+def _shift_events(shifts: pd.DataFrame, first: pd.DataFrame, attempts: pd.DataFrame,
+                  team_of: dict[str, str]) -> pd.DataFrame:
+    """fact_shifts with the figures of the events matched to each shift (events carry shift_id): home
+    attempts for and against, faceoffs, giveaways, takeaways, zone entries and exits, first and last zone."""
+    home = team_of["home"]
+    att = attempts[attempts["shift_id"].notna()].copy()
+    blocked = first["shot_detail_key"].reindex(att["event_index"]).fillna("").str.contains("blocked", regex=False)
+    att["unblocked"] = ~blocked.to_numpy()
+    att["home"] = (att["team_id"] == home).to_numpy()
+
+    def count(mask: pd.Series) -> pd.Series:
+        return shifts["shift_id"].map(mask.groupby(att["shift_id"]).sum()).fillna(0).astype("int64")
+
+    out = shifts.copy()
+    out["cf"], out["ca"] = count(att["home"]), count(~att["home"])
+    out["ff"], out["fa"] = count(att["home"] & att["unblocked"]), count(~att["home"] & att["unblocked"])
+    out["sf"], out["sa"] = count(att["home"] & att["on_goal"]), count(~att["home"] & att["on_goal"])
+    out["cf_pct"] = _share(out["cf"], out["ca"], 50.0)
+    out["ff_pct"] = _share(out["ff"], out["fa"], 50.0)
+    ev = first[first["shift_id"].notna()]
+    detail = ev["detail_key"].fillna("")
+
+    def per_shift(mask: pd.Series) -> pd.Series:
+        return out["shift_id"].map(mask.groupby(ev["shift_id"]).sum()).fillna(0).astype("int64")
+
+    fo = ev["is_faceoff"].astype(bool)
+    fo_home = per_shift(fo & (ev["team_id"] == home))
+    out["fo_pct"] = (fo_home * 100 / per_shift(fo).where(lambda n: n > 0)).round(1).fillna(0.0)
+    out["giveaways"] = per_shift(detail.str.contains("giveaway", regex=False))
+    out["takeaways"] = per_shift(detail.str.contains("takeaway", regex=False))
+    out["zone_entries"] = per_shift(detail.str.startswith("zone_entry"))
+    out["zone_exits"] = per_shift(detail.str.startswith("zone_exit"))
+    zoned = ev[ev["zone"].isin(list(ZONE_KEYS))].sort_values("seq")
+    for end, keep in (("start", "first"), ("end", "last")):
+        zone = zoned.drop_duplicates("shift_id", keep=keep).set_index("shift_id")["zone"]
+        out[f"{end}_zone"] = out["shift_id"].map(zone)
+        out[f"{end}_zone_id"] = out[f"{end}_zone"].map(ZONE_KEYS)
+    return out[get_table("fact_shifts").column_names]
+
+
+def _share(num: pd.Series, other: pd.Series, none: float) -> pd.Series:
+    """num / (num + other) x 100, 1 decimal; ``none`` where both are 0."""
+    total = (num + other).where(lambda n: n > 0)
+    return (num * 100 / total).round(1).fillna(none)
 
 
 def _goals(gid: int, first: pd.DataFrame, goal_events: pd.Index, r1: dict[str, pd.DataFrame],

@@ -6,9 +6,11 @@ import pandas as pd
 from ..codes import clean_text, jersey, to_number, yes_no
 from ..issues import IssueLog
 from .seasons import season_stats
+from .tracking import MAX_PERIOD, period_key
 
 PERIOD_SECONDS = 18 * 60
 REGULATION_PERIODS = 3
+OT_SECONDS = 5 * 60  # an overtime period's length
 # dim_schedule's per-period goal columns: {venue}_team_period{label}_goals; OT counts as period 4.
 PERIOD_GOAL_LABELS = (("1", 1), ("2", 2), ("3", 3), ("OT", 4))
 
@@ -331,6 +333,15 @@ def period_goal_table(s: pd.DataFrame) -> dict[int, dict[tuple[str, int], int]]:
     return out
 
 
+def _periods() -> pd.DataFrame:
+    """dim_period: P01..P09 (every period number the tracking sheets may carry, tracking.MAX_PERIOD)."""
+    numbers = pd.Series(range(1, MAX_PERIOD + 1))
+    names = ["1st", "2nd", "3rd", "OT"] + [f"OT{n - REGULATION_PERIODS}" for n in range(5, MAX_PERIOD + 1)]
+    return pd.DataFrame({"period_id": period_key(numbers), "period": numbers, "name": names,
+                         "period_seconds": [PERIOD_SECONDS if n <= REGULATION_PERIODS else OT_SECONDS
+                                            for n in numbers]})
+
+
 def static_dims() -> dict[str, pd.DataFrame]:
     """Small fixed vocabularies."""
     roles = [(f"{side}_team_player_{n}", side, n) for side in ("event", "opp") for n in range(1, 7)]
@@ -339,8 +350,7 @@ def static_dims() -> dict[str, pd.DataFrame]:
                                       "name": ["Forward", "Defense", "Goalie"]}),
         "dim_venue": pd.DataFrame({"venue_id": ["home", "away"], "venue_abbrev": ["h", "a"],
                                    "name": ["Home", "Away"]}),
-        "dim_period": pd.DataFrame({"period_id": [1, 2, 3, 4], "name": ["1st", "2nd", "3rd", "OT"],
-                                    "period_seconds": [PERIOD_SECONDS] * 3 + [5 * 60]}),
+        "dim_period": _periods(),
         "dim_zone": pd.DataFrame({"zone_id": ["o", "n", "d"], "name": ["Offensive", "Neutral", "Defensive"]}),
         "dim_player_role": pd.DataFrame(roles, columns=["player_role_id", "side", "role_number"]),
     }

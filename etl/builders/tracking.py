@@ -43,6 +43,27 @@ def _num(df: pd.DataFrame, name: str, issues: IssueLog, file: str, sheet: str) -
 
 MAX_PERIOD = 9  # regulation's 3 periods plus overtimes; a larger period number is a typing error
 MAX_CLOCK_MINUTES = 60  # no period runs longer; a clock beyond it (or below zero) is a typing error
+# running_video_time where the workbook has none: the old ETL's estimate (benchsight derived_columns.py), which
+# assumes 20-minute periods and 15-minute intermissions on the video, as the dashboard contract says.
+VIDEO_PERIOD_SECONDS = 1200
+VIDEO_INTERMISSION_SECONDS = 900
+
+
+def period_key(period: pd.Series) -> pd.Series:
+    """dim_period's key of each period number: 'P' + 2 digits (P01..P09); empty where the period is."""
+    num = pd.to_numeric(period, errors="coerce").astype("Int64")
+    return ("P" + num.astype("string").str.zfill(2)).astype("string")
+
+
+def running_video_time(period: pd.Series, clock_seconds: pd.Series, workbook: pd.Series | None = None) -> pd.Series:
+    """Seconds into the game video: the workbook's running_video_time where present, else
+    (period - 1) x 1200 + (1200 - clock) + (period - 1) x 900 (the old ETL's estimate)."""
+    p = pd.to_numeric(period, errors="coerce")
+    est = ((p - 1) * VIDEO_PERIOD_SECONDS + (VIDEO_PERIOD_SECONDS - pd.to_numeric(clock_seconds, errors="coerce"))
+           + (p - 1) * VIDEO_INTERMISSION_SECONDS)
+    if workbook is None:
+        return est
+    return pd.to_numeric(workbook, errors="coerce").where(lambda v: v.notna(), est)
 
 
 def _bounded(values: pd.Series, lo: float, hi: float, df: pd.DataFrame, column: str, issues: IssueLog, file: str,
@@ -357,6 +378,7 @@ def normalize_shifts(raw: pd.DataFrame, file: str, issues: IssueLog, period_seco
         "start_type": normalize_label(_col(df, "shift_start_type")),
         "stop_type": normalize_label(_col(df, "shift_stop_type")),
         "wb_game_id": to_number(_col(df, "game_id"))[0],
+        "wb_video_time": _num(df, "running_video_time", issues, file, sheet),
     }, index=df.index)
     dup_index = out["shift_index"].duplicated()
     if dup_index.any():
