@@ -6,6 +6,7 @@ import pandas as pd
 from ..codes import clean_text, jersey, to_number, yes_no
 from ..issues import IssueLog
 from .seasons import season_stats
+from .tracking import MAX_PERIOD
 
 PERIOD_SECONDS = 18 * 60
 REGULATION_PERIODS = 3
@@ -333,14 +334,18 @@ def period_goal_table(s: pd.DataFrame) -> dict[int, dict[tuple[str, int], int]]:
 
 def static_dims() -> dict[str, pd.DataFrame]:
     """Small fixed vocabularies."""
-    roles = [(f"{side}_team_player_{n}", side, n) for side in ("event", "opp") for n in range(1, 7)]
+    roles = [(f"{side}_player_{n}", side, n) for side in ("event", "opp") for n in range(1, 7)]
+    periods = range(1, MAX_PERIOD + 1)  # regulation, then overtimes (OT, 2OT, ...)
     return {
         "dim_position": pd.DataFrame({"position_id": ["Forward", "Defense", "Goalie"],
                                       "name": ["Forward", "Defense", "Goalie"]}),
         "dim_venue": pd.DataFrame({"venue_id": ["home", "away"], "venue_abbrev": ["h", "a"],
                                    "name": ["Home", "Away"]}),
-        "dim_period": pd.DataFrame({"period_id": [1, 2, 3, 4], "name": ["1st", "2nd", "3rd", "OT"],
-                                    "period_seconds": [PERIOD_SECONDS] * 3 + [5 * 60]}),
+        "dim_period": pd.DataFrame({
+            "period_id": [f"P{p:02d}" for p in periods], "period": list(periods),
+            "name": [("1st", "2nd", "3rd")[p - 1] if p <= REGULATION_PERIODS
+                     else "OT" if p == REGULATION_PERIODS + 1 else f"{p - REGULATION_PERIODS}OT" for p in periods],
+            "period_seconds": [PERIOD_SECONDS if p <= REGULATION_PERIODS else 5 * 60 for p in periods]}),
         "dim_zone": pd.DataFrame({"zone_id": ["o", "n", "d"], "name": ["Offensive", "Neutral", "Defensive"]}),
-        "dim_player_role": pd.DataFrame(roles, columns=["player_role_id", "side", "role_number"]),
+        "dim_player_role": pd.DataFrame(roles, columns=["player_role", "side", "role_number"]),
     }
