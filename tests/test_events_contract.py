@@ -147,3 +147,19 @@ def test_contract_columns_on_the_real_games(real_outputs):
     assert {"5v5", "5v4", "4v5", "ENA"} <= set(ev["strength"].dropna())
     # the XY export's puck path starts events 1008 and 1032 of 18969 (xy/event_locations/18969_1.csv)
     assert ev[["puck_x_start", "puck_y_start"]].dropna().index.tolist() == ["EV1896901008", "EV1896901032"]
+
+
+def test_sequences_and_plays_follow_the_contract_rules():
+    from etl.builders.game import _sequences
+
+    types = ["gamestart", "faceoff", "pass", "zone_entry_exit", "shot", "stoppage", "penalty", "possession",
+             "faceoff", "turnover", "pass", "goal", "intermission", "gameend"]
+    details = [None, "faceoff_gamestart", "pass_completed", "zone_entry", "shot_onnetsaved", None, None, None,
+               None, "turnover_giveaway", None, "goal_scored", None, None]
+    first = pd.DataFrame({"type_key": types, "detail_key": details, "seq": range(len(types))},
+                         index=pd.Index(range(1000, 1000 + len(types))))
+    sequence, play = _sequences(first)
+    # a faceoff opens a sequence; a stoppage closes it; the penalty after the whistle opens (and closes) one of
+    # its own, as does the possession after it until the faceoff; a zone entry or a turnover starts a new play
+    assert sequence.tolist() == [pd.NA, 1, 1, 1, 1, 1, 2, 3, 4, 4, 4, 4, pd.NA, pd.NA]
+    assert play.tolist() == [pd.NA, 1, 1, 1, 2, 2, 1, 1, 1, 1, 2, 2, pd.NA, pd.NA]

@@ -276,6 +276,7 @@ def _event_frame(ev: pd.DataFrame, venue_map: dict[str, str], team_of: dict[str,
     """One row per event (by key): its attributes, teams, times; and the goal events' keys."""
     ev["venue_ev"] = ev["wb_venue"].map(venue_map)
     first = ev.groupby("event_index", sort=True).first()
+    first["is_highlight"] = ev.groupby("event_index", sort=True)["is_highlight"].max()
     _event_times(first, game, issues)
     goal_rows = ev[_flag(ev["type_key"].isin(GOAL_TYPES) & (ev["detail_key"] == "goal_scored"))]
     goal_events = pd.Index(sorted(set(goal_rows["event_index"])), dtype="int64")
@@ -404,7 +405,7 @@ def _event_times(first: pd.DataFrame, game: GameFile, issues: IssueLog) -> None:
 # these event types, starts at a faceoff or at the first other event after one of them; a play ends on these
 # details (a turnover or a zone entry/exit, failed ones included).
 SEQUENCE_END_TYPES = {"stoppage", "goal", "penalty", "gameend", "intermission", "deadice", "timeout", "clockstop"}
-NO_SEQUENCE_TYPES = {"gamestart", "intermission"}
+NO_SEQUENCE_TYPES = set(NOT_EVENTS)  # never open a sequence
 PLAY_END_DETAILS = {"turnover_giveaway", "turnover_takeaway", "zone_entry", "zone_exit", "zone_entryfailed",
                     "zone_exitfailed"}
 
