@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from .catalog_analytics import with_analytics
+from .catalog_analytics import ANALYTICS_COLUMNS, with_analytics
 
 CATEGORIES = ("dim", "fact", "qa")
 TAGS = ("basic", "tracking")
@@ -79,6 +79,12 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "clock_seconds": ("integer", "Seconds left on the period's countdown clock."),
     "elapsed_seconds": ("integer", "Seconds elapsed since the start of the game."),
     "strength_id": ("text", "Skaters on ice, event/own team first, e.g. 5v4."),
+    "strength": ("text", "Skaters on ice per side, home first, e.g. 5v5, 5v4; ENH/ENA when the home/away net is "
+                 "empty (the dashboard's label; strength_id is the own-team-first key into dim_strength)."),
+    "running_video_time": ("numeric", "Seconds from the start of the game video to the event/shift start, used "
+                           "to seek the video: the workbook's running_video_time where it has one, else estimated "
+                           "from period and clock as the contract says."),
+    "shift_key": ("text", "Same value as shift_id (the dashboard's linking key)."),
     "source_row": ("integer", "Excel row number the value came from (header = row 1)."),
     # people and teams
     "player_first_name": ("text", "First name."),
@@ -170,7 +176,6 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "play_detail_id": ("text", "Play detail code, e.g. AssistPrimary."),
     "play_detail1": ("text", "First play detail code on the row."),
     "play_detail_2": ("text", "Second play detail code on the row."),
-    "player_role_id": ("text", "event_team_player_N or opp_team_player_N."),
     "side": ("text", "event (the event team) or opp."),
     "role_number": ("integer", "Order of the player within the side in the event."),
     "skaters_for": ("integer", "Skaters of the first team."),
@@ -179,18 +184,45 @@ COLUMNS: dict[str, tuple[str, str]] = {
                          "dim_shift_start_type's code."),
     "shift_stop_type": ("text", "How the shift ended, as tracked (e.g. Home Goal, Away Icing, PeriodEnd); "
                         "dim_shift_stop_type's code."),
-    "strength": ("text", "Skaters on ice per side, home first, e.g. 5v5, 5v4; ENH/ENA when the home/away net is "
-                 "empty (the dashboard's label; strength_id is the own-team-first key into dim_strength)."),
-    "running_video_time": ("numeric", "Seconds from the start of the game video to the event/shift start, used "
-                           "to seek the video: the workbook's running_video_time where it has one, else estimated "
-                           "from period and clock as the contract says."),
-    "shift_key": ("text", "Same value as shift_id (the dashboard's linking key)."),
     # events
     "event_team_id": ("text", "Team that performed the event."),
     "event_successful": ("text", "s (successful) or u (unsuccessful) as tracked."),
     "player_count": ("integer", "Players recorded on the event."),
     "is_goal": ("boolean", "Event is a goal (Goal / Goal_Scored)."),
     "event_player_id": ("text", "Key {event_id}_{E|O}{role_number}."),
+    "time_start_total_seconds": ("integer", "Countdown clock at the event's start, in seconds left in the period "
+                                 "(event_start_min * 60 + event_start_sec; start and end swapped when typed the "
+                                 "wrong way round: qa_data_issues kind inverted_event_time)."),
+    "time_end_total_seconds": ("integer", "Countdown clock at the event's end, in seconds left (event_end_min * 60 + "
+                               "event_end_sec); the start for an event typed without an end (it lasts 0 s)."),
+    "event_start_min": ("integer", "Minutes on the countdown clock at the event's start, as typed."),
+    "event_start_sec": ("integer", "Seconds part of the countdown clock at the event's start, as typed."),
+    "event_end_min": ("integer", "Minutes on the countdown clock at the event's end, as typed (empty when the "
+                      "tracker typed no end)."),
+    "event_end_sec": ("integer", "Seconds part of the countdown clock at the event's end, as typed."),
+    "duration": ("integer", "Event length in seconds: time_start_total_seconds - time_end_total_seconds (the "
+                 "dashboard's name for an event; shift lengths are duration_seconds)."),
+    "player_team": ("text", "Short name of the team of the row's player (event player 1: the event team)."),
+    "event_team_zone": ("text", "Same value as zone_id (o, n, d from the event team's view), under the dashboard's "
+                        "name; zone_id stays the key into dim_zone."),
+    "event_player_ids": ("text", "Comma-separated sorted player_ids of the event team's players on the event."),
+    "opp_player_ids": ("text", "Comma-separated sorted player_ids of the opposing players on the event."),
+    "event_player_2_name_x": ("text", "Full name of the event team's player 2 (the dashboard's column name: a "
+                              "merge suffix of the old ETL, kept because the dashboard reads it)."),
+    "shooter_player_id": ("text", "Shooter: the event team's player 1 of a Shot or Goal event (empty otherwise)."),
+    "is_save": ("integer", "The event's detail is a save (event_detail starts with Save) (0/1)."),
+    "is_highlight": ("integer", "The tracker marked the event as a highlight (is_highlight column; 0 when the "
+                     "workbook has none) (0/1)."),
+    "linked_event_key": ("text", "Key LV{game_id}{linked_event_index:05d} of the group of events the tracker linked "
+                         "(e.g. a shot and its save); empty when not linked."),
+    "sequence_key": ("text", "Whistle-to-whistle sequence key SQ{game_id}{n:05d}: a sequence starts at a faceoff (or "
+                     "the first event after a stoppage) and ends on a stoppage-type event (Stoppage, Goal, Penalty, "
+                     "DeadIce, Intermission, GameEnd, Timeout, Clockstop); empty outside a sequence."),
+    "play_key": ("text", "Play key PL{game_id}{sequence * 100 + play:05d}: within a sequence a new play starts after "
+                 "a turnover or a zone entry/exit (failed ones included)."),
+    "puck_x_start": ("numeric", "Puck x at the event's start: the first point of the event's puck path in the "
+                     "tracker's XY export (fact_puck_xy_long point 1); empty without XY."),
+    "puck_y_start": ("numeric", "Puck y at the event's start (see puck_x_start)."),
     # shifts
     "shift_start_total_seconds": ("integer", "Countdown clock at shift start: seconds left in the period "
                                   "(shift_start_min x 60 + shift_start_sec)."),
@@ -356,7 +388,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "shot_result": ("text", "The shot's event detail, e.g. Shot_OnNetSaved."),
     "player_xy_id": ("text", "Key {event_id}_J{jersey}_{point_number}."),
     "puck_xy_id": ("text", "Key {event_id}_{point_number}."),
-    "player_role": ("text", "The player's role in the event (event_team_player_N or opp_team_player_N)."),
+    "player_role": ("text", "The player's role in the event: event_player_N (the event team's Nth player) or "
+                    "opp_player_N (the opponent's), the dashboard's values; dim_player_role's key (the events sheet "
+                    "writes event_team_player_N)."),
     "is_event_team": ("boolean", "The player is on the event team."),
     "point_number": ("integer", "Order of the point along the path (1 = first)."),
     "x": ("numeric", "Location x as exported by the tracker."),
@@ -386,6 +420,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "column_name": ("text", "Column name."),
     "problem": ("text", "What is wrong."),
     "action": ("text", "What the ETL did about it."),
+    # declared with the analytics vocabulary (etl/catalog_analytics.py), also used by fact_events
+    **{name: ANALYTICS_COLUMNS[name] for name in ("goalie_name", "is_rebound")},
 }
 
 
@@ -466,7 +502,7 @@ TABLES: tuple[Table, ...] = (
     _table("dim_period", "dim", "Periods.", "period_id period name period_seconds", "period_id", "master"),
     _table("dim_zone", "dim", "Rink zones from the event team's view.", "zone_id name", "zone_id", "master"),
     _table("dim_player_role", "dim", "Player roles within an event.",
-           "player_role_id side role_number", "player_role_id", "master"),
+           "player_role side role_number", "player_role", "master"),
     # ---- vocab dims: standard codes plus every code seen in tracking (keys are the codes)
     _table("dim_event_type", "dim", "Event types.", _VOCAB, "code", "league", upstream=("fact_events",)),
     _table("dim_event_detail", "dim", "Event details.", _VOCAB, "code", "league",
@@ -505,20 +541,39 @@ TABLES: tuple[Table, ...] = (
            "leadership_id", "master"),
     # ---- facts from tracking
     _table("fact_events", "fact", "One row per tracked event.",
-           "event_id game_id event_index period clock_seconds elapsed_seconds event_type "
-           "event_detail event_detail_2 event_successful event_team_id team_venue opp_team_id "
-           "player_id zone_id play_detail1 play_detail_2 shift_id strength_id is_goal player_count "
-           "season_id home_team_id away_team_id home_team away_team player_name player_game_number "
-           "goalie_player_id source_row", "event_id", "game", tags=("tracking",),
+           "event_id game_id event_index period period_id time_start_total_seconds time_end_total_seconds "
+           "event_start_min event_start_sec event_end_min event_end_sec duration elapsed_seconds "
+           "running_video_time event_type event_detail event_detail_2 event_successful event_team_id team_venue "
+           "opp_team_id player_id player_role player_team zone_id event_team_zone play_detail1 play_detail_2 "
+           "shift_id shift_key strength_id strength is_goal is_save is_rebound is_highlight player_count "
+           "event_player_ids opp_player_ids season_id home_team_id away_team_id home_team away_team player_name "
+           "player_game_number event_player_2_name_x shooter_player_id goalie_player_id goalie_name "
+           "linked_event_key sequence_key play_key puck_x_start puck_y_start source_row",
+           "event_id", "game", tags=("tracking",),
            upstream=("dim_schedule", "dim_player"),
            required="game_id event_index",
            describe={"team_venue": "home or away of the event team (per dim_schedule).",
                      "player_id": "Event team's player 1 (the player the event is credited to).",
+                     "player_role": "Role of the row's player: event_player_1 when the event has an event-team "
+                                    "player (player_id is that player), else empty.",
                      "player_name": "Full name of player 1 (dim_player.player_full_name).",
                      "player_game_number": "Jersey of player 1 as tracked.",
-                     "goalie_player_id": "Opposing goalie on ice (per the event's shift)."}),
+                     "shift_key": "Same value as shift_id (the event's shift; the dashboard's linking key; "
+                                  "shift_id stays the key into fact_shifts).",
+                     "strength": "Skaters on ice per side in the event's shift, home first, e.g. 5v5, 5v4; ENH/ENA "
+                                 "when the home/away net is empty (the dashboard's label; strength_id is the "
+                                 "event-team-first key into dim_strength).",
+                     "running_video_time": "Seconds from the start of the game video to the event's start: the "
+                                           "events sheet's running_video_time, else (period - 1) x 1200 + (1200 - "
+                                           "clock) + (period - 1) x 900 (the contract's estimate).",
+                     "is_rebound": "The event is a Rebound (event_type Rebound) (0/1) (the dashboard's meaning "
+                                   "here; fact_shot_xg.is_rebound flags the shot that follows a rebound).",
+                     "goalie_player_id": "Goalie facing the shot, on Shot/Goal events that were saved or scored "
+                                         "only: the opposing goalie on ice per the event's shift, else the "
+                                         "opponent's player 1 (as fact_goals); empty on other events.",
+                     "goalie_name": "Full name of goalie_player_id (dim_player.player_full_name)."}),
     _table("fact_event_players", "fact", "One row per player per event.",
-           "event_player_id event_id game_id player_role_id side role_number team_id venue jersey "
+           "event_player_id event_id game_id player_role side role_number team_id venue jersey "
            "player_id play_detail1 play_detail_2 source_row", "event_player_id", "game",
            tags=("tracking",), upstream=("fact_events", "fact_gameroster"), required="event_id game_id"),
     _table("fact_shifts", "fact", "One row per line change.",
@@ -661,7 +716,8 @@ TABLES: tuple[Table, ...] = (
            required="game_id", describe={"video_url": "Video URL: the first of Url_1, url, video_url, youtube_url."}),
     _table("fact_shot_xy", "fact", "Shot locations from the game folder's shots/<id>_<n>.csv exports (empty for a "
            "game without them), joined to fact_shots by the events sheet's linked_event_index.",
-           "shot_id game_id team_id team_venue period player_id goalie_player_id is_goal shot_result shot_x shot_y",
+           "shot_id game_id team_id team_venue period period_id running_video_time player_id goalie_player_id "
+           "is_goal shot_result shot_x shot_y",
            "shot_id", "game", tags=("tracking",), upstream=("fact_shots",), required="game_id"),
     _table("fact_player_xy_long", "fact", "Player locations per linked event from xy/event_locations/<id>_<n>.csv, one "
            "row per point (empty for a game without them).",

@@ -199,6 +199,13 @@ EXTRA_COLUMNS: dict[str, tuple[str, dict[str, str]]] = {
     "fact_goalie_game_stats": ("hd_shots_against hd_saves saves_glove saves_blocker saves_pad saves_butterfly "
                                "saves_chest saves_stick saves_scramble goals_saved_above_avg goalie_gar_total "
                                "goalie_war", {}),
+    # the shot model's results on the event and shot-location rows (fact_shot_xg's logic, not a second model)
+    "fact_events": ("danger_level is_rush", {
+        "danger_level": "Danger of a shot on goal or goal event: high, medium or low (fact_shot_xg.danger_level); "
+                        "empty on other events.",
+        "is_rush": "The event is a controlled zone entry followed by its team's shot on goal within 7 s (0/1): the "
+                   "entry that makes a shot a rush shot in fact_shot_xg (the dashboard flags the entry)."}),
+    "fact_shot_xy": ("xg", {"xg": "Expected goals of the shot (fact_shot_xg.xg)."}),
 }
 
 

@@ -32,6 +32,7 @@ KINDS: dict[str, str] = {
     "duplicate_slot": "the same jersey in two line slots of one side",
     "duplicate_shift_index": "a shift number used twice",
     "bad_shift_time": "a shift that ends before it starts",
+    "inverted_event_time": "an event whose end is later on the countdown clock than its start (start and end swapped)",
     # games
     "template_sheet": "events or shifts copied from another game's workbook (game left out)",
     "empty_workbook": "a workbook without tracked events (game left out)",

@@ -2,7 +2,8 @@
 
 ``build_analytics`` reads the game's normalized tables and returns the analytics tables by catalog
 name (``etl/catalog_analytics.py``), plus the core game tables with their model columns appended
-(``EXTRA_COLUMNS`` there); every weight is in ``weights``.
+(``EXTRA_COLUMNS`` there: fact_events gets the shot model's danger_level and is_rush, fact_shot_xy each
+shot's xg); every weight is in ``weights``.
 """
 from __future__ import annotations
 
@@ -42,6 +43,9 @@ def build_analytics(game_id: int, tables: dict[str, pd.DataFrame], sched: pd.Ser
     team = team_scores(ctx, shots, scores).assign(team_id=lambda d: d["venue"].map(ctx.team_of))
     out["fact_player_game_stats"] = _append(tables["fact_player_game_stats"], scores, "player_id", PLAYER_COLUMNS)
     out["fact_team_game_stats"] = _append(tables["fact_team_game_stats"], team, "team_id", TEAM_COLUMNS)
+    out["fact_events"] = xg.event_flags(tables["fact_events"], shots)
+    shot_xy = tables["fact_shot_xy"]
+    out["fact_shot_xy"] = shot_xy.assign(xg=shot_xy["shot_id"].map(out["fact_shot_xg"].set_index("shot_id")["xg"]))
     out["fact_goalie_game_stats"] = _append(tables["fact_goalie_game_stats"],
                                             goalie_scores(shots, att, save_rows), "player_id", GOALIE_COLUMNS)
     return out

@@ -78,8 +78,9 @@ def shot_frame(ctx: GameContext) -> pd.DataFrame:
     rebounds = ev[ev["event_type"] == "Rebound"]
     s["is_rebound"] = last_before(s, rebounds, w.REBOUND_WINDOW_SECONDS, ["period"]).notna()
     entry = ev["event_detail_2"].fillna("").str.lower().isin(w.CONTROLLED_ENTRY_DETAILS)
-    rush = last_before(s, ev[entry], w.RUSH_WINDOW_SECONDS, ["period", "team_venue"]).notna()
-    s["is_rush"] = rush & s["is_on_goal"]
+    entry_id = last_before(s, ev[entry], w.RUSH_WINDOW_SECONDS, ["period", "team_venue"])
+    s["is_rush"] = entry_id.notna() & s["is_on_goal"]
+    s["rush_entry_id"] = entry_id.where(s["is_rush"])  # the controlled entry that makes the shot a rush
     high = s["is_rebound"] | _contains_any(s["event_detail_2"], w.HIGH_DANGER_DETAILS)
     level = np.where(high, "high", np.where(s["zone_id"] == w.MEDIUM_DANGER_ZONE, "medium", "low"))
     s["danger_level"] = pd.Series(level, index=s.index).where(s["is_on_goal"])
@@ -94,6 +95,15 @@ def shot_frame(ctx: GameContext) -> pd.DataFrame:
     g = goalie.reindex(s["shift_id"])
     s["goalie_player_id"] = np.where(s["venue"] == "home", g["away_goalie_player_id"], g["home_goalie_player_id"])
     return s
+
+
+def event_flags(events: pd.DataFrame, s: pd.DataFrame) -> pd.DataFrame:
+    """``events`` (fact_events) with the shot model's danger_level (on the shot events) and is_rush (on the
+    controlled entries that make a shot a rush shot), from the shot frame ``s``."""
+    out = events.copy()
+    out["danger_level"] = out["event_id"].map(s.drop_duplicates("event_id").set_index("event_id")["danger_level"])
+    out["is_rush"] = out["event_id"].isin(set(s["rush_entry_id"].dropna())).astype(int)
+    return out
 
 
 def shot_xg_table(ctx: GameContext, s: pd.DataFrame) -> pd.DataFrame:

@@ -192,7 +192,7 @@ def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, 
     team_venue = {team: venue for venue, team in team_of.items()}
     resolver = Resolver(roster, _team_names(sched))
 
-    first, goal_events = _event_frame(ev, venue_map, team_of)
+    first, goal_events = _event_frame(ev, venue_map, team_of, game, issues)
     players = _event_players(gid, ev, first, resolver, team_venue, game, issues)
     r1 = {side: stats.role1(players, side) for side in ("event", "opp")}  # player 1 of each side, per event
     first["player_id"] = r1["event"]["player_id"].reindex(first.index)
@@ -216,7 +216,7 @@ def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, 
     result = GameResult(gid, status)
     t = result.tables
     names = league.players.set_index("player_id")["player_full_name"]
-    t["fact_events"] = _events_table(gid, first, sched, names, r1["event"]["jersey"])
+    t["fact_events"] = _events_table(gid, first, sched, names, players)
     t["fact_event_players"] = _event_players_table(gid, players)
     attempts = _attempts(first)
     t["fact_shifts"] = _shift_events(shifts, first, attempts, team_of)
@@ -245,6 +245,7 @@ def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, 
     t["fact_video"] = video_table(gid, frames.get("video"), sched["season_id"])
     t.update(xy_tables(gid, frames.get("xy", {}), first, _event_id(gid, first.index.to_series()), t["fact_shots"],
                        t["fact_event_players"], names))
+    t["fact_events"] = _puck_start(t["fact_events"], t["fact_puck_xy_long"])
     t.update(build_analytics(gid, t, sched, league.players, game.relpath, issues))
 
     link = float(players["player_id"].notna().mean()) if len(players) else 0.0
@@ -270,10 +271,13 @@ def _codes(t: dict[str, pd.DataFrame], ev: pd.DataFrame) -> dict[str, set[str]]:
     }
 
 
-def _event_frame(ev: pd.DataFrame, venue_map: dict[str, str], team_of: dict[str, str]) -> tuple[pd.DataFrame, pd.Index]:
-    """One row per event (by key): its attributes, teams, elapsed time; and the goal events' keys."""
+def _event_frame(ev: pd.DataFrame, venue_map: dict[str, str], team_of: dict[str, str], game: GameFile,
+                 issues: IssueLog) -> tuple[pd.DataFrame, pd.Index]:
+    """One row per event (by key): its attributes, teams, times; and the goal events' keys."""
     ev["venue_ev"] = ev["wb_venue"].map(venue_map)
     first = ev.groupby("event_index", sort=True).first()
+    first["is_highlight"] = ev.groupby("event_index", sort=True)["is_highlight"].max()
+    _event_times(first, game, issues)
     goal_rows = ev[_flag(ev["type_key"].isin(GOAL_TYPES) & (ev["detail_key"] == "goal_scored"))]
     goal_events = pd.Index(sorted(set(goal_rows["event_index"])), dtype="int64")
     first["is_goal"] = first.index.isin(goal_events)
@@ -369,10 +373,68 @@ def _settle_sides(players: pd.DataFrame, resolver: Resolver, team_venue: dict[st
         players.loc[events, "role_number"] = order.astype("Int64")
 
 
+def _event_times(first: pd.DataFrame, game: GameFile, issues: IssueLog) -> None:
+    """Start and end on the countdown clock (``clock_seconds``, ``end_clock``), duration and video time per event.
+
+    An event typed without an end ends at its start (0 s). An end later on the countdown than the start is typed
+    the wrong way round: the two are swapped (as the dashboard's old ETL did) and the event reported.
+    """
+    start = first["clock_seconds"].astype("Float64")
+    end = (first["end_min"] * 60 + first["end_sec"]).astype("Float64")
+    inverted = _flag(end > start)
+    for label in first.index[inverted.to_numpy()]:
+        issues.add(game.relpath, f"event {int(label)} ends at {int(end[label])} s on the countdown clock, after its "
+                   f"start ({int(start[label])} s)", "start and end swapped", kind="inverted_event_time",
+                   sheet="events", row=int(first.at[label, "source_row"]), column="event_end_min")
+    first["clock_seconds"] = start.where(~inverted, end).round().astype("Int64")
+    first["end_clock"] = end.where(~inverted, start).fillna(first["clock_seconds"].astype("Float64")).round() \
+        .astype("Int64")
+    first["duration"] = first["clock_seconds"] - first["end_clock"]
+    first["running_video_time"] = running_video_time(first["period"], first["clock_seconds"],
+                                                     first["running_video_time"]).astype("Float64")
+
+
+# Sequences and plays (the contract's sequence_key / play_key, by event type and detail keys): a sequence ends on
+# these event types, starts at a faceoff or at the first other event after one of them; a play ends on these
+# details (a turnover or a zone entry/exit, failed ones included).
+SEQUENCE_END_TYPES = {"stoppage", "goal", "penalty", "gameend", "intermission", "deadice", "timeout", "clockstop"}
+NO_SEQUENCE_TYPES = set(NOT_EVENTS)  # never open a sequence
+PLAY_END_DETAILS = {"turnover_giveaway", "turnover_takeaway", "zone_entry", "zone_exit", "zone_entryfailed",
+                    "zone_exitfailed"}
+
+
+def _sequences(first: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Sequence number and play number (within its sequence) per event, in sheet order; NA outside a sequence."""
+    seq_of, play_of = {}, {}
+    sequence, play, open_ = 0, 0, False
+    order = first.sort_values(["seq"])
+    for label, type_key, detail_key in zip(order.index, order["type_key"], order["detail_key"], strict=True):
+        type_key = type_key if isinstance(type_key, str) else ""
+        detail_key = detail_key if isinstance(detail_key, str) else ""
+        if type_key == "faceoff" or (not open_ and type_key and type_key not in NO_SEQUENCE_TYPES):
+            sequence, play, open_ = sequence + 1, 1, True
+        if not open_:
+            continue
+        seq_of[label], play_of[label] = sequence, play
+        if type_key in SEQUENCE_END_TYPES:
+            open_ = False
+        elif detail_key in PLAY_END_DETAILS:
+            play += 1
+    return (pd.Series(seq_of, dtype="Int64").reindex(first.index),
+            pd.Series(play_of, dtype="Int64").reindex(first.index))
+
+
+def _key(prefix: str, gid: int, number: pd.Series) -> pd.Series:
+    """Keys {prefix}{game_id}{number:05d}; NA where the number is."""
+    num = pd.to_numeric(number, errors="coerce").astype("Int64")
+    return (prefix + str(gid) + num.astype("string").str.zfill(5)).where(num.notna())
+
+
 def _on_ice(first: pd.DataFrame, shifts: pd.DataFrame) -> None:
-    """Each event's shift and strength (event team first)."""
+    """Each event's shift and strength (strength_id event team first; strength home first, as the dashboard)."""
     first["shift_id"] = _match_shift(first, shifts)
     sk = shifts.set_index("shift_id")
+    first["strength"] = first["shift_id"].map(sk["strength"])  # the shift's label, home first
     home_sk = first["shift_id"].map(sk["home_team_strength"])
     away_sk = first["shift_id"].map(sk["away_team_strength"])
     own = np.where(first["venue_ev"] == "home", home_sk, away_sk)
@@ -384,30 +446,77 @@ def _on_ice(first: pd.DataFrame, shifts: pd.DataFrame) -> None:
     first["away_goalie"] = first["shift_id"].map(sk["away_goalie_player_id"])
 
 
+def _player_ids(players: pd.DataFrame, side: str) -> pd.Series:
+    """Comma-separated sorted player ids of one side per event (NA where it has none linked)."""
+    p = players[_flag(players["side"] == side) & players["player_id"].notna()]
+    return p.groupby("event_index")["player_id"].agg(lambda ids: ",".join(sorted(set(ids))))
+
+
 def _events_table(gid: int, first: pd.DataFrame, sched: pd.Series, names: pd.Series,
-                  jerseys: pd.Series) -> pd.DataFrame:
-    goalie = np.where(first["venue_ev"] == "home", first["away_goalie"], first["home_goalie"])
+                  players: pd.DataFrame) -> pd.DataFrame:
+    idx = first.index
+    ev1 = stats.role1(players, "event")
+    ev2 = players[_flag((players["side"] == "event") & (players["role_number"] == 2))].drop_duplicates("event_index")
+    opp1 = stats.role1(players, "opp")["player_id"].reindex(idx)
+    is_shot = first["is_shot"] | first["is_goal"]
+    detail = first["shot_detail_key"].fillna("")
+    on_net = first["is_goal"] | (first["is_shot"] & (detail.str.contains("goal", regex=False)
+                                                     | detail.str.contains("onnet", regex=False)))
+    shift_goalie = pd.Series(np.where(first["venue_ev"] == "home", first["away_goalie"], first["home_goalie"]),
+                             index=idx)
+    goalie = shift_goalie.where(shift_goalie.notna(), opp1).where(on_net)
+    has_player = pd.Series(idx.isin(ev1.index), index=idx)
+    team_name = first["team_id"].map(_team_names(sched))
+    sequence, play = _sequences(first)
+    type_key, detail_key = first["type_key"].fillna(""), first["detail_key"].fillna("")
+    end = first["end_min"].notna()
     return pd.DataFrame({
-        "event_id": _event_id(gid, first.index.to_series()), "game_id": gid, "event_index": first.index,
-        "period": first["period"], "clock_seconds": first["clock_seconds"], "elapsed_seconds": first["elapsed"],
+        "event_id": _event_id(gid, idx.to_series()), "game_id": gid, "event_index": idx,
+        "period": first["period"], "period_id": period_key(first["period"]),
+        "time_start_total_seconds": first["clock_seconds"], "time_end_total_seconds": first["end_clock"],
+        "event_start_min": first["start_min"], "event_start_sec": first["start_sec"],
+        "event_end_min": first["end_min"].where(end), "event_end_sec": first["end_sec"].where(end),
+        "duration": first["duration"], "elapsed_seconds": first["elapsed"],
+        "running_video_time": first["running_video_time"],
         "event_type": first["event_type"], "event_detail": first["event_detail"],
         "event_detail_2": first["event_detail_2"], "event_successful": first["successful"],
         "event_team_id": first["team_id"], "team_venue": first["venue_ev"],
-        "opp_team_id": first["opp_team_id"], "player_id": first["player_id"], "zone_id": first["zone"],
+        "opp_team_id": first["opp_team_id"], "player_id": first["player_id"],
+        "player_role": pd.Series("event_player_1", index=idx).where(has_player),
+        "player_team": team_name.where(has_player), "zone_id": first["zone"], "event_team_zone": first["zone"],
         "play_detail1": first["play_detail1"], "play_detail_2": first["play_detail2"],
-        "shift_id": first["shift_id"], "strength_id": first["strength_id"], "is_goal": first["is_goal"],
-        "player_count": first["player_count"], "source_row": first["source_row"],
+        "shift_id": first["shift_id"], "shift_key": first["shift_id"], "strength_id": first["strength_id"],
+        "strength": first["strength"], "is_goal": first["is_goal"],
+        "is_save": detail_key.str.startswith("save").astype(int), "is_rebound": (type_key == "rebound").astype(int),
+        "is_highlight": first["is_highlight"].fillna(0).astype(int),
+        "player_count": first["player_count"], "event_player_ids": _player_ids(players, "event").reindex(idx),
+        "opp_player_ids": _player_ids(players, "opp").reindex(idx),
         "season_id": sched["season_id"], "home_team_id": sched["home_team_id"], "away_team_id": sched["away_team_id"],
         "home_team": sched["home_team_name"], "away_team": sched["away_team_name"],
-        "player_name": first["player_id"].map(names), "player_game_number": jerseys.reindex(first.index),
-        "goalie_player_id": pd.Series(goalie, index=first.index),
+        "player_name": first["player_id"].map(names), "player_game_number": ev1["jersey"].reindex(idx),
+        "event_player_2_name_x": ev2.set_index("event_index")["player_id"].reindex(idx).map(names),
+        "shooter_player_id": first["player_id"].where(is_shot), "goalie_player_id": goalie,
+        "goalie_name": goalie.map(names), "linked_event_key": _key("LV", gid, first["linked_event_index"]),
+        "sequence_key": _key("SQ", gid, sequence), "play_key": _key("PL", gid, sequence * 100 + play),
+        "puck_x_start": np.nan, "puck_y_start": np.nan, "source_row": first["source_row"],
     }).reset_index(drop=True)
+
+
+def _puck_start(events: pd.DataFrame, puck: pd.DataFrame) -> pd.DataFrame:
+    """``events`` with the first point of each event's puck path (fact_puck_xy_long) as puck_x/y_start."""
+    start = puck[puck["point_number"] == 1].drop_duplicates("event_id").set_index("event_id")
+    if start.empty:
+        return events
+    out = events.copy()
+    out["puck_x_start"] = out["event_id"].map(start["x"])
+    out["puck_y_start"] = out["event_id"].map(start["y"])
+    return out
 
 
 def _event_players_table(gid: int, players: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "event_player_id": players["event_player_id"], "event_id": players["event_id"], "game_id": gid,
-        "player_role_id": players["side"] + "_team_player_" + players["role_number"].astype("string"),
+        "player_role": players["side"] + "_player_" + players["role_number"].astype("string"),
         "side": players["side"], "role_number": players["role_number"], "team_id": players["team_id"],
         "venue": players["venue"], "jersey": players["jersey"], "player_id": players["player_id"],
         "play_detail1": players["play_detail1"], "play_detail_2": players["play_detail2"],

@@ -344,7 +344,7 @@ def _periods() -> pd.DataFrame:
 
 def static_dims() -> dict[str, pd.DataFrame]:
     """Small fixed vocabularies."""
-    roles = [(f"{side}_team_player_{n}", side, n) for side in ("event", "opp") for n in range(1, 7)]
+    roles = [(f"{side}_player_{n}", side, n) for side in ("event", "opp") for n in range(1, 7)]
     return {
         "dim_position": pd.DataFrame({"position_id": ["Forward", "Defense", "Goalie"],
                                       "name": ["Forward", "Defense", "Goalie"]}),
@@ -352,5 +352,5 @@ def static_dims() -> dict[str, pd.DataFrame]:
                                    "name": ["Home", "Away"]}),
         "dim_period": _periods(),
         "dim_zone": pd.DataFrame({"zone_id": ["o", "n", "d"], "name": ["Offensive", "Neutral", "Defensive"]}),
-        "dim_player_role": pd.DataFrame(roles, columns=["player_role_id", "side", "role_number"]),
+        "dim_player_role": pd.DataFrame(roles, columns=["player_role", "side", "role_number"]),
     }

@@ -16,7 +16,7 @@ from ..codes import clean_text, code_key, jersey, normalize_code, normalize_labe
 from ..issues import IssueLog
 from .vocab import canonicalize
 
-_ROLE = r"^(event|opp)_team_player_(\d+)$"
+_ROLE = r"^(event|opp)_(?:team_)?player_(\d+)$"  # the sheet writes event_team_player_N; event_player_N too
 SLOTS = ("forward_1", "forward_2", "forward_3", "defense_1", "defense_2", "xtra", "goalie")
 # role_abrev_binary_ is '1' on the event team's rows; trackers leave the opponents' rows blank. A blank
 # reads as "opponent" only in a workbook that uses the column: at least this share of its player rows
@@ -49,12 +49,6 @@ VIDEO_PERIOD_SECONDS = 1200
 VIDEO_INTERMISSION_SECONDS = 900
 
 
-def period_key(period: pd.Series) -> pd.Series:
-    """dim_period's key of each period number: 'P' + 2 digits (P01..P09); empty where the period is."""
-    num = pd.to_numeric(period, errors="coerce").astype("Int64")
-    return ("P" + num.astype("string").str.zfill(2)).astype("string")
-
-
 def running_video_time(period: pd.Series, clock_seconds: pd.Series, workbook: pd.Series | None = None) -> pd.Series:
     """Seconds into the game video: the workbook's running_video_time where present, else
     (period - 1) x 1200 + (1200 - clock) + (period - 1) x 900 (the old ETL's estimate)."""
@@ -64,6 +58,12 @@ def running_video_time(period: pd.Series, clock_seconds: pd.Series, workbook: pd
     if workbook is None:
         return est
     return pd.to_numeric(workbook, errors="coerce").where(lambda v: v.notna(), est)
+
+
+def period_key(period: pd.Series) -> pd.Series:
+    """dim_period's key of each period number: P01..P09 (NA where the period is)."""
+    num = pd.to_numeric(period, errors="coerce").astype("Int64")
+    return ("P" + num.astype("string").str.zfill(2)).where(num.notna())
 
 
 def _bounded(values: pd.Series, lo: float, hi: float, df: pd.DataFrame, column: str, issues: IssueLog, file: str,
@@ -295,6 +295,16 @@ def normalize_events(raw: pd.DataFrame, file: str, issues: IssueLog) -> pd.DataF
     minutes = t_min.where(t_min.notna(), i_min)
     seconds = t_sec.where(t_sec.notna(), i_sec)
     out["clock_seconds"] = (minutes * 60 + seconds).round().astype("Int64")
+    out["start_min"], out["start_sec"] = minutes.round().astype("Int64"), seconds.round().astype("Int64")
+    # the end is typed only on events that last (never carried forward: a blank end is no end)
+    e_min, e_sec = _time(df, "event_end_min", issues, file, sheet), _time(df, "event_end_sec", issues, file, sheet)
+    typed_e_min = _time(df, "event_end_min_", issues, file, sheet)
+    typed_e_sec = _time(df, "event_end_sec_", issues, file, sheet)
+    out["end_min"] = e_min.where(e_min.notna(), typed_e_min).round().astype("Int64")
+    out["end_sec"] = e_sec.where(e_min.notna(), typed_e_sec).fillna(0).where(out["end_min"].notna()).round() \
+        .astype("Int64")
+    out["running_video_time"] = _num(df, "running_video_time", issues, file, sheet)
+    out["is_highlight"] = _num(df, "is_highlight", issues, file, sheet).fillna(0).clip(0, 1).astype("int64")
     period = _period(df, "period", issues, file, sheet)
 
     # event keys: contiguous blocks of one number; a restarted numbering becomes its own event

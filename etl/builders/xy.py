@@ -15,9 +15,10 @@ import re
 import pandas as pd
 
 from ..codes import jersey, to_number
+from .tracking import period_key
 
-SHOT_XY = ["shot_id", "game_id", "team_id", "team_venue", "period", "player_id", "goalie_player_id", "is_goal",
-           "shot_result", "shot_x", "shot_y"]
+SHOT_XY = ["shot_id", "game_id", "team_id", "team_venue", "period", "period_id", "running_video_time", "player_id",
+           "goalie_player_id", "is_goal", "shot_result", "shot_x", "shot_y"]
 PLAYER_XY = ["player_xy_id", "game_id", "event_id", "player_id", "player_name", "team_id", "team_venue",
              "player_role", "is_event_team", "point_number", "x", "y"]
 PUCK_LONG = ["puck_xy_id", "game_id", "event_id", "point_number", "x", "y"]
@@ -69,9 +70,12 @@ def xy_tables(gid: int, frames: dict[str, list[pd.DataFrame]], first: pd.DataFra
         event = link(s).map(_event_of_link(first, first["is_shot"] | first["is_goal"]))
         s = s.assign(event_id=event.map(event_ids)).dropna(subset=["event_id"]).drop_duplicates("event_id")
         shot = shots.set_index("event_id").reindex(s["event_id"])
+        video = pd.Series(first["running_video_time"].to_numpy(), index=event_ids.reindex(first.index).to_numpy())
         out["fact_shot_xy"] = pd.DataFrame({
             "shot_id": s["event_id"].to_numpy(), "game_id": gid, "team_id": shot["team_id"].to_numpy(),
             "team_venue": shot["venue"].to_numpy(), "period": shot["period"].to_numpy(),
+            "period_id": period_key(shot["period"]).to_numpy(),
+            "running_video_time": video.reindex(s["event_id"]).to_numpy(),
             "player_id": shot["player_id"].to_numpy(), "goalie_player_id": shot["goalie_player_id"].to_numpy(),
             "is_goal": shot["is_goal"].to_numpy(), "shot_result": shot["event_detail"].to_numpy(),
             "shot_x": to_number(s["X"])[0].to_numpy(), "shot_y": to_number(s["Y"])[0].to_numpy()})
@@ -85,7 +89,7 @@ def xy_tables(gid: int, frames: dict[str, list[pd.DataFrame]], first: pd.DataFra
         ep = event_players.drop_duplicates(["event_id", "jersey"]).set_index(["event_id", "jersey"])
         who = ep.reindex(pd.MultiIndex.from_arrays([p["event_id"], p["jersey"]]))
         p = p.assign(player_id=who["player_id"].to_numpy(), team_id=who["team_id"].to_numpy(),
-                     team_venue=who["venue"].to_numpy(), player_role=who["player_role_id"].to_numpy(),
+                     team_venue=who["venue"].to_numpy(), player_role=who["player_role"].to_numpy(),
                      is_event_team=(who["side"] == "event").to_numpy())
         p["player_name"] = p["player_id"].map(names)
         p["player_xy_id"] = p["event_id"] + "_J" + p["jersey"].fillna("") + "_" + p["point_number"].astype(str)
