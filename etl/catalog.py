@@ -103,6 +103,12 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "highest_beer_league": ("text", "Highest recreational league played."),
     "player_leadership": ("text", "Captaincy letter (C, A, S)."),
     "player_norad_current_team_id": ("text", "Current NORAD team id."),
+    "player_norad_current_team": ("text", "Name of the NORAD team the player currently plays for (master sheet)."),
+    "jersey_number": ("text", "Jersey number (normalised, e.g. 27): the master sheet's player_norad_primary_number, "
+                      "else the jersey of the player's latest game on the official roster."),
+    "other_url": ("text", "Secondary external URL (master sheet; mostly empty)."),
+    "player_rating_ly": ("integer", "Skill rating last year (master sheet)."),
+    "primary_color": ("text", "Primary colour: same as team_color1 (the name the analytics pages read)."),
     "player_url": ("text", "Player page on the league site."),
     "player_image": ("text", "Player photo URL."),
     "team_name": ("text", "Short team name."),
@@ -136,6 +142,21 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "away_total_goals": ("integer", "Official away goals."),
     "game_url": ("text", "Game page on the league site."),
     "video_url": ("text", "Game video URL."),
+    "video_start_offset": ("numeric", "Seconds into the video where play starts: the master schedule's "
+                           "video_start_time, else the start offset of the game's video sheet; empty when neither."),
+    "video_url_1": ("text", "First game video URL: Url_1 of the game's <id>_video_times.xlsx (first video row), else "
+                    "the master schedule's video_url."),
+    "video_url_2": ("text", "Second game video URL: Url_2 of the game's video sheet (first video row with one)."),
+    **{f"{v}_pp_goals": ("integer", f"{v.title()} power-play goals: tracked goals (Goal_Scored) of the {v} team "
+                         "while it had more skaters on ice (the goal's strength, e.g. 5v4); empty for a game not "
+                         "tracked.") for v in ("home", "away")},
+    **{f"{v}_pp_opportunities": ("integer", f"{v.title()} power-play opportunities: tracked penalties "
+                                 f"(Penalty events) of the {o} team; empty for a game not tracked.")
+       for v, o in (("home", "away"), ("away", "home"))},
+    **{f"{v}_pk_goals_against": ("integer", f"Goals allowed by the {v} team short-handed: equals {o}_pp_goals.")
+       for v, o in (("home", "away"), ("away", "home"))},
+    **{f"{v}_pk_opportunities": ("integer", f"Times the {v} team was short-handed: equals {o}_pp_opportunities.")
+       for v, o in (("home", "away"), ("away", "home"))},
     # box score
     "games_played": ("integer", "Games played."),
     "goals": ("integer", "Goals."),
@@ -148,6 +169,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "goals_against": ("integer", "Goals allowed."),
     "shutouts": ("integer", "Shutouts."),
     "is_sub": ("boolean", "Played as a substitute."),
+    "sub": ("integer", "Substitute flag as the master sheet writes it: 1 = played as a sub, else 0 (is_sub as 0/1)."),
+    "pim_total": ("integer", "Same as pim (the name the dashboard also reads)."),
+    "player_skill_rating": ("integer", "Same as skill_rating (the name the dashboard also reads)."),
     "player_game_id": ("text", "Key {game_id}{team_id}{player_id or J+jersey}."),
     # registration / draft / leadership
     "player_season_registration_id": ("text", "Registration key as the league writes it."),
@@ -330,6 +354,18 @@ COLUMNS: dict[str, tuple[str, str]] = {
                    "definition: power-play goals count; plus_minus_ev is the even-strength figure)."),
     "corsi_for": ("integer", "Team shot attempts while on ice."),
     "corsi_against": ("integer", "Opponent shot attempts while on ice."),
+    "fenwick_for": ("integer", "Team unblocked shot attempts while on ice (corsi_for without blocked shots)."),
+    "fenwick_against": ("integer", "Opponent unblocked shot attempts while on ice (corsi_against without blocked "
+                        "shots)."),
+    "cf_pct_rel": ("numeric", "cf_pct - 50 (Corsi-for % relative to an even 50%)."),
+    "ff_pct_rel": ("numeric", "ff_pct - 50 (Fenwick-for % relative to an even 50%)."),
+    "g": ("integer", "Same as goals (the alias the player page reads as a fallback)."),
+    "a": ("integer", "Same as assists (the alias the player page reads as a fallback)."),
+    "pts": ("integer", "Same as points (the alias the player page reads as a fallback)."),
+    "shots_blocked": ("integer", "The player's shot attempts that were blocked (player 1 of Shot events whose detail "
+                      "contains Blocked)."),
+    "shots_missed": ("integer", "The player's shot attempts that missed the net (player 1 of Shot_Missed / "
+                     "Shot_MissedPost events)."),
     "team_game_id": ("text", "Key {game_id}{team_id}."),
     "official_goals": ("integer", "Goals per the official score or box score."),
     "tracked_goals": ("integer", "Goals counted from tracking."),
@@ -483,17 +519,23 @@ TABLES: tuple[Table, ...] = (
     _table("dim_player", "dim", "Registered players.",
            "player_id player_name player_first_name player_last_name player_full_name player_primary_position "
            "current_skill_rating player_hand birth_year player_gender highest_beer_league player_leadership "
-           "player_norad_current_team_id player_url player_image", "player_id", "master"),
+           "player_norad_current_team_id team_id player_norad_current_team jersey_number player_rating_ly "
+           "player_url other_url player_image", "player_id", "master",
+           describe={"team_id": "Same as player_norad_current_team_id (the name the dashboard also reads)."}),
     _table("dim_team", "dim", "Teams of both leagues.",
-           "team_id team_name long_team_name team_cd league_id is_norad team_color1 team_color2 team_logo "
-           "team_url", "team_id", "master", required="team_name"),
+           "team_id team_name long_team_name team_cd league_id is_norad team_color1 team_color2 primary_color "
+           "team_logo team_url", "team_id", "master", required="team_name"),
     _table("dim_league", "dim", "Leagues.", "league_id league", "league_id", "master"),
     _table("dim_season", "dim", "Seasons.", "season_id season session league_id start_date",
            "season_id", "master"),
-    _table("dim_schedule", "dim", "Games with the official final score.",
+    _table("dim_schedule", "dim", "Games with the official final score; power-play and video columns from the game's "
+           "tracking and video workbooks where it has them.",
            "game_id season season_id date game_time home_team_id away_team_id home_team_name "
            "away_team_name game_type playoff_round last_period_type home_total_goals away_total_goals "
-           "game_url video_url home_team_period1_goals home_team_period2_goals home_team_period3_goals "
+           "official_home_goals official_away_goals game_url video_url video_start_offset video_url_1 video_url_2 "
+           "home_pp_goals away_pp_goals home_pp_opportunities away_pp_opportunities home_pk_goals_against "
+           "away_pk_goals_against home_pk_opportunities away_pk_opportunities home_team_period1_goals "
+           "home_team_period2_goals home_team_period3_goals "
            "away_team_period1_goals away_team_period2_goals away_team_period3_goals schedule_type include "
            "league_id", "game_id", "master", upstream=("dim_team", "dim_season"),
            describe={"league_id": "League code of the game's season (dim_season.league_id)."}),
@@ -521,7 +563,7 @@ TABLES: tuple[Table, ...] = (
     _table("fact_gameroster", "fact", "Official per-game box score (jersey to player).",
            "player_game_id game_id team_id team_name opp_team_id opp_team_name team_venue player_id "
            "player_full_name player_game_number player_position games_played goals assist points goals_against "
-           "pim shutouts is_sub skill_rating season season_id date",
+           "pim pim_total shutouts is_sub sub skill_rating player_skill_rating season season_id date",
            "player_game_id", "master", tags=("basic",), upstream=("dim_schedule", "dim_player", "dim_team"),
            required="game_id team_id", game_scoped=True,
            describe={"team_venue": "home or away of team_id per dim_schedule (the roster's own team_venue is "
@@ -625,12 +667,14 @@ TABLES: tuple[Table, ...] = (
            "Per player and game: one row per rostered player on the roster's team (tracked or not), per "
            "tracked player missing from the roster, and per unlinked jersey (team, jersey); tracked figures "
            "next to the official box score.",
-           "player_game_id game_id player_id player_name team_id team_name opponent_team_name venue season_id "
-           "date game_type jersey position periods_covered goals assists points official_goals official_assists "
-           "official_points pim primary_assists secondary_assists ev_goals pp_goals sh_goals shots sog blocks "
-           "hits fo_wins fo_losses giveaways takeaways pass_attempts pass_completed zone_entries "
-           "zone_entries_successful zone_exits zone_exits_successful toi_seconds shift_count plus_minus plus_ev "
-           "minus_ev corsi_for corsi_against plus_minus_ev fo_total fo_pct cf_pct shooting_pct pass_pct "
+           "player_game_id game_id player_id player_name team_id team_name opponent_team_name venue "
+           "home_team_id away_team_id season_id date game_type jersey position periods_covered goals assists points "
+           "g a pts official_goals official_assists official_points pim primary_assists secondary_assists ev_goals "
+           "pp_goals sh_goals shots sog shots_blocked shots_missed blocks hits fo_wins fo_losses giveaways takeaways "
+           "pass_attempts pass_completed zone_entries "
+           "zone_entries_successful zone_exits zone_exits_successful toi_seconds shift_count plus_minus "
+           "plus_minus_total plus_ev minus_ev corsi_for corsi_against fenwick_for fenwick_against plus_minus_ev "
+           "fo_total fo_pct cf_pct ff_pct cf_pct_rel ff_pct_rel shooting_pct pass_pct "
            "toi_minutes avg_shift goals_per_60 assists_per_60 points_per_60", "player_game_id", "game",
            tags=("tracking",),
            upstream=("fact_goals", "fact_shots", "fact_faceoffs", "fact_shift_players", "fact_gameroster"),
@@ -645,22 +689,33 @@ TABLES: tuple[Table, ...] = (
                      "pim": "Penalty minutes per the official box score (fact_gameroster); empty when the player "
                             "is not on the game's roster.",
                      "position": "Position on the game's roster (fact_gameroster.player_position).",
-                     "game_type": "Game type per dim_schedule (blank reads as Regular)."}),
+                     "game_type": "Game type per dim_schedule (blank reads as Regular).",
+                     "g": "Same as goals (tracked; the alias the player page reads as a fallback).",
+                     "a": "Same as assists (tracked; the alias the player page reads as a fallback).",
+                     "pts": "Same as points (tracked; the alias the player page reads as a fallback).",
+                     "plus_minus_total": "Same as plus_minus: goals for minus goals against while on ice at any "
+                                         "strength (the old warehouse's plus_total - minus_total)."}),
     _table("fact_team_game_stats", "fact", "Per team and game, from tracking.",
-           "team_game_id game_id team_id team_name opp_team_id venue season_id date game_type periods_covered "
-           "goals assists points official_goals shots sog shooting_pct blocks hits pass_attempts pass_completed "
-           "fo_wins fo_losses toi_seconds plus_minus_total giveaways takeaways penalties corsi_for "
-           "corsi_against cf_pct", "team_game_id", "game", tags=("tracking",),
+           "team_game_id game_id team_id team_name opp_team_id venue home_team_id away_team_id season_id date "
+           "game_type periods_covered goals assists points official_goals shots sog shooting_pct blocks hits "
+           "pass_attempts pass_completed fo_wins fo_losses toi_seconds plus_minus_total giveaways takeaways "
+           "penalties corsi_for corsi_against fenwick_for fenwick_against cf_pct", "team_game_id", "game",
+           tags=("tracking",),
            upstream=("fact_goals", "fact_shots", "fact_faceoffs"), required="game_id team_id",
            describe={"goals": _TRACKED["goals"], "assists": "Sum of the team's player rows' tracked assists.",
                      "points": "Tracked goals plus tracked assists.",
                      "toi_seconds": "Sum of the team's player rows' time on ice.",
+                     "fenwick_for": "Sum of the team's skaters' on-ice fenwick_for (fact_player_game_stats), as the "
+                                    "dashboard defines it: unlike corsi_for (the team's own attempts) it counts "
+                                    "each unblocked attempt once per skater on ice.",
+                     "fenwick_against": "Sum of the team's skaters' on-ice fenwick_against (see fenwick_for).",
                      "game_type": "Game type per dim_schedule (blank reads as Regular).",
                      "official_goals": "Official goals of the team in periods_covered: dim_schedule's per-period "
                                        "goals where it has them, else the final score when every regulation "
                                        "period is covered."}),
     _table("fact_goalie_game_stats", "fact", "Per goalie and game, from tracking.",
-           "goalie_game_id game_id team_id team_name venue player_id player_name jersey season_id date "
+           "goalie_game_id game_id team_id team_name venue home_team_id away_team_id player_id player_name jersey "
+           "season_id date "
            "periods_covered shots_against saves goals_against save_pct toi_seconds", "goalie_game_id", "game",
            tags=("tracking",),
            upstream=("fact_shots", "fact_goals", "fact_shift_players"), required="game_id team_id",
@@ -669,12 +724,19 @@ TABLES: tuple[Table, ...] = (
            "Season totals per skater and game type (Regular, Playoffs, ... and All = every game type) from the "
            "official box score; goalie rows of the roster are in the goalie table.",
            "player_season_id game_type season_id season player_id player_name team_id team_name position "
-           "games_played goals assists points pim points_per_game goals_per_game assists_per_game pim_per_game",
+           "games_played goals assists points pim points_per_game goals_per_game assists_per_game pim_per_game "
+           "cf_pct shooting_pct",
            "player_season_id game_type", "master", tags=("basic",),
            upstream=("fact_gameroster", "dim_schedule", "dim_player", "dim_team"),
            describe={**{k: v for k, v in _OFFICIAL.items() if k in ("goals", "assists", "points", "pim",
                                                                      "games_played")},
-                     **_SEASON_DISPLAY}),
+                     **_SEASON_DISPLAY,
+                     "cf_pct": "Corsi for % over the player's tracked games of the row (fact_player_game_stats): "
+                               "sum(corsi_for) / (sum(corsi_for) + sum(corsi_against)) x 100, 1 decimal; empty "
+                               "when none of his games is tracked, 50 when tracked without attempts.",
+                     "shooting_pct": "Tracked goals / tracked shots on goal x 100 over the player's tracked games "
+                                     "of the row (fact_player_game_stats), 1 decimal; empty when none of his games "
+                                     "is tracked, 0 when tracked without shots on goal."}),
     _table("fact_goalie_season_stats_basic", "fact",
            "Season totals per goalie and game type (and All) from the official box score; wins, losses and ties "
            "from his team's official final score in each game he played.",

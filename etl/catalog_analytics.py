@@ -164,7 +164,7 @@ _TABLES = (
      f"{_SIDE} offensive_zone_events defensive_zone_events neutral_zone_events offensive_zone_pct "
      "defensive_zone_pct neutral_zone_pct", "game_id venue", ("fact_events",)),
     ("fact_zone_entry_summary", "Per player and game: zone entries, controlled, dumped and failed.",
-     f"{_PLAYER} total_entries controlled_entries dump_entries failed_entries controlled_entry_pct",
+     f"{_PLAYER} games total_entries controlled_entries dump_entries failed_entries controlled_entry_pct",
      "game_id player_id", _EVENTS),
     ("fact_zone_exit_summary", "Per player and game: zone exits, controlled and failed.",
      f"{_PLAYER} games total_exits controlled_exits failed_exits", "game_id player_id", _EVENTS),

@@ -66,6 +66,7 @@ class GameUnit:
     chunks: dict[str, tuple[str, int]]
     codes: dict[str, set[str]]
     seconds: float = 0.0  # building and rendering (in whichever process did it)
+    summary: dict | None = None  # the game's figures for tables of other grains (GameResult.summary)
 
 
 WORKER: dict = {}
@@ -94,7 +95,8 @@ def _render(gp: GamePlan, result: GameResult, issues: IssueLog, game_tables: lis
         df = result.tables.get(name, extra.get(name))
         if df is not None and len(df):
             chunks[name] = render_csv(df, get_table(name))
-    return GameUnit(gp.game_id, result.status, result.completeness.get("reason", ""), chunks, result.codes)
+    return GameUnit(gp.game_id, result.status, result.completeness.get("reason", ""), chunks, result.codes,
+                    summary=result.summary or None)
 
 
 def _contained(gp: GamePlan, exc: Exception) -> tuple[GameResult, IssueLog]:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from .builders.game import no_workbook
-from .builders.master import build_master
+from .builders.master import build_master, with_game_figures
+from .builders.seasons import with_tracked_rates
 from .builders.vocab import strength_table, vocab_table
 from .catalog import TABLES, catalog_version, get_table
 from .errors import EtlError
@@ -282,7 +283,7 @@ def run_etl(
         if parts_dir is not None:
             save_league(Path(parts_dir), league, plan.master_hash)
         for name, df in master_tables.items():
-            if name in write:
+            if name in write and name not in WITH_GAME_FIGURES:
                 total_rows += store.writer(name).write(df)
         done += 1
         report_step(reporter, "master", total_rows, time.perf_counter() - started)
@@ -298,6 +299,9 @@ def run_etl(
         prev_groups = _Previous(store, previous, game_tables) if any(g.action == "reuse" for g in plan.games) \
             else None
         games_manifest: dict[str, dict] = {}
+        # each tracked game's figures for master tables (GameResult.summary); a run without games keeps the
+        # published games' figures
+        summaries: dict[str, dict] = {} if plan.games else dict(previous.get("game_summaries", {}))
         to_build = [gp for gp in plan.games if gp.action == "build"]
         built = _build_games(source, to_build, league, game_tables, options.workers, parts_dir)
         try:
@@ -325,6 +329,10 @@ def run_etl(
                         reporter.log("warning", f"game {gp.game_id} left out: {unit.reason}")
                 game_status[gp.game_id] = status
                 games_manifest[str(gp.game_id)] = {"file": gp.file, "hash": gp.hash, "status": status}
+                summary = previous.get("game_summaries", {}).get(str(gp.game_id)) if gp.action == "reuse" \
+                    else unit.summary
+                if summary:
+                    summaries[str(gp.game_id)] = summary
                 total_rows += rows
                 done += 1
                 _game_line(reporter, gp, rows, seconds, issues, status)
@@ -335,6 +343,7 @@ def run_etl(
                 prev_groups.close()
 
         publish_from = time.perf_counter()
+        total_rows += _write_with_game_figures(store, write, master_tables, league, summaries)
         total_rows += _write_folders_without_workbook(store, source, write, league, options, reporter)
         total_rows += _write_vocab(store, write, codes, plan)
         total_rows += _write_game_status(store, write, league, game_status)
@@ -345,6 +354,7 @@ def run_etl(
             "source": options.source,
             "master": {"file": plan.master_file, "hash": plan.master_hash},
             "games": games_manifest,
+            "game_summaries": summaries,
             "tables": {},
         }
         for name, info in previous.get("tables", {}).items():
@@ -469,6 +479,25 @@ class _Previous:
             os.close(fd)
         for reader in self.readers.values():
             reader.close()
+
+
+# Master tables with columns from the tracked games (GameResult.summary): written after the games.
+WITH_GAME_FIGURES = ("dim_schedule", "fact_player_season_stats_basic")
+
+
+def _write_with_game_figures(store: OutputStore, write: set[str], master_tables: dict[str, pd.DataFrame], league,
+                             summaries: dict[str, dict]) -> int:
+    """dim_schedule with its power-play and video columns, the skater season table with cf_pct and shooting_pct,
+    from the summaries of the run's tracked games (built, or kept with their published summary)."""
+    rows = 0
+    if "dim_schedule" in write:
+        figures = {int(g): s.get("schedule", {}) for g, s in summaries.items()}
+        rows += store.writer("dim_schedule").write(with_game_figures(master_tables["dim_schedule"], figures))
+    if "fact_player_season_stats_basic" in write:
+        players = {int(g): s.get("players", {}) for g, s in summaries.items()}
+        df = with_tracked_rates(master_tables["fact_player_season_stats_basic"], league.schedule, players)
+        rows += store.writer("fact_player_season_stats_basic").write(df)
+    return rows
 
 
 def _write_folders_without_workbook(store: OutputStore, source: Source, write: set[str], league,

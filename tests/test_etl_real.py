@@ -200,3 +200,28 @@ def test_real_shifts_carry_the_dashboard_columns(real_outputs):
     assert p53.loc["SH1896900005", ["logical_shift_number", "is_first_segment"]].tolist() == ["2", "true"]
     assert p53.loc["SH1896900009", ["logical_shift_number", "is_first_segment"]].tolist() == ["2", "false"]
     assert_shift_invariants(real_outputs)
+
+
+def test_real_fenwick_and_relative_percentages_hand_checked(real_outputs):
+    """Game 18969 (18969_tracking.xlsx, events sheet): P100023 (Platinum) was on ice for 43 Platinum attempts,
+    11 of them blocked (rows 749, 1461, 1490, 1867, 1881, 2109, 2127, 2442, 2855, 2877, 2900), and 23 Velodrome
+    attempts, 6 blocked (rows 408, 1134, 2030, 2464, 2748, 2973); his own blocked shots are rows 749, 1490, 2127,
+    2855, 2877. P100001 (Velodrome): 28 for (7 blocked), 36 against (10 blocked); his shots were blocked on rows
+    2464 and 3087 and missed on row 2190."""
+    p = read_csv(real_outputs / "fact_player_game_stats.csv")
+    p = p[p["game_id"] == "18969"].set_index("player_id")
+    cols = ["corsi_for", "corsi_against", "fenwick_for", "fenwick_against", "shots_blocked", "shots_missed"]
+    assert p.loc["P100023", cols].astype(int).tolist() == [43, 23, 32, 17, 5, 0]
+    assert p.loc["P100001", cols].astype(int).tolist() == [28, 36, 21, 26, 2, 1]
+    pct = ["cf_pct", "ff_pct", "cf_pct_rel", "ff_pct_rel"]
+    assert p.loc["P100023", pct].astype(float).tolist() == [65.2, 65.3, 15.2, 15.3]
+    assert p.loc["P100001", pct].astype(float).tolist() == [43.8, 44.7, -6.2, -5.3]
+    for table in ("fact_player_game_stats", "fact_team_game_stats", "fact_goalie_game_stats"):
+        df = read_csv(real_outputs / f"{table}.csv")
+        sides = df.groupby("game_id")[["home_team_id", "away_team_id"]].first()
+        assert {int(g): [h, a] for g, (h, a) in sides.iterrows()} == {g: list(t) for g, t in OFFICIAL.items()}
+    teams = read_csv(real_outputs / "fact_team_game_stats.csv").set_index(["game_id", "team_id"])
+    summed = read_csv(real_outputs / "fact_player_game_stats.csv").astype({"fenwick_for": int}).groupby(
+        ["game_id", "team_id"])["fenwick_for"].sum()
+    assert (teams["fenwick_for"].astype(int) == summed.reindex(teams.index)).all()
+    assert teams.loc[("18969", "N10008"), ["corsi_for", "fenwick_for"]].astype(int).tolist() == [71, 275]

@@ -484,3 +484,83 @@ def test_the_sample_generator_is_deterministic_and_matches_the_committed_sample(
     assert tracked_games(sample_src) == [str(g) for g in range(30001, 30008)]
     book = load_workbook(workbook(sample_src, TEMPLATE_SHIFTS), read_only=True)
     assert book["shifts"].max_row == 2  # header and one leftover row
+
+
+# ------------------------------------------------------------------ dashboard contract columns (issue 12)
+
+def test_fenwick_is_corsi_without_the_blocked_attempts_on_ice(sample_out):
+    """Per linked skater: fenwick = corsi minus the blocked Shot events of that side during his shifts (from
+    fact_events and fact_shift_players); percentages, rel columns, aliases and the team sums follow."""
+    p = read_csv(sample_out / "fact_player_game_stats.csv")
+    ev = read_csv(sample_out / "fact_events.csv")
+    sp = read_csv(sample_out / "fact_shift_players.csv")
+    blocked = ev[(ev["event_type"] == "Shot") & ev["event_detail"].str.contains("Blocked", na=False)]
+    skaters = sp[(sp["is_goalie"] == "false") & sp["player_id"].notna()][["shift_id", "player_id", "team_id"]]
+    on_ice = blocked[["game_id", "shift_id", "event_team_id"]].merge(skaters.drop_duplicates(), on="shift_id")
+    own = on_ice["event_team_id"] == on_ice["team_id"]
+    keys = ["game_id", "player_id", "team_id"]
+    linked = p[p["player_id"].notna()].set_index(keys)
+    for mask, corsi, fenwick in ((own, "corsi_for", "fenwick_for"), (~own, "corsi_against", "fenwick_against")):
+        counted = on_ice[mask].groupby(keys).size().reindex(linked.index).fillna(0).astype(int)
+        assert (linked[corsi].astype(int) - linked[fenwick].astype(int) == counted).all(), fenwick
+    assert on_ice[own].shape[0] > 10
+    num = p[["corsi_for", "corsi_against", "fenwick_for", "fenwick_against", "shots", "shots_blocked",
+             "shots_missed", "goals", "assists", "points", "g", "a", "pts", "plus_minus",
+             "plus_minus_total"]].astype(int)
+    ff = num["fenwick_for"] + num["fenwick_against"]
+    want = (num["fenwick_for"] * 100 / ff.where(ff > 0)).fillna(50).round(1)
+    assert (p["ff_pct"].astype(float) == want).all()
+    assert ((p["cf_pct"].astype(float) - 50).round(1) == p["cf_pct_rel"].astype(float)).all()
+    assert ((p["ff_pct"].astype(float) - 50).round(1) == p["ff_pct_rel"].astype(float)).all()
+    assert (num[["g", "a", "pts", "plus_minus_total"]].to_numpy()
+            == num[["goals", "assists", "points", "plus_minus"]].to_numpy()).all()
+    assert (num["shots_blocked"] + num["shots_missed"] <= num["shots"]).all() and num["shots_missed"].sum() > 0
+    teams = read_csv(sample_out / "fact_team_game_stats.csv").set_index(["game_id", "team_id"])
+    summed = num.assign(game_id=p["game_id"], team_id=p["team_id"]).groupby(["game_id", "team_id"])[
+        ["fenwick_for", "fenwick_against"]].sum()
+    assert (teams[["fenwick_for", "fenwick_against"]].astype(int) == summed.reindex(teams.index)).all().all()
+    sched = read_csv(sample_out / "dim_schedule.csv").set_index("game_id")
+    for table in ("fact_player_game_stats", "fact_team_game_stats", "fact_goalie_game_stats"):
+        df = read_csv(sample_out / f"{table}.csv")
+        assert (df["home_team_id"] == df["game_id"].map(sched["home_team_id"])).all()
+        assert (df["away_team_id"] == df["game_id"].map(sched["away_team_id"])).all()
+    entries = read_csv(sample_out / "fact_zone_entry_summary.csv")
+    assert len(entries) and (entries["games"] == "1").all()
+
+
+def test_season_cf_and_shooting_pct_sum_the_tracked_games(sample_out):
+    p = read_csv(sample_out / "fact_player_game_stats.csv")
+    p = p[p["player_id"].notna()].astype({c: int for c in ("corsi_for", "corsi_against", "goals", "sog")})
+    sched = read_csv(sample_out / "dim_schedule.csv").set_index("game_id")
+    p["season_id"] = p["game_id"].map(sched["season_id"])
+    summed = p.groupby(["season_id", "player_id"])[["corsi_for", "corsi_against", "goals", "sog"]].sum()
+    seasons = read_csv(sample_out / "fact_player_season_stats_basic.csv")
+    every = seasons[seasons["game_type"] == "All"].set_index(["season_id", "player_id"])
+    got = summed.reindex(every.index)
+    tracked = got["corsi_for"].notna()
+    assert tracked.sum() > 20 and every.loc[~tracked, ["cf_pct", "shooting_pct"]].isna().all().all()
+    t, e = got[tracked], every[tracked]
+    cf = (t["corsi_for"] * 100 / (t["corsi_for"] + t["corsi_against"]).where(lambda n: n > 0)).fillna(50).round(1)
+    sh = (t["goals"] * 100 / t["sog"].where(t["sog"] > 0)).fillna(0).round(1)
+    assert (e["cf_pct"].astype(float) == cf).all() and (e["shooting_pct"].astype(float) == sh).all()
+
+
+def test_schedule_power_play_figures_survive_kept_games_and_runs_without_games(sample_out, tmp_path):
+    """A games selection keeps the other games' figures (from the manifest), a dim_schedule-only run (no game
+    built) keeps every published game's; untracked or unusable games stay empty."""
+    cols = ["home_pp_goals", "away_pp_goals", "home_pp_opportunities", "away_pp_opportunities",
+            "home_pk_goals_against", "away_pk_goals_against", "away_pk_opportunities", "video_url_1",
+            "video_start_offset"]
+    before = read_csv(sample_out / "dim_schedule.csv").set_index("game_id")[cols]
+    complete = completeness(sample_out)["status"] == "COMPLETE"
+    played = before.index.isin(complete[complete].index)
+    assert before.loc[played, "home_pp_goals"].notna().all() and before.loc[~played, "home_pp_goals"].isna().all()
+    assert before[["home_pp_opportunities", "away_pp_opportunities"]].astype(float).sum().sum() > 3
+    assert (before["home_pp_goals"].fillna("") == before["away_pk_goals_against"].fillna("")).all()
+    out = tmp_path / "out"
+    shutil.copytree(sample_out, out)
+    league = sample_out.parent / "league"
+    etl(league, out, games=[int(STYLE_GAMES["sparse"])], mode="incremental")
+    pd.testing.assert_frame_equal(read_csv(out / "dim_schedule.csv").set_index("game_id")[cols], before)
+    etl(league, out, tables=["dim_schedule", "fact_player_season_stats_basic"])
+    pd.testing.assert_frame_equal(read_csv(out / "dim_schedule.csv").set_index("game_id")[cols], before)

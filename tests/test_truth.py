@@ -95,3 +95,64 @@ def test_player_season_goals_assists_points_equal_the_box_score(master, real_out
     every = want.xs("All", level="game_type").groupby("player_id")[["g", "a", "p"]].sum()
     assert (career.loc[every.index, ["career_goals", "career_assists", "career_points"]].astype(int).to_numpy()
             == every.astype(int).to_numpy()).all()
+
+
+# ------------------------------------------------------------------ dashboard contract columns (issue 12)
+
+def test_contract_copies_equal_the_master_sheets(real_dir, master, real_outputs):
+    """Official scores, colours, player copies and roster aliases are the master workbook's own values."""
+    s, _ = master
+    sched = read_csv(real_outputs / "dim_schedule.csv").set_index("game_id")
+    want = s.assign(game_id=s["game_id"].astype(int).astype(str)).set_index("game_id")
+    assert len(sched) == len(want) > 400
+    for venue in ("home", "away"):
+        got = pd.to_numeric(sched[f"official_{venue}_goals"]).reindex(want.index)
+        assert got.equals(pd.to_numeric(sched[f"{venue}_total_goals"]).reindex(want.index))
+        assert (got.fillna(-1) == want[f"{venue}_total_goals"].fillna(-1).astype(float)).all()
+    sheets = pd.read_excel(real_dir / "BLB_TABLES.xlsx", sheet_name=["dim_player", "dim_team"], engine="calamine")
+    teams = read_csv(real_outputs / "dim_team.csv").set_index("team_id")
+    assert teams["primary_color"].equals(teams["team_color1"]) and teams["primary_color"].notna().sum() > 5
+    mp = sheets["dim_player"].drop_duplicates("player_id").set_index("player_id")
+    players = read_csv(real_outputs / "dim_player.csv").set_index("player_id")
+    assert players["team_id"].equals(players["player_norad_current_team_id"])
+    for col in ("player_norad_current_team", "other_url"):
+        assert (players[col].fillna("") == mp[col].reindex(players.index).fillna("").astype(str).str.strip()).all()
+    assert (pd.to_numeric(players["player_rating_ly"]).fillna(-1)
+            == mp["player_rating_ly"].reindex(players.index).fillna(-1)).all()
+    # player_norad_primary_number is blank for every player: the jersey of his latest roster row
+    assert mp["player_norad_primary_number"].isna().all() and players["jersey_number"].notna().sum() > 200
+    roster = read_csv(real_outputs / "fact_gameroster.csv")
+    assert roster["pim_total"].equals(roster["pim"]) and roster["player_skill_rating"].equals(roster["skill_rating"])
+    assert set(roster["sub"]) == {"0", "1"} and (roster["sub"] == "1").equals(roster["is_sub"] == "true")
+    assert (roster["sub"] == "1").sum() == 72  # the master sheet's sub column has 72 rows of 1, the rest blank
+
+
+def test_power_play_columns_equal_the_goals_and_penalties_tracked(real_outputs):
+    """PP goals = tracked goals scored at a power-play strength (fact_goals.strength_id, scorer's side first);
+    PP opportunities = the opponent's tracked penalties; PK = the other side's PP; untracked games are empty."""
+    sched = read_csv(real_outputs / "dim_schedule.csv").set_index("game_id")
+    goals = read_csv(real_outputs / "fact_goals.csv")
+    pens = read_csv(real_outputs / "fact_penalties.csv")
+    skaters = goals["strength_id"].str.split("v", expand=True).astype(int)
+    pp = goals[skaters[0] > skaters[1]]
+    tracked = sorted(set(goals["game_id"]))
+    assert tracked == ["18969", "18977", "18981"]
+    for gid in tracked:
+        row = sched.loc[gid]
+        for venue, other in (("home", "away"), ("away", "home")):
+            team, opp = row[f"{venue}_team_id"], row[f"{other}_team_id"]
+            want_goals = ((pp["game_id"] == gid) & (pp["team_id"] == team)).sum()
+            want_chances = ((pens["game_id"] == gid) & (pens["team_id"] == opp)).sum()
+            assert int(row[f"{venue}_pp_goals"]) == int(row[f"{other}_pk_goals_against"]) == want_goals
+            assert int(row[f"{venue}_pp_opportunities"]) == int(row[f"{other}_pk_opportunities"]) == want_chances
+    # hand-checked in the tracking workbooks' events sheets: 18969 Velodrome (away) scored once at 5v4 after
+    # Platinum's only penalty; 18981 Nelson (home) scored once at 5v4 and drew 4 Velodrome penalties, took 2
+    figures = sched.loc[tracked, ["home_pp_goals", "away_pp_goals", "home_pp_opportunities",
+                                  "away_pp_opportunities"]].astype(int).to_numpy().tolist()
+    assert figures == [[0, 1, 0, 1], [0, 0, 0, 1], [1, 0, 4, 2]]
+    untracked = sched.drop(tracked)
+    assert untracked[["home_pp_goals", "away_pk_opportunities"]].isna().all().all()
+    # video: Url_1 of each game's <id>_video_times.xlsx (no Url_2, no start offset there or in the master)
+    assert sched.loc["18969", "video_url_1"] == "https://www.youtube.com/watch?v=hMM6oE6O_Mg"
+    assert sched.loc[tracked, "video_url_1"].str.startswith("https://www.youtube.com/").all()
+    assert sched[["video_url_2", "video_start_offset"]].isna().all().all()

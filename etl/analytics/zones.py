@@ -50,6 +50,7 @@ def zone_entry_summary(ctx: GameContext) -> pd.DataFrame:
                           "dump_entries": text.str.contains(DUMP_WORD, regex=False).astype(int),
                           "failed_entries": failed.astype(int)})
     out = _per_player(ctx, flags, ["total_entries", "controlled_entries", "dump_entries", "failed_entries"])
+    out.insert(out.columns.get_loc("total_entries"), "games", 1)
     out["controlled_entry_pct"] = [pct(c, t, 0.0) for c, t in zip(out["controlled_entries"], out["total_entries"],
                                                                    strict=True)]
     return out

@@ -24,7 +24,7 @@ from . import stats
 from .master import OT_SECONDS, PERIOD_SECONDS, REGULATION_PERIODS, League
 from .players import Resolver
 from .tracking import SLOTS, normalize_events, normalize_shifts, period_key, running_video_time
-from .video import video_table
+from .video import schedule_video, video_table
 from .xy import xy_tables
 
 GOAL_TYPES = {"goal"}
@@ -67,6 +67,8 @@ class GameResult:
     codes: dict[str, set[str]] = field(default_factory=dict)
     kind: str = ""
     sheet: str | None = None
+    # figures of this game that tables of other grains read (see ``game_summary``); empty when unusable
+    summary: dict = field(default_factory=dict)
 
     @property
     def usable(self) -> bool:
@@ -232,6 +234,7 @@ def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, 
     credits["secondary_assists"] = list(sec.dropna())
     credits["blocks"] = list(blocker)
     shown = stats.display(gid, sched)
+    shown.update(home_team_id=sched["home_team_id"], away_team_id=sched["away_team_id"])
     team_names = _team_names(sched)
     t["fact_player_game_stats"] = stats.player_stats(gid, players, sp, first, credits, in_window, roster,
                                                      team_venue, window, names, team_names, shown)
@@ -254,7 +257,37 @@ def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, 
         shift_periods=stats.periods_text(sh_periods), event_count=len(first), player_link_rate=round(link, 4),
         home_away_swapped=swapped)
     result.codes = _codes(t, ev)
+    result.summary = game_summary(status, first, team_of, t["fact_player_game_stats"], frames.get("video"))
     return result
+
+
+def game_summary(status: str, first: pd.DataFrame, team_of: dict[str, str], pstats: pd.DataFrame,
+                 video: pd.DataFrame | None) -> dict:
+    """What one tracked game gives tables of other grains (plain JSON, kept in the manifest per game):
+
+    - ``schedule``: dim_schedule's power-play and video columns (etl.builders.master.with_game_figures).
+      Power-play figures only for a COMPLETE game (a partial game's counts would understate the game): PP goals
+      = goals of a team while it had more skaters than the opponent (the goal's strength, e.g. 5v4), PP
+      opportunities = the opponent's tracked penalties; PK columns are the other side's PP figures.
+    - ``players``: per linked player [corsi_for, corsi_against, goals, sog] of fact_player_game_stats, for the
+      season table's cf_pct and shooting_pct.
+    """
+    sched = schedule_video(video)
+    if status == "COMPLETE":
+        goals = first[first["is_goal"]]
+        gap = (pd.to_numeric(goals["own_skaters"], errors="coerce")
+               - pd.to_numeric(goals["opp_skaters"], errors="coerce"))
+        penalties = first[first["is_penalty"]]
+        for venue, other in (("home", "away"), ("away", "home")):
+            pp_goals = int(((goals["team_id"] == team_of[venue]) & (gap > 0)).fillna(False).sum())
+            chances = int((penalties["team_id"] == team_of[other]).fillna(False).sum())
+            sched[f"{venue}_pp_goals"], sched[f"{other}_pk_goals_against"] = pp_goals, pp_goals
+            sched[f"{venue}_pp_opportunities"], sched[f"{other}_pk_opportunities"] = chances, chances
+    linked = pstats[pstats["player_id"].notna()]
+    figures = linked.groupby("player_id")[["corsi_for", "corsi_against", "goals", "sog"]].sum()
+    players = {str(pid): [int(v) for v in row] for pid, row in zip(figures.index, figures.to_numpy().tolist(),
+                                                                    strict=True)}
+    return {"schedule": sched, "players": players}
 
 
 def _codes(t: dict[str, pd.DataFrame], ev: pd.DataFrame) -> dict[str, set[str]]:
@@ -741,14 +774,14 @@ def _attempts(first: pd.DataFrame) -> pd.DataFrame:
     detail = shots["shot_detail_key"].fillna("")
     goal = detail.str.contains("goal", regex=False)
     a = pd.DataFrame({"team_id": shots["team_id"], "on_goal": goal | detail.str.contains("onnet", regex=False),
-                      "goal": goal}, index=shots.index)
+                      "goal": goal, "blocked": detail.str.contains("blocked", regex=False)}, index=shots.index)
     covered = set(zip(shots.loc[goal, "team_id"], shots.loc[goal, "seq"], strict=True))
     goals = first[first["is_goal"]]
     extra = [k for k, t, s in zip(goals.index, goals["team_id"], goals["seq"], strict=True)
              if not any((t, s - k2) in covered for k2 in range(GOAL_SHOT_LOOKBACK + 1))]
     if extra:
-        a = pd.concat([a, pd.DataFrame({"team_id": first.loc[extra, "team_id"], "on_goal": True, "goal": True},
-                                       index=pd.Index(extra))])
+        a = pd.concat([a, pd.DataFrame({"team_id": first.loc[extra, "team_id"], "on_goal": True, "goal": True,
+                                        "blocked": False}, index=pd.Index(extra))])
     f = first.loc[a.index]
     a["shift_id"] = f["shift_id"]
     a["period"] = f["period"]
@@ -757,6 +790,7 @@ def _attempts(first: pd.DataFrame) -> pd.DataFrame:
                 - pd.to_numeric(f["opp_skaters"], errors="coerce")).fillna(0)
     a["on_goal"] = a["on_goal"].astype(bool)
     a["goal"] = a["goal"].astype(bool)
+    a["blocked"] = a["blocked"].fillna(False).astype(bool)
     return a.reset_index(names="event_index")
 
 

@@ -109,7 +109,12 @@ def build_master(frames: dict[str, pd.DataFrame], file: str, issues: IssueLog) -
         "highest_beer_league": _text(p, "highest_beer_league"),
         "player_leadership": _text(p, "player_leadership"),
         "player_norad_current_team_id": _text(p, "player_norad_current_team_id"),
-        "player_url": _text(p, "player_url"),
+        "team_id": _text(p, "player_norad_current_team_id"),
+        "player_norad_current_team": _text(p, "player_norad_current_team"),
+        "jersey_number": (jersey(p["player_norad_primary_number"])[0] if "player_norad_primary_number" in p
+                          else pd.Series(pd.NA, index=p.index, dtype="string")),
+        "player_rating_ly": _int(p, "player_rating_ly", issues, file, "dim_player"),
+        "player_url": _text(p, "player_url"), "other_url": _text(p, "other_url"),
         "player_image": _text(p, "player_image"),
     })
 
@@ -121,6 +126,7 @@ def build_master(frames: dict[str, pd.DataFrame], file: str, issues: IssueLog) -
         "long_team_name": _text(t, "long_team_name"), "team_cd": _text(t, "team_cd"),
         "league_id": _text(t, "league_id"), "is_norad": yes_no(t["norad_team"]) if "norad_team" in t else pd.NA,
         "team_color1": _text(t, "team_color1"), "team_color2": _text(t, "team_color2"),
+        "primary_color": _text(t, "team_color1"),
         "team_logo": _text(t, "team_logo"), "team_url": _text(t, "team_url"),
     })
     team_ids = set(out["dim_team"]["team_id"].dropna())
@@ -158,7 +164,11 @@ def build_master(frames: dict[str, pd.DataFrame], file: str, issues: IssueLog) -
         "last_period_type": _text(s, "last_period_type"),
         "home_total_goals": _int(s, "home_total_goals", issues, file, "dim_schedule"),
         "away_total_goals": _int(s, "away_total_goals", issues, file, "dim_schedule"),
+        "official_home_goals": _int(s, "home_total_goals"), "official_away_goals": _int(s, "away_total_goals"),
         "game_url": _text(s, "game_url"), "video_url": _text(s, "video_url"),
+        "video_start_offset": to_number(s["video_start_time"])[0] if "video_start_time" in s else pd.NA,
+        "video_url_1": _text(s, "video_url"), "video_url_2": pd.Series(pd.NA, index=s.index, dtype="string"),
+        **{c: pd.Series(pd.NA, index=s.index, dtype="Int64") for c in TRACKED_SCHEDULE_COUNTS},
         **{f"{v}_team_period{p}_goals": _int(s, f"{v}_team_period{p}_goals") for v in ("home", "away")
            for p in (1, 2, 3)},
     })
@@ -194,6 +204,9 @@ def build_master(frames: dict[str, pd.DataFrame], file: str, issues: IssueLog) -
         "skill_rating": _int(r, "skill_rating"), "season": _int(r, "season"), "date": _date(r, "date"),
     })
     roster["is_sub"] = roster["is_sub"].fillna(False)
+    roster["sub"] = roster["is_sub"].astype(int)
+    roster["pim_total"] = roster["pim"]
+    roster["player_skill_rating"] = roster["skill_rating"]
     names = out["dim_player"].set_index("player_id")["player_full_name"]
     team_names = out["dim_team"].set_index("team_id")["team_name"]
     out["fact_gameroster"] = roster_table(roster, schedule, names, team_names)
@@ -233,10 +246,53 @@ def build_master(frames: dict[str, pd.DataFrame], file: str, issues: IssueLog) -
         "leadership": _text(ld, "leadership"), "skill_rating": _int(ld, "skill_rating"),
     })
 
+    out["dim_player"]["jersey_number"] = out["dim_player"]["jersey_number"].fillna(
+        out["dim_player"]["player_id"].map(latest_jerseys(roster, schedule)))
     out.update(static_dims())
     out.update(season_stats(roster, schedule, names, team_names))
     players = out["dim_player"][["player_id", "player_full_name", "current_skill_rating"]]
     return out, League(schedule, roster, players, period_goal_table(s))
+
+
+# dim_schedule's power-play columns, counted from a tracked game (etl.builders.game.schedule_figures); empty for a
+# game that is not tracked.
+TRACKED_SCHEDULE_COUNTS = ("home_pp_goals", "away_pp_goals", "home_pp_opportunities", "away_pp_opportunities",
+                           "home_pk_goals_against", "away_pk_goals_against", "home_pk_opportunities",
+                           "away_pk_opportunities")
+# dim_schedule's video columns a game's video sheet fills (over the master schedule's own values).
+TRACKED_SCHEDULE_VIDEO = ("video_start_offset", "video_url_1", "video_url_2")
+
+
+def with_game_figures(schedule: pd.DataFrame, figures: dict[int, dict]) -> pd.DataFrame:
+    """dim_schedule with each tracked game's figures (``schedule_figures`` per game id): power-play counts
+    replace the empty ones, video values from the game's video sheet replace the master's where present
+    (the master's video_start_time still wins for the offset)."""
+    out = schedule.copy()
+    if not figures:
+        return out
+    fig = pd.DataFrame.from_dict({int(g): f for g, f in figures.items()}, orient="index")
+    gid = out["game_id"].astype("int64")
+    for col in TRACKED_SCHEDULE_COUNTS:
+        if col in fig:
+            out[col] = gid.map(fig[col]).astype("Float64").round().astype("Int64").to_numpy()
+    for col in TRACKED_SCHEDULE_VIDEO:
+        if col not in fig:
+            continue
+        found = gid.map(fig[col])
+        if col == "video_start_offset":
+            out[col] = pd.to_numeric(out[col], errors="coerce").fillna(pd.to_numeric(found, errors="coerce"))
+        else:
+            out[col] = found.astype("string").fillna(out[col].astype("string")).to_numpy()
+    return out
+
+
+def latest_jerseys(roster: pd.DataFrame, schedule: pd.DataFrame) -> pd.Series:
+    """Jersey of each player's latest game on the official roster (by date, then game id)."""
+    r = roster.dropna(subset=["player_id", "jersey"])
+    when = r["game_id"].map(schedule.set_index("game_id")["date"])
+    r = r.assign(when=pd.to_datetime(when, errors="coerce")).sort_values(["when", "game_id"], kind="stable",
+                                                                          na_position="first")
+    return r.groupby("player_id")["jersey"].last()
 
 
 def schedule_types(s: pd.DataFrame, schedule: pd.DataFrame) -> pd.Series:

@@ -150,3 +150,36 @@ def _goalie_careers(seasons: pd.DataFrame) -> pd.DataFrame:
     c["career_win_pct"] = _ratio(c["career_wins"], c["career_games"], 100, 1)
     c["career_shutout_pct"] = _ratio(c["career_shutouts"], c["career_games"], 100, 1)
     return c
+
+
+def with_tracked_rates(skaters: pd.DataFrame, schedule: pd.DataFrame,
+                       per_game: dict[int, dict[str, list[int]]]) -> pd.DataFrame:
+    """The skater season table with cf_pct and shooting_pct over the player's tracked games of each row.
+
+    ``per_game``: game id -> player id -> [corsi_for, corsi_against, goals, sog] (GameResult.summary). Rows
+    without a tracked game stay empty; cf_pct is 50 and shooting_pct 0 when tracked without attempts / shots
+    on goal (the per-game tables' conventions).
+    """
+    out = skaters.copy()
+    records = [(g, pid, *v) for g, players in per_game.items() for pid, v in players.items()]
+    if not records:
+        out["cf_pct"], out["shooting_pct"] = float("nan"), float("nan")
+        return out
+    t = pd.DataFrame(records, columns=["game_id", "player_id", "cf", "ca", "g", "sog"])
+    sched = schedule.set_index("game_id", drop=False) if "game_id" in schedule.columns else schedule
+    t["season_id"] = t["game_id"].map(sched["season_id"])
+    t["game_type"] = t["game_id"].map(game_types(sched.reset_index(drop=True)))
+    t = t[t["season_id"].notna()]
+    sums = {c: (c, "sum") for c in ("cf", "ca", "g", "sog")}
+    split = t.groupby(["season_id", "player_id", "game_type"]).agg(**sums)
+    every = t.groupby(["season_id", "player_id"]).agg(**sums).assign(game_type=ALL)
+    every = every.set_index("game_type", append=True)
+    tracked = pd.concat([split, every])
+    key = pd.MultiIndex.from_arrays([out["season_id"], out["player_id"], out["game_type"]])
+    got = tracked.reindex(key)
+    attempts = got["cf"] + got["ca"]
+    cf = (got["cf"] * 100 / attempts.where(attempts > 0)).round(1)
+    out["cf_pct"] = cf.where(attempts.isna() | (attempts > 0), 50.0).to_numpy()
+    sh = (got["g"] * 100 / got["sog"].where(got["sog"] > 0)).round(1)
+    out["shooting_pct"] = sh.where(got["sog"].isna() | (got["sog"] > 0), 0.0).to_numpy()
+    return out

@@ -82,6 +82,8 @@ def credit_rows(players: pd.DataFrame, first: pd.DataFrame, goal_events: pd.Inde
         "faceoffs_lost": players.index[op1 & is_faceoff],
         "giveaways": players.index[ev1 & detail_s.str.contains("giveaway", regex=False).to_numpy()],
         "takeaways": players.index[ev1 & detail_s.str.contains("takeaway", regex=False).to_numpy()],
+        "shots_blocked": players.index[ev1 & is_shot & pd.Series(shot_detail).str.contains("blocked").to_numpy()],
+        "shots_missed": players.index[ev1 & is_shot & np.isin(shot_detail, ["shot_missed", "shot_missedpost"])],
         "hits": players.index[ev1 & (ev_type == "hit")],
         "pass_attempts": players.index[passes],
         "pass_completed": players.index[passes & ev_detail.str.contains("completed", regex=False).to_numpy()],
@@ -207,6 +209,9 @@ def player_stats(gid: int, players: pd.DataFrame, sp: pd.DataFrame, first: pd.Da
     same = on_ice["team_id_shot"] == on_ice["team_id"]
     stat["corsi_for"] = on_ice.loc[same, "k"].value_counts()
     stat["corsi_against"] = on_ice.loc[~same, "k"].value_counts()
+    unblocked = ~on_ice["blocked"].to_numpy(dtype=bool)
+    stat["fenwick_for"] = on_ice.loc[same & unblocked, "k"].value_counts()
+    stat["fenwick_against"] = on_ice.loc[~same & unblocked, "k"].value_counts()
     pm = attempts[attempts["goal"]].merge(skaters[["shift_id", "team_id", "k"]], on="shift_id",
                                           suffixes=("_goal", ""))
     mine = pm["team_id_goal"] == pm["team_id"]
@@ -232,6 +237,7 @@ def player_stats(gid: int, players: pd.DataFrame, sp: pd.DataFrame, first: pd.Da
     for col in ("goals", "assists"):
         out[col] = stat[col]
     out["points"] = out["goals"] + out["assists"]
+    out["g"], out["a"], out["pts"] = out["goals"], out["assists"], out["points"]
     out["official_goals"] = official["goals"].reindex(base.index).astype("Int64")
     out["official_assists"] = official["assists"].reindex(base.index).astype("Int64")
     out["official_points"] = out["official_goals"] + out["official_assists"]
@@ -240,10 +246,15 @@ def player_stats(gid: int, players: pd.DataFrame, sp: pd.DataFrame, first: pd.Da
     for col in PLAYER_COUNTS:
         out[renamed.get(col, col)] = stat[col]
     out["plus_minus_ev"] = out["plus_ev"] - out["minus_ev"]
+    out["plus_minus_total"] = out["plus_minus"]
     out["fo_total"] = out["fo_wins"] + out["fo_losses"]
     out["fo_pct"] = _pct(out["fo_wins"], out["fo_total"])
     out["cf_pct"] = (out["corsi_for"] * 100 / (out["corsi_for"] + out["corsi_against"]).where(
         lambda n: n > 0)).fillna(50).round(1)
+    out["ff_pct"] = (out["fenwick_for"] * 100 / (out["fenwick_for"] + out["fenwick_against"]).where(
+        lambda n: n > 0)).fillna(50).round(1)
+    out["cf_pct_rel"] = (out["cf_pct"] - 50).round(1)
+    out["ff_pct_rel"] = (out["ff_pct"] - 50).round(1)
     out["shooting_pct"] = _pct(out["goals"], out["sog"])
     out["pass_pct"] = _pct(out["pass_completed"], out["pass_attempts"])
     out["toi_minutes"] = (out["toi_seconds"] / 60).round(2)
@@ -255,10 +266,11 @@ def player_stats(gid: int, players: pd.DataFrame, sp: pd.DataFrame, first: pd.Da
 
 # Counted figures of fact_player_game_stats, in catalog order (before their dashboard renames).
 PLAYER_COUNTS = ("primary_assists", "secondary_assists", "ev_goals", "pp_goals", "sh_goals", "shots",
-                 "shots_on_goal", "blocks", "hits", "faceoffs_won", "faceoffs_lost", "giveaways", "takeaways",
+                 "shots_on_goal", "shots_blocked", "shots_missed", "blocks", "hits", "faceoffs_won", "faceoffs_lost",
+                 "giveaways", "takeaways",
                  "pass_attempts", "pass_completed", "zone_entries", "zone_entries_successful", "zone_exits",
                  "zone_exits_successful", "toi_seconds", "shift_count", "plus_minus", "plus_ev", "minus_ev",
-                 "corsi_for", "corsi_against")
+                 "corsi_for", "corsi_against", "fenwick_for", "fenwick_against")
 
 
 def team_stats(gid: int, sched: pd.Series, team_of: dict[str, str], first: pd.DataFrame, attempts: pd.DataFrame,
@@ -266,7 +278,7 @@ def team_stats(gid: int, sched: pd.Series, team_of: dict[str, str], first: pd.Da
     """fact_team_game_stats rows (two per game), event figures in the window's event periods; assists,
     passes, hits, time on ice and plus-minus are the sums of the team's player rows (``pstats``)."""
     summed = pstats.groupby("team_id")[["assists", "hits", "pass_attempts", "pass_completed", "toi_seconds",
-                                        "plus_minus"]].sum()
+                                        "plus_minus", "fenwick_for", "fenwick_against"]].sum()
     shown = display(gid, sched)
     names = {sched["home_team_id"]: sched["home_team_name"], sched["away_team_id"]: sched["away_team_name"]}
     ev = first[first["period"].isin(window.events)]
@@ -284,6 +296,7 @@ def team_stats(gid: int, sched: pd.Series, team_of: dict[str, str], first: pd.Da
         rows.append({
             "team_game_id": f"{gid}{team}", "game_id": gid, "team_id": team, "team_name": names.get(team),
             "opp_team_id": opp, "venue": venue, **shown,
+            "home_team_id": sched["home_team_id"], "away_team_id": sched["away_team_id"],
             "periods_covered": window.label, "goals": goals, "assists": int(mine["assists"]),
             "points": goals + int(mine["assists"]),
             "official_goals": official[venue], "shots": int(shots.sum()), "sog": sog,
@@ -299,6 +312,7 @@ def team_stats(gid: int, sched: pd.Series, team_of: dict[str, str], first: pd.Da
             "penalties": int((own & ev["is_penalty"]).sum()),
             "corsi_for": int((att["team_id"] == team).sum()),
             "corsi_against": int((att["team_id"] == opp).sum()),
+            "fenwick_for": int(mine["fenwick_for"]), "fenwick_against": int(mine["fenwick_against"]),
         })
     out = pd.DataFrame(rows)
     out["cf_pct"] = (out["corsi_for"] * 100 / (out["corsi_for"] + out["corsi_against"]).where(
@@ -309,7 +323,8 @@ def team_stats(gid: int, sched: pd.Series, team_of: dict[str, str], first: pd.Da
 def goalie_stats(gid: int, sp: pd.DataFrame, attempts: pd.DataFrame, window: Window, names: pd.Series,
                  team_names: dict[str, str], team_venue: dict[str, str], shown: dict) -> pd.DataFrame:
     """fact_goalie_game_stats rows: goalies of the shifts in the window."""
-    cols = ["goalie_game_id", "game_id", "team_id", "team_name", "venue", "player_id", "player_name", "jersey",
+    cols = ["goalie_game_id", "game_id", "team_id", "team_name", "venue", "home_team_id", "away_team_id", "player_id",
+            "player_name", "jersey",
             "season_id", "date", "periods_covered", "shots_against", "saves", "goals_against", "save_pct",
             "toi_seconds"]
     g = sp[sp["is_goalie"].astype(bool) & sp["period"].isin(window.shifts) & sp["team_id"].notna()]
@@ -334,6 +349,7 @@ def goalie_stats(gid: int, sp: pd.DataFrame, attempts: pd.DataFrame, window: Win
     toi["venue"] = toi["team_id"].map(team_venue)
     toi["player_name"] = toi["player_id"].map(names)
     toi["season_id"], toi["date"] = shown["season_id"], shown["date"]
+    toi["home_team_id"], toi["away_team_id"] = shown["home_team_id"], shown["away_team_id"]
     toi["goalie_game_id"] = str(gid) + toi["team_id"] + toi["k"]
     toi["game_id"] = gid
     toi["periods_covered"] = window.label

@@ -51,3 +51,21 @@ def video_table(gid: int, raw: pd.DataFrame | None, season_id: str | None) -> pd
     for period, headers in PERIOD_START_HEADERS.items():
         out[f"period_{period}_start"] = to_number(_column(rows, headers))[0]
     return out[COLUMNS].reset_index(drop=True)
+
+
+def schedule_video(raw: pd.DataFrame | None) -> dict:
+    """dim_schedule's video columns from a game's video sheet: Url_1 of its first video row, the first Url_2
+    and the first video row's start offset (None where the sheet has none)."""
+    out = {"video_url_1": None, "video_url_2": None, "video_start_offset": None}
+    if raw is None or raw.empty:
+        return out
+    url = _column(raw, URL_HEADERS)
+    rows = raw[url.notna()]
+    if rows.empty:
+        return out
+    out["video_url_1"] = str(url[url.notna()].iloc[0])
+    second = _column(rows, ("url_2",)).dropna()
+    out["video_url_2"] = str(second.iloc[0]) if len(second) else None
+    start = to_number(_column(rows.iloc[:1], PERIOD_START_HEADERS[1]))[0].dropna()
+    out["video_start_offset"] = float(start.iloc[0]) if len(start) else None
+    return out
