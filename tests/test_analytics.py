@@ -326,3 +326,17 @@ def test_season_model_columns_sum_the_games(outputs):
     split = s[s["game_type"] != "All"].groupby(["season_id", "player_id"])[["xg_for", "gar"]].sum(min_count=1)
     assert ((split.reindex(every.index)["xg_for"] - every["xg_for"]).abs() < 2e-3).all()
     assert ((every["xg_per_game"] - every["xg_for"] / every["games_tracked"]).abs() < 1e-3).all()
+
+
+def test_season_table_alone_renders_the_game_rows_it_sums():
+    from types import SimpleNamespace
+
+    from etl.parts import game_tables_of
+    from etl.selection import upstream_closure
+
+    # selecting only the skater season table builds the games and renders fact_player_game_stats for it (the
+    # pipeline reads it back, then drops it unless it was selected: checked by hand on the real games, where the
+    # published folder then holds just the season table, identical to a full run's)
+    assert "fact_player_game_stats" in upstream_closure(["fact_player_season_stats_basic"])
+    assert game_tables_of(SimpleNamespace(tables=["fact_player_season_stats_basic"])) == ["fact_player_game_stats"]
+    assert game_tables_of(SimpleNamespace(tables=["fact_goalie_season_stats_basic"])) == []

@@ -53,11 +53,12 @@ def _append(core: pd.DataFrame, extra: pd.DataFrame, key: str, columns, nullable
     """``core`` with ``columns`` of ``extra`` appended by ``key``; rows without a match get 0 (empty in the
     ``nullable`` columns)."""
     values = extra.dropna(subset=[key]).drop_duplicates(key).set_index(key)[list(columns)]
-    out = core.copy()
-    matched = out[key].map(lambda k: k in values.index)
-    for col in columns:
-        out[col] = out[key].map(values[col]).where(matched, None if col in nullable else 0)
-    return out
+    unmatched = ~core[key].isin(values.index).to_numpy()
+    picked = values.reindex(core[key].to_numpy()).set_axis(core.index)
+    zero = [c for c in columns if c not in nullable]
+    if unmatched.any() and zero:
+        picked.loc[unmatched, zero] = 0
+    return pd.concat([core, picked], axis=1)
 
 
 def _with_ratings(pgs: pd.DataFrame, ratings: dict[str, float], roster: pd.DataFrame | None) -> pd.DataFrame:
