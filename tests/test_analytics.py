@@ -257,7 +257,17 @@ def test_rush_and_involvement_of_named_rows(real_outputs):
     # assisted (fact_goals EV1896901424): his rush assist and rush point
     him = pgs.loc[(GAME, "P100161")]
     assert (him.rush_goals, him.rush_assists, him.rush_points) == (0, 1, 1)
-    assert him.rush_off_goal_generated >= 1 and him.rush_involvement >= him.rush_off_goal_generated
+    # his rushes: row 845 (player 1) and row 2172 (ZoneEntry_Rush at 2300 s, he is player 2; P100198's shot on goal
+    # 3 s later, row 2175); his other eight controlled entries (rows 21, 1228, 1517, ...) had no shot on goal
+    # within 7 s. Both rushes had a shot on goal within 10 s, one a goal within 15 s.
+    assert (him.rush_involvement, him.rush_off_shot_generated, him.rush_off_success,
+            him.rush_off_goal_generated) == (2, 2, 2, 1)
+    # P100110: primary defender (opp_team_player_1) on rows 147, 149, 492, 1516, 1813, 2254, 2861, 2863, 2873;
+    # support (opp_team_player_2) on rows 790 and 1147; his own events marked s on rows 479, 1537, 1845, 1869,
+    # 1871, 2605 and u on rows 480, 490, 1469, 1471, 1887, 1888
+    d = pgs.loc[(GAME, "P100110")]
+    assert (d.primary_def_events, d.support_def_events, d.def_involvement) == (9, 2, 11)
+    assert (d.plays_successful, d.plays_unsuccessful, d.play_success_rate) == (6, 6, 50.0)
     # game 18977 rows 1121 (P100047) and 1633 (P100088): ZoneEntry_RushBreakaway followed by a saved shot on goal
     # (rows 1125 and 1634): rushes, but no breakaway goal
     for player in ("P100047", "P100088"):
