@@ -117,7 +117,9 @@ ANALYTICS_COLUMNS: dict[str, tuple[str, str]] = {
                                      "decimal; empty when none."),
     "rush_involvement": ("integer", "Rush events (controlled entry followed by the team's shot on goal within 7 s) "
                                     "the player took part in as an event-team player (1..6)."),
-    "rush_off_shot_generated": ("integer", "Of rush_involvement: the team's next shot on goal came within 10 s."),
+    "rush_off_shot_generated": ("integer", "Of rush_involvement: the team's next shot on goal came within 10 s "
+                                           "(every rush has one within 7 s, so this equals rush_involvement, as "
+                                           "in the old rule)."),
     "rush_off_goal_generated": ("integer", "Of rush_involvement: the team's next goal came within 15 s."),
     "rush_off_success": ("integer", "Of rush_involvement: the entry was marked successful or a shot on goal came "
                                     "within 10 s."),

@@ -1405,7 +1405,7 @@ COMMENT ON COLUMN "fact_player_game_stats"."plays_unsuccessful" IS 'Events of th
 COMMENT ON COLUMN "fact_player_game_stats"."rush_assists" IS 'Assists (fact_goals primary or secondary) on rush goals (goals whose shot is a rush shot, as rush_goals counts them). The old rule (assist tags on the rush event''s own row) never holds: the tracker tags assists on passes, not on entries.';
 COMMENT ON COLUMN "fact_player_game_stats"."rush_involvement" IS 'Rush events (controlled entry followed by the team''s shot on goal within 7 s) the player took part in as an event-team player (1..6).';
 COMMENT ON COLUMN "fact_player_game_stats"."rush_off_goal_generated" IS 'Of rush_involvement: the team''s next goal came within 15 s.';
-COMMENT ON COLUMN "fact_player_game_stats"."rush_off_shot_generated" IS 'Of rush_involvement: the team''s next shot on goal came within 10 s.';
+COMMENT ON COLUMN "fact_player_game_stats"."rush_off_shot_generated" IS 'Of rush_involvement: the team''s next shot on goal came within 10 s (every rush has one within 7 s, so this equals rush_involvement, as in the old rule).';
 COMMENT ON COLUMN "fact_player_game_stats"."rush_off_success" IS 'Of rush_involvement: the entry was marked successful or a shot on goal came within 10 s.';
 COMMENT ON COLUMN "fact_player_game_stats"."rush_points" IS 'rush_goals + rush_assists.';
 COMMENT ON COLUMN "fact_player_game_stats"."player_rating" IS 'dim_player.current_skill_rating; empty when unrated (the old default 4.0 is a model input, not a value of the player).';
