@@ -101,6 +101,39 @@ ANALYTICS_COLUMNS: dict[str, tuple[str, str]] = {
         "plays_unsuccessful": "Events of the player (player 1) marked unsuccessful.",
     }.items()},
     "pass_pct": ("numeric", "pass_completed / pass_attempts * 100; 0 when none."),
+    "micro_stat": ("text", "Micro-stat name (a fact_player_game_stats column name: dekes, backchecks, "
+                           "drives_total, ...; etl/analytics/micro.py LONG_STATS)."),
+    "count": ("integer", "How many times the player made the micro_stat in the game (above 0: a micro-stat he "
+                         "never made has no row)."),
+    # involvement and rush columns of fact_player_game_stats (etl/analytics/rush.py)
+    "bad_giveaways": ("integer", "Giveaways that hurt the team: event_detail_2 one of weights.BAD_GIVEAWAY_DETAILS "
+                                 "(misplays; passes blocked, intercepted or missed; entry/exit misplays)."),
+    "breakaway_goals": ("integer", "Rush events led by the player (event player 1) whose event_detail_2 names a "
+                                   "breakaway and whose team's next shot on goal was a goal."),
+    "primary_def_events": ("integer", "Events where the player was the primary defender (opp_team_player_1)."),
+    "support_def_events": ("integer", "Events where the player was a supporting defender (opp_team_player_2..6)."),
+    "def_involvement": ("integer", "primary_def_events + support_def_events."),
+    "play_success_rate": ("numeric", "plays_successful / (plays_successful + plays_unsuccessful) * 100, 1 "
+                                     "decimal; empty when none."),
+    "rush_involvement": ("integer", "Rush events (controlled entry followed by the team's shot on goal within 7 s) "
+                                    "the player took part in as an event-team player (1..6)."),
+    "rush_off_shot_generated": ("integer", "Of rush_involvement: the team's next shot on goal came within 10 s "
+                                           "(every rush has one within 7 s, so this equals rush_involvement, as "
+                                           "in the old rule)."),
+    "rush_off_goal_generated": ("integer", "Of rush_involvement: the team's next goal came within 15 s."),
+    "rush_off_success": ("integer", "Of rush_involvement: the entry was marked successful or a shot on goal came "
+                                    "within 10 s."),
+    "rush_assists": ("integer", "Assists (fact_goals primary or secondary) on rush goals (goals whose shot is a "
+                                "rush shot, as rush_goals counts them). The old rule (assist tags on the rush "
+                                "event's own row) never holds: the tracker tags assists on passes, not on entries."),
+    "rush_points": ("integer", "rush_goals + rush_assists."),
+    # season model columns (fact_player_season_stats_basic: sums over the tracked games of the row's scope)
+    "games_tracked": ("integer", "Tracked games of the row's scope (the player's fact_player_game_stats rows)."),
+    "gar": ("numeric", "Goals above replacement: sum of fact_player_game_stats.gar_total over the tracked games."),
+    "goals_above_expected": ("numeric", "Tracked goals - xg_for over the tracked games."),
+    "xg_adj": ("numeric", "Competition-adjusted xG: sum over the tracked games of xg_for x 4.0 / avg_opp_rating "
+                          "(weights.ADJ_REFERENCE_RATING)."),
+    "xg_per_game": ("numeric", "xg_for / games_tracked, 3 decimals."),
     # model columns added to the core game tables (EXTRA_COLUMNS)
     "scoring_chances": ("integer", "Shots on goal of high or medium danger."),
     "high_danger_chances": ("integer", "Shots on goal of high danger."),
@@ -129,10 +162,6 @@ ANALYTICS_COLUMNS: dict[str, tuple[str, str]] = {
     "goalie_war": ("numeric", "goalie_gar_total / 4.5."),
 }
 
-_MICRO = ("dekes drives_middle drives_wide drives_corner drives_net cutbacks cycles screens crash_net give_and_go "
-          "second_touch delays breakouts dump_ins odd_man_rushes forechecks backchecks poke_checks stick_checks "
-          "zone_ent_denials puck_battles loose_puck_wins board_battles_won puck_recoveries drives_total "
-          "puck_battles_total hits pass_attempts pass_completed pass_pct plays_successful plays_unsuccessful")
 _EVENTS = ("fact_events", "fact_event_players")
 _SHIFTS = ("fact_events", "fact_shifts", "fact_shift_players", "fact_goals")
 
@@ -172,8 +201,10 @@ _TABLES = (
      "save_id event_id game_id season_id period elapsed_seconds team_id venue goalie_player_id goalie_name "
      "event_type event_detail event_detail_2 save_type is_freeze shot_id danger_level is_high_danger",
      "save_id", _EVENTS + ("fact_shifts",)),
-    ("fact_player_micro_stats", "Per player and game: micro plays, passes and tagged plays (0 where none; "
-     "untracked metrics are noted in qa_data_issues).", f"{_PLAYER} {_MICRO}", "game_id player_id", _EVENTS),
+    ("fact_player_micro_stats", "Per player, game and micro-stat (long, as the dashboard's game page reads it): "
+     "micro plays, passes and tagged plays with a count above 0 (the per-player columns are in "
+     "fact_player_game_stats; untracked metrics are noted in qa_data_issues).",
+     f"{_PLAYER} micro_stat count", "game_id player_id micro_stat", _EVENTS),
 )
 
 
@@ -185,8 +216,16 @@ _PLAYER_MICRO = ("dekes drives_middle drives_wide drives_corner drives_net drive
                  "crash_net give_and_go second_touch delays breakouts dump_ins odd_man_rushes forechecks backchecks "
                  "poke_checks stick_checks zone_ent_denials puck_battles loose_puck_wins puck_recoveries "
                  "puck_battles_total")
+_INVOLVEMENT = ("bad_giveaways breakaway_goals def_involvement primary_def_events support_def_events "
+                "play_success_rate plays_successful plays_unsuccessful rush_assists rush_involvement "
+                "rush_off_goal_generated rush_off_shot_generated rush_off_success rush_points player_rating "
+                "skill_rating")
 EXTRA_COLUMNS: dict[str, tuple[str, dict[str, str]]] = {
-    "fact_player_game_stats": (f"{_SCORES} {_PLAYER_MICRO}", {
+    "fact_player_game_stats": (f"{_SCORES} {_PLAYER_MICRO} {_INVOLVEMENT}", {
+        "skill_rating": "The player's skill rating on the game's roster (fact_gameroster.skill_rating); empty when "
+                        "he is not on it (the old default 4.0 is not a value of the player).",
+        "player_rating": "dim_player.current_skill_rating; empty when unrated (the old default 4.0 is a model "
+                         "input, not a value of the player).",
         "xg_for": "Individual expected goals: sum of the xg of the player's shots (fact_shot_xg).",
         "xg_against": "xG of the opponent's shots during the player's shifts.",
         "avg_opp_rating": "Time-weighted mean rating of the opposing skaters on the player's shifts; 4.0 when "
@@ -206,7 +245,16 @@ EXTRA_COLUMNS: dict[str, tuple[str, dict[str, str]]] = {
         "is_rush": "The event is a controlled zone entry followed by its team's shot on goal within 7 s (0/1): the "
                    "entry that makes a shot a rush shot in fact_shot_xg (the dashboard flags the entry)."}),
     "fact_shot_xy": ("xg", {"xg": "Expected goals of the shot (fact_shot_xg.xg)."}),
+    # season sums of the game model columns, for every game_type row and All (etl/builders/seasons.py
+    # season_model_columns); empty where the player has no tracked game in the row's scope
+    "fact_player_season_stats_basic": ("games_tracked xg_for goals_above_expected gar war player_rating xg_adj "
+                                       "xg_per_game", {
+        "xg_for": "Expected goals: sum of fact_player_game_stats.xg_for over the row's tracked games.",
+        "war": "Wins above replacement: sum of fact_player_game_stats.war over the row's tracked games.",
+        "player_rating": "dim_player.current_skill_rating (empty when unrated)."}),
 }
+# Upstream tables the model columns add to a core table (the season model columns read the game rows).
+EXTRA_UPSTREAM: dict[str, tuple[str, ...]] = {"fact_player_season_stats_basic": ("fact_player_game_stats",)}
 
 
 def _extended(tables: tuple, table: Callable) -> tuple:
@@ -218,6 +266,8 @@ def _extended(tables: tuple, table: Callable) -> tuple:
             extra = table(t.name, t.category, t.description, f"game_id {cols}", "game_id", t.grain,
                           describe=describe).columns[1:]
             t = replace(t, columns=t.columns + extra)
+        if t.name in EXTRA_UPSTREAM:
+            t = replace(t, upstream=t.upstream + tuple(u for u in EXTRA_UPSTREAM[t.name] if u not in t.upstream))
         out.append(t)
     return tuple(out)
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from .builders.master import build_master
 from .catalog import TABLES, catalog_version
+from .catalog_analytics import EXTRA_UPSTREAM
 from .errors import EtlError
 from .game_build import WORKER, GameUnit, render_game
 from .issues import IssueLog
@@ -21,8 +22,18 @@ if TYPE_CHECKING:
 
 
 def game_tables_of(plan: EtlPlan) -> list[str]:
-    """The plan's per-game tables, in catalog order (what a part holds)."""
-    return [t.name for t in TABLES if t.grain == "game" and t.name in set(plan.tables)]
+    """The plan's per-game tables, in catalog order (what a part holds): the written ones, and the game tables a
+    written master table reads back after the games (``read_back``)."""
+    wanted = set(plan.tables)
+    for name in plan.tables:
+        wanted.update(read_back(name))
+    return [t.name for t in TABLES if t.grain == "game" and t.name in wanted]
+
+
+def read_back(name: str) -> tuple[str, ...]:
+    """The game tables master table ``name`` is completed from once every game is written (the skater season
+    table's model columns sum fact_player_game_stats: etl/catalog_analytics.py EXTRA_UPSTREAM)."""
+    return EXTRA_UPSTREAM.get(name, ())
 
 
 def part_path(parts_dir: Path, gp: GamePlan) -> Path:

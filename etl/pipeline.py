@@ -14,14 +14,14 @@ import pandas as pd
 
 from .builders.game import no_workbook
 from .builders.master import build_master, with_game_figures
-from .builders.seasons import with_tracked_rates
+from .builders.seasons import GAME_MODEL_INPUTS, season_model_columns, with_tracked_rates
 from .builders.vocab import strength_table, vocab_table
 from .catalog import TABLES, catalog_version, get_table
 from .errors import EtlError
 from .excel_source import GameFile
 from .game_build import WORKER, GameUnit, pool_map, render_game
 from .issues import IssueLog
-from .parts import load_part, part_path, save_league, save_part
+from .parts import game_tables_of, load_part, part_path, read_back, save_league, save_part
 from .progress import CancelToken, NullReporter, Reporter, report_step
 from .selection import GameSelection, TableSelection, upstream_closure, why_built
 from .sources import Source, open_source
@@ -265,7 +265,7 @@ def run_etl(
     store = OutputStore(Path(options.output_dir))
     previous = store.manifest() or {}
     write = set(plan.tables)
-    game_tables = [t.name for t in TABLES if t.grain == "game" and t.name in write]
+    game_tables = game_tables_of(plan)
     total_units = len(plan.games) + 2
     done = 0
     total_rows = 0
@@ -282,8 +282,10 @@ def run_etl(
         del frames
         if parts_dir is not None:
             save_league(Path(parts_dir), league, plan.master_hash)
+        # master tables completed from game tables once every game is written (season model columns)
+        deferred = {name: master_tables[name] for name in write if read_back(name) and name in master_tables}
         for name, df in master_tables.items():
-            if name in write and name not in WITH_GAME_FIGURES:
+            if name in write and name not in WITH_GAME_FIGURES and name not in deferred:
                 total_rows += store.writer(name).write(df)
         done += 1
         report_step(reporter, "master", total_rows, time.perf_counter() - started)
@@ -343,7 +345,8 @@ def run_etl(
                 prev_groups.close()
 
         publish_from = time.perf_counter()
-        total_rows += _write_with_game_figures(store, write, master_tables, league, summaries)
+        total_rows += _write_with_game_figures(store, write, master_tables, league, summaries, deferred)
+        total_rows += _write_deferred(store, deferred, league, write)
         total_rows += _write_folders_without_workbook(store, source, write, league, options, reporter)
         total_rows += _write_vocab(store, write, codes, plan)
         total_rows += _write_game_status(store, write, league, game_status)
@@ -486,17 +489,40 @@ WITH_GAME_FIGURES = ("dim_schedule", "fact_player_season_stats_basic")
 
 
 def _write_with_game_figures(store: OutputStore, write: set[str], master_tables: dict[str, pd.DataFrame], league,
-                             summaries: dict[str, dict]) -> int:
-    """dim_schedule with its power-play and video columns, the skater season table with cf_pct and shooting_pct,
-    from the summaries of the run's tracked games (built, or kept with their published summary)."""
+                             summaries: dict[str, dict], deferred: dict[str, pd.DataFrame]) -> int:
+    """dim_schedule with its power-play and video columns, and the skater season table with cf_pct and
+    shooting_pct, from the summaries of the run's tracked games (built, or kept with their published summary).
+    A table that is also ``deferred`` (completed from the staged game rows) is handed on there, not written."""
     rows = 0
     if "dim_schedule" in write:
         figures = {int(g): s.get("schedule", {}) for g, s in summaries.items()}
         rows += store.writer("dim_schedule").write(with_game_figures(master_tables["dim_schedule"], figures))
-    if "fact_player_season_stats_basic" in write:
+    name = "fact_player_season_stats_basic"
+    if name in write:
         players = {int(g): s.get("players", {}) for g, s in summaries.items()}
-        df = with_tracked_rates(master_tables["fact_player_season_stats_basic"], league.schedule, players)
-        rows += store.writer("fact_player_season_stats_basic").write(df)
+        df = with_tracked_rates(master_tables[name], league.schedule, players)
+        if name in deferred:
+            deferred[name] = df
+        else:
+            rows += store.writer(name).write(df)
+    return rows
+
+
+def _write_deferred(store: OutputStore, deferred: dict[str, pd.DataFrame], league, write: set[str]) -> int:
+    """Write the master tables completed from the games just written: fact_player_season_stats_basic with its
+    model columns summed from the staged fact_player_game_stats; a game table rendered only for this (not
+    selected) is dropped before publishing."""
+    rows = 0
+    inputs = {i for name in deferred for i in read_back(name)}
+    staged = {}
+    for name in inputs:
+        staged[name] = store.read_staged(name, GAME_MODEL_INPUTS)
+        if name not in write:
+            store.discard(name)
+    ratings = league.players.dropna(subset=["player_id"]).drop_duplicates("player_id").set_index("player_id")
+    ratings = pd.to_numeric(ratings["current_skill_rating"], errors="coerce")
+    for name, df in deferred.items():
+        rows += store.writer(name).write(season_model_columns(df, staged["fact_player_game_stats"], ratings))
     return rows
 
 

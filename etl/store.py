@@ -253,6 +253,23 @@ class OutputStore:
             self.writers[name] = TableWriter(self.staging, get_table(name))
         return self.writers[name]
 
+    def read_staged(self, name: str, columns) -> pd.DataFrame:
+        """The rows written so far into table ``name`` of the version being written (``columns`` of them);
+        empty with those columns when nothing was written."""
+        writer = self.writers.get(name)
+        if writer is None:
+            return pd.DataFrame(columns=list(columns))
+        writer._fh.flush()
+        return pd.read_csv(writer.path, usecols=list(columns), dtype={"player_id": str, "season_id": str,
+                                                                         "game_type": str})
+
+    def discard(self, name: str) -> None:
+        """Drop table ``name`` from the version being written (it was only an input of another table)."""
+        writer = self.writers.pop(name, None)
+        if writer is not None:
+            writer._fh.close()
+            writer.path.unlink(missing_ok=True)
+
     def carry_over(self, name: str) -> bool:
         """Keep a table from the published outputs as it is (hard link, else copy)."""
         src = self.table_path(name)

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from etl.analytics import weights as w
-from etl.analytics.micro import PATTERNS
+from etl.analytics.micro import LONG_STATS
+from etl.analytics.scores import MICRO_COPIED
 from etl.pipeline import EtlOptions, run_etl
 
 GAME = 18969  # Platinum (home, N10008) 4 - Velodrome (away, N10010) 3
@@ -84,10 +85,20 @@ def test_saves_of_named_rows(real_outputs):
         "P100202", "chest", "medium"]
 
 
+def _micro_wide(out: Path) -> pd.DataFrame:
+    """fact_player_micro_stats (long) folded back to one row per player and game, as the game page does."""
+    micro = _read(out, "fact_player_micro_stats")
+    return micro.pivot_table(index=["game_id", "player_id"], columns="micro_stat", values="count", aggfunc="sum",
+                             fill_value=0)
+
+
 def test_micro_stats_and_zone_entries_of_named_rows(real_outputs):
-    micro = _read(real_outputs, "fact_player_micro_stats").set_index(["game_id", "player_id"])
+    micro = _read(real_outputs, "fact_player_micro_stats")
+    mine = micro[(micro["game_id"] == GAME) & (micro["player_id"] == "P100117")].set_index("micro_stat")["count"]
     # P100117's Backcheck play details on his rows 637 and 2460 (opp_team_player_1: the defender's row)
-    assert micro.loc[(GAME, "P100117"), "backchecks"] == 2
+    assert mine["backchecks"] == 2
+    # long format: one row per micro-stat he made, none for those he never made (hits are untracked)
+    assert "hits" not in mine.index and (mine > 0).all()
     entries = _read(real_outputs, "fact_zone_entry_summary").set_index(["game_id", "player_id"])
     # P100002's Zone_Entry rows 133 (ZoneEntry_DumpIn), 1622 and 2321 (ZoneEntry_Rush)
     assert entries.loc[(GAME, "P100002"), ["total_entries", "controlled_entries", "dump_entries",
@@ -96,7 +107,7 @@ def test_micro_stats_and_zone_entries_of_named_rows(real_outputs):
 
 def test_hits_are_untracked_zero_and_noted(real_outputs):
     micro = _read(real_outputs, "fact_player_micro_stats")
-    assert (micro["hits"] == 0).all()
+    assert not (micro["micro_stat"] == "hits").any()
     qa = _read(real_outputs, "qa_data_issues")
     noted = qa[(qa["kind"] == "untracked_metric") & (qa["column_name"] == "hits")]
     assert sorted(noted["game_id"]) == [18969, 18977, 18981]
@@ -176,18 +187,24 @@ def test_saves_cover_every_save_event_with_a_type(outputs):
 
 
 def test_micro_and_zone_summaries_are_per_linked_player(outputs):
-    micro = _read(outputs, "fact_player_micro_stats")
-    assert len(micro) and not micro.duplicated(["game_id", "player_id"]).any()
-    assert (micro[list(PATTERNS)] >= 0).all().all()
+    long = _read(outputs, "fact_player_micro_stats")
+    assert len(long) and not long.duplicated(["game_id", "player_id", "micro_stat"]).any()
+    assert (long["count"] > 0).all() and set(long["micro_stat"]) <= set(LONG_STATS)
+    micro = _micro_wide(outputs).reindex(columns=LONG_STATS, fill_value=0)
     assert (micro["drives_total"] == micro[["drives_middle", "drives_wide", "drives_corner", "drives_net"]]
             .sum(axis=1)).all()
     assert (micro["pass_completed"] <= micro["pass_attempts"]).all()
+    # the per-player columns of fact_player_game_stats are the same counts as the long rows
+    pgs = _read(outputs, "fact_player_game_stats").dropna(subset=["player_id"]).set_index(["game_id", "player_id"])
+    for col in (*MICRO_COPIED, "plays_successful", "plays_unsuccessful"):
+        got = micro[col].reindex(pgs.index).fillna(0).astype(int)
+        assert got.tolist() == pgs[col].astype(int).tolist(), col
     entries = _read(outputs, "fact_zone_entry_summary")
     assert (entries["controlled_entries"] + entries["failed_entries"] <= entries["total_entries"]).all()
     qa = _read(outputs, "qa_data_issues")
     untracked = qa[qa["kind"] == "untracked_metric"]
     for r in untracked.itertuples():
-        assert (micro.loc[micro["game_id"] == r.game_id, r.column_name] == 0).all()
+        assert not ((long["game_id"] == r.game_id) & (long["micro_stat"] == r.column_name)).any()
 
 
 # ------------------------------------------------------------------ model columns on the core game tables
@@ -223,3 +240,113 @@ def test_goalie_gsaa_of_game_18969(real_outputs):
     assert g.loc[(GAME, "P100016"), ["shots_against", "goals_against", "goals_saved_above_avg"]].tolist() == [
         40, 4, 0.8]
     assert g.loc[(GAME, "P100202"), "goals_saved_above_avg"] == 0.0
+
+
+# ------------------------------------------------------------------ involvement, rush and rating columns
+
+def test_rush_and_involvement_of_named_rows(real_outputs):
+    pgs = _read(real_outputs, "fact_player_game_stats").set_index(["game_id", "player_id"])
+    # P100117's giveaways: rows 1420 (Giveaway_PassMissed) and 2713 (Giveaway_PassBlocked) hurt the team; rows
+    # 426, 2699 (Giveaway_ZoneClear/Dump) and 2987 (Giveaway_AttemptedZoneClear/Dump) do not
+    assert pgs.loc[(GAME, "P100117"), ["giveaways", "bad_giveaways"]].tolist() == [5, 2]
+    # row 2476: P100117's ZoneEntry_Rush (home, period 3, 2562 s) and his Shot_Goal 2 s later (row 2479, goal
+    # EV1896902263, unassisted): a rush goal, a rush that generated a goal; no assist on a rush goal
+    me = pgs.loc[(GAME, "P100117")]
+    assert (me.rush_goals, me.rush_assists, me.rush_points, me.rush_off_goal_generated) == (1, 0, 1, 1)
+    # row 845: P100161's ZoneEntry_Rush (away, 873 s) and P100201's Shot_Goal 4 s later (row 853), which P100161
+    # assisted (fact_goals EV1896901424): his rush assist and rush point
+    him = pgs.loc[(GAME, "P100161")]
+    assert (him.rush_goals, him.rush_assists, him.rush_points) == (0, 1, 1)
+    # his rushes: row 845 (player 1) and row 2172 (ZoneEntry_Rush at 2300 s, he is player 2; P100198's shot on goal
+    # 3 s later, row 2175); his other eight controlled entries (rows 21, 1228, 1517, ...) had no shot on goal
+    # within 7 s. Both rushes had a shot on goal within 10 s, one a goal within 15 s.
+    assert (him.rush_involvement, him.rush_off_shot_generated, him.rush_off_success,
+            him.rush_off_goal_generated) == (2, 2, 2, 1)
+    # P100110: primary defender (opp_team_player_1) on rows 147, 149, 492, 1516, 1813, 2254, 2861, 2863, 2873;
+    # support (opp_team_player_2) on rows 790 and 1147; his own events marked s on rows 479, 1537, 1845, 1869,
+    # 1871, 2605 and u on rows 480, 490, 1469, 1471, 1887, 1888
+    d = pgs.loc[(GAME, "P100110")]
+    assert (d.primary_def_events, d.support_def_events, d.def_involvement) == (9, 2, 11)
+    assert (d.plays_successful, d.plays_unsuccessful, d.play_success_rate) == (6, 6, 50.0)
+    # game 18977 rows 1121 (P100047) and 1633 (P100088): ZoneEntry_RushBreakaway followed by a saved shot on goal
+    # (rows 1125 and 1634): rushes, but no breakaway goal
+    for player in ("P100047", "P100088"):
+        row = pgs.loc[(18977, player)]
+        assert row.rush_involvement >= 1 and row.breakaway_goals == 0
+    # ratings of P100117: dim_player.current_skill_rating 6 and his roster row's skill_rating 6
+    assert me.player_rating == 6 and me.skill_rating == 6
+
+
+def test_involvement_recounted_from_events(outputs):
+    pgs = _read(outputs, "fact_player_game_stats").dropna(subset=["player_id"]).set_index(["game_id", "player_id"])
+    ep = _read(outputs, "fact_event_players").dropna(subset=["player_id"])
+    role = ep["player_role"]
+    primary = ep[role == "opp_player_1"].groupby(["game_id", "player_id"]).size()
+    support = ep[role.str.startswith("opp_player_") & (role != "opp_player_1")].groupby(
+        ["game_id", "player_id"]).size()
+    assert pgs["primary_def_events"].tolist() == primary.reindex(pgs.index).fillna(0).astype(int).tolist()
+    assert pgs["support_def_events"].tolist() == support.reindex(pgs.index).fillna(0).astype(int).tolist()
+    assert (pgs["def_involvement"] == pgs["primary_def_events"] + pgs["support_def_events"]).all()
+    ev = _read(outputs, "fact_events").dropna(subset=["player_id"])
+    ok = ev[ev["event_successful"] == "s"].groupby(["game_id", "player_id"]).size()
+    assert pgs["plays_successful"].tolist() == ok.reindex(pgs.index).fillna(0).astype(int).tolist()
+    plays = pgs["plays_successful"] + pgs["plays_unsuccessful"]
+    rate = (pgs["plays_successful"] / plays * 100).round(1)
+    assert ((pgs["play_success_rate"] - rate).abs() < 0.06)[plays > 0].all()
+    assert pgs.loc[plays == 0, "play_success_rate"].isna().all()
+    # rush invariants: points = goals + assists; the subsets of rush involvement stay within it
+    assert (pgs["rush_points"] == pgs["rush_goals"] + pgs["rush_assists"]).all()
+    for col in ("rush_off_shot_generated", "rush_off_goal_generated", "rush_off_success"):
+        assert (pgs[col] <= pgs["rush_involvement"]).all(), col
+    assert (pgs["breakaway_goals"] <= pgs["rush_off_goal_generated"]).all()
+    assert (pgs["bad_giveaways"] <= pgs["giveaways"]).all()
+    # a rated player's player_rating is his dim_player rating, never a default
+    dim = _read(outputs, "dim_player").set_index("player_id")["current_skill_rating"]
+    rated = pgs.index.get_level_values("player_id").map(dim)
+    assert pgs["player_rating"].fillna(-1).tolist() == pd.Series(rated).fillna(-1).tolist()
+
+
+# ------------------------------------------------------------------ season model columns
+
+def test_season_model_columns_of_p100117(real_outputs):
+    s = _read(real_outputs, "fact_player_season_stats_basic").set_index(["season_id", "player_id", "game_type"])
+    # P100117 has one tracked game in 2025-26 (18969, Regular): xg_for 0.9783 (fact_shot_xg of his shots, rows
+    # 383/386 among them), 2 tracked goals (rows 386 and 2481), avg_opp_rating 4.07
+    row = s.loc[("N20252026F", "P100117", "All")]
+    assert (row.games_tracked, row.xg_for, row.goals_above_expected, row.xg_per_game) == (1, 0.9783, 1.0217, 0.978)
+    assert row.xg_adj == round(0.9783 * w.ADJ_REFERENCE_RATING / 4.07, 4)
+    assert row.player_rating == 6
+    # no tracked game in 2023-24: the model columns are empty, the rating is the player's
+    old = s.loc[("N20232024F", "P100117", "All")]
+    assert pd.isna(old.xg_for) and pd.isna(old.games_tracked) and old.player_rating == 6
+
+
+def test_season_model_columns_sum_the_games(outputs):
+    s = _read(outputs, "fact_player_season_stats_basic")
+    pgs = _read(outputs, "fact_player_game_stats").dropna(subset=["player_id", "season_id"])
+    per_player = pgs.groupby(["season_id", "player_id"]).agg(
+        xg_for=("xg_for", "sum"), gar=("gar_total", "sum"), war=("war", "sum"), games=("game_id", "nunique"))
+    every = s[(s["game_type"] == "All") & s["games_tracked"].notna()].set_index(["season_id", "player_id"])
+    assert len(every)
+    want = per_player.reindex(every.index)
+    for col in ("xg_for", "gar", "war"):
+        assert ((every[col] - want[col]).abs() < 2e-3).all(), col
+    assert every["games_tracked"].astype(int).tolist() == want["games"].tolist()
+    # the game-type rows add up to the All row
+    split = s[s["game_type"] != "All"].groupby(["season_id", "player_id"])[["xg_for", "gar"]].sum(min_count=1)
+    assert ((split.reindex(every.index)["xg_for"] - every["xg_for"]).abs() < 2e-3).all()
+    assert ((every["xg_per_game"] - every["xg_for"] / every["games_tracked"]).abs() < 1e-3).all()
+
+
+def test_season_table_alone_renders_the_game_rows_it_sums():
+    from types import SimpleNamespace
+
+    from etl.parts import game_tables_of
+    from etl.selection import upstream_closure
+
+    # selecting only the skater season table builds the games and renders fact_player_game_stats for it (the
+    # pipeline reads it back, then drops it unless it was selected: checked by hand on the real games, where the
+    # published folder then holds just the season table, identical to a full run's)
+    assert "fact_player_game_stats" in upstream_closure(["fact_player_season_stats_basic"])
+    assert game_tables_of(SimpleNamespace(tables=["fact_player_season_stats_basic"])) == ["fact_player_game_stats"]
+    assert game_tables_of(SimpleNamespace(tables=["fact_goalie_season_stats_basic"])) == []

@@ -13,12 +13,13 @@ from ..issues import IssueLog
 from . import lines, micro, saves, xg, zones
 from .context import attempts, game_context, per_shift
 from .goalies import GOALIE_COLUMNS, goalie_scores
-from .scores import PLAYER_COLUMNS, TEAM_COLUMNS, player_scores, team_scores
+from .scores import NULL_WHEN_NONE, PLAYER_COLUMNS, TEAM_COLUMNS, player_scores, team_scores
 
 
 def build_analytics(game_id: int, tables: dict[str, pd.DataFrame], sched: pd.Series, players: pd.DataFrame,
-                    file: str, issues: IssueLog) -> dict[str, pd.DataFrame]:
-    """Every analytics table of one game (``tables``: its built fact tables; ``players``: dim_player)."""
+                    file: str, issues: IssueLog, roster: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """Every analytics table of one game (``tables``: its built fact tables; ``players``: dim_player;
+    ``roster``: the game's fact_gameroster rows, for the roster skill rating)."""
     ctx = game_context(game_id, tables, sched, players)
     shots = xg.shot_frame(ctx)
     att = attempts(ctx, shots)
@@ -37,11 +38,12 @@ def build_analytics(game_id: int, tables: dict[str, pd.DataFrame], sched: pd.Ser
         "fact_zone_entry_summary": entries,
         "fact_zone_exit_summary": exits,
         "fact_saves": save_rows,
-        "fact_player_micro_stats": stats,
+        "fact_player_micro_stats": micro.micro_long(stats),
     }
     scores = player_scores(ctx, shots, att, by_shift, stats, entries, exits, tables)
     team = team_scores(ctx, shots, scores).assign(team_id=lambda d: d["venue"].map(ctx.team_of))
-    out["fact_player_game_stats"] = _append(tables["fact_player_game_stats"], scores, "player_id", PLAYER_COLUMNS)
+    pgs = _append(tables["fact_player_game_stats"], scores, "player_id", PLAYER_COLUMNS, NULL_WHEN_NONE)
+    out["fact_player_game_stats"] = _with_ratings(pgs, ctx.ratings, roster)
     out["fact_team_game_stats"] = _append(tables["fact_team_game_stats"], team, "team_id", TEAM_COLUMNS)
     out["fact_events"] = xg.event_flags(tables["fact_events"], shots)
     shot_xy = tables["fact_shot_xy"]
@@ -51,11 +53,26 @@ def build_analytics(game_id: int, tables: dict[str, pd.DataFrame], sched: pd.Ser
     return out
 
 
-def _append(core: pd.DataFrame, extra: pd.DataFrame, key: str, columns) -> pd.DataFrame:
-    """``core`` with ``columns`` of ``extra`` appended by ``key``; rows without a match get 0."""
+def _append(core: pd.DataFrame, extra: pd.DataFrame, key: str, columns, nullable=()) -> pd.DataFrame:
+    """``core`` with ``columns`` of ``extra`` appended by ``key``; rows without a match get 0 (empty in the
+    ``nullable`` columns)."""
     values = extra.dropna(subset=[key]).drop_duplicates(key).set_index(key)[list(columns)]
-    out = core.copy()
-    matched = out[key].map(lambda k: k in values.index)
-    for col in columns:
-        out[col] = out[key].map(values[col]).where(matched, 0)
+    unmatched = ~core[key].isin(values.index).to_numpy()
+    picked = values.reindex(core[key].to_numpy()).set_axis(core.index)
+    zero = [c for c in columns if c not in nullable]
+    if unmatched.any() and zero:
+        picked.loc[unmatched, zero] = 0
+    return pd.concat([core, picked], axis=1)
+
+
+def _with_ratings(pgs: pd.DataFrame, ratings: dict[str, float], roster: pd.DataFrame | None) -> pd.DataFrame:
+    """player_rating (dim_player.current_skill_rating) and skill_rating (the game's roster row); empty where the
+    master workbook has none (the old default 4.0 is a model input, not a value of the player)."""
+    out = pgs.copy()
+    out["player_rating"] = out["player_id"].map(ratings)
+    by_player = pd.Series(dtype="float64")
+    if roster is not None and len(roster):
+        r = roster.dropna(subset=["player_id"]).drop_duplicates("player_id")
+        by_player = pd.to_numeric(r.set_index("player_id")["skill_rating"], errors="coerce")
+    out["skill_rating"] = out["player_id"].map(by_player)
     return out

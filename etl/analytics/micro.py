@@ -1,5 +1,10 @@
 """fact_player_micro_stats: each player's micro plays, passes and tagged plays in one game.
 
+``micro_stats`` computes them wide (one row per player, one column per micro-stat: the figures
+fact_player_game_stats copies); the table is long, as the dashboard reads it (``micro_long``: one row per
+player, game and micro-stat he has, with its ``count``; the game page folds the rows into
+``{micro_stat: count}``).
+
 A micro play counts once per event for the player (the contract's "distinct events") when a text
 field credited to him matches its pattern (lower case): the play details of his own row of the event,
 and, when he is the event team's player 1, the event's event_detail and event_detail_2. The contract
@@ -91,6 +96,23 @@ def micro_stats(ctx: GameContext) -> pd.DataFrame:
         out[col] = out["player_id"].map(rows.groupby("player_id").size()).fillna(0).astype(int)
     out["pass_pct"] = [pct(c, a, 0.0) for c, a in zip(out["pass_completed"], out["pass_attempts"], strict=True)]
     return out[COLUMNS]
+
+
+# the counts of the long table, in this order (pass_pct is a ratio, not a count: it stays in fact_player_game_stats)
+LONG_STATS = [c for c in COLUMNS[7:] if c != "pass_pct"]
+LONG_COLUMNS = ["game_id", "season_id", "player_id", "player_name", "team_id", "team_name", "venue", "micro_stat",
+                "count"]
+
+
+def micro_long(wide: pd.DataFrame) -> pd.DataFrame:
+    """fact_player_micro_stats: one row per player and micro-stat with a count above 0 (the contract's long
+    format: a micro play the player never made has no row)."""
+    keys = LONG_COLUMNS[:7]
+    long = wide.melt(id_vars=keys, value_vars=LONG_STATS, var_name="micro_stat", value_name="count")
+    long = long[long["count"] > 0]
+    order = {name: i for i, name in enumerate(LONG_STATS)}
+    long = long.assign(_o=long["micro_stat"].map(order)).sort_values(["player_id", "_o"], kind="stable")
+    return long[LONG_COLUMNS].reset_index(drop=True)
 
 
 UNTRACKED = [*PATTERNS, "hits", "pass_attempts"]

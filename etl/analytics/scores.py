@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import rush as rushes
 from . import weights as w
-from .context import GameContext, skaters
+from .context import GameContext, pct, skaters
 from .xg import last_before
 
 TAKEAWAY, GIVEAWAY = "Turnover_Takeaway", "Turnover_Giveaway"
@@ -18,9 +19,15 @@ MICRO_COPIED = ("dekes", "drives_middle", "drives_wide", "drives_corner", "drive
                 "cycles", "screens", "crash_net", "give_and_go", "second_touch", "delays", "breakouts", "dump_ins",
                 "odd_man_rushes", "forechecks", "backchecks", "poke_checks", "stick_checks", "zone_ent_denials",
                 "puck_battles", "loose_puck_wins", "puck_recoveries", "puck_battles_total")
+PLAYS = ("plays_successful", "plays_unsuccessful")
+INVOLVEMENT = ("bad_giveaways", "breakaway_goals", "def_involvement", "primary_def_events", "support_def_events",
+               "play_success_rate", *PLAYS, "rush_assists", "rush_involvement", "rush_off_goal_generated",
+               "rush_off_shot_generated", "rush_off_success", "rush_points")
 PLAYER_COLUMNS = ("xg_for", "xg_against", "scoring_chances", "high_danger_chances", "rush_shots", "rush_goals",
                   "rush_xg", "shot_assists", "avg_opp_rating", "rating_diff", "game_score", "gar_total", "war",
-                  "adjusted_rating", "performance_index", *MICRO_COPIED)
+                  "adjusted_rating", "performance_index", *MICRO_COPIED, *INVOLVEMENT)
+# empty (not 0) on a player row without the figure's denominator
+NULL_WHEN_NONE = ("play_success_rate",)
 TEAM_COLUMNS = ("xg_for", "xg_against", "avg_game_score", "gar_total", "war", "avg_adjusted_rating", "forechecks")
 
 
@@ -52,7 +59,7 @@ def _expected_game_score(rating: float) -> float:
 def player_scores(ctx: GameContext, shots: pd.DataFrame, att: pd.DataFrame, by_shift: pd.DataFrame,
                   micro: pd.DataFrame, entries: pd.DataFrame, exits: pd.DataFrame, tables: dict) -> pd.DataFrame:
     """One row per linked player of the game (``micro``'s rows) with PLAYER_COLUMNS."""
-    out = micro[["player_id", "venue", *MICRO_COPIED]].copy().set_index("player_id")
+    out = micro[["player_id", "venue", *MICRO_COPIED, *PLAYS]].copy().set_index("player_id")
     counted = shots[shots["event_id"].isin(set(att["event_id"]))]  # a goal and its scoring shot count once
     on_goal = counted[counted["is_on_goal"]]
     stat = pd.DataFrame(index=out.index)
@@ -102,6 +109,12 @@ def player_scores(ctx: GameContext, shots: pd.DataFrame, att: pd.DataFrame, by_s
     scale = np.arange(1, len(w.EXPECTED_GAME_SCORE) + 1)
     out["adjusted_rating"] = np.interp(gs, w.EXPECTED_GAME_SCORE, scale).round(1)
     out["performance_index"] = (gs / own.map(_expected_game_score) * 100).round(1)
+    inv = rushes.player_involvement(ctx, shots).reindex(out.index).fillna(0).astype(int)
+    for c in rushes.COLUMNS:
+        out[c] = inv[c]
+    out["rush_points"] = out["rush_goals"] + out["rush_assists"]
+    plays = out["plays_successful"] + out["plays_unsuccessful"]
+    out["play_success_rate"] = [pct(ok, n, None) for ok, n in zip(out["plays_successful"], plays, strict=True)]
     return out.reset_index()[["player_id", "venue", *PLAYER_COLUMNS]]
 
 

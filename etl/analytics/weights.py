@@ -81,3 +81,21 @@ LEAGUE_SAVE_PCT = 0.88  # GSAA = shots against x (1 - 0.88) - goals against
 GOALIE_GAR = {"goals_saved_above_avg": 1.0, "hd_saves": 0.15, "quality_start": 0.5, "saves_freeze": 0.05}
 QUALITY_START_SAVE_PCT = 91.7  # a quality start: save % >= 91.7 or at most 2 goals against
 QUALITY_START_MAX_GOALS = 2
+
+# ---- giveaways that hurt the team (event_enhancers.py is_bad_giveaway): event_detail_2 of the giveaway, compared
+# with letters and digits only (the trackers write Giveaway_ZoneEntry/ExitMisplay for the contract's
+# Giveaway_ZoneEntry_ExitMisplay)
+BAD_GIVEAWAY_DETAILS = ("Giveaway_Misplayed", "Giveaway_PassBlocked", "Giveaway_PassIntercepted",
+                        "Giveaway_PassMissed", "Giveaway_PassReceiverMissed", "Giveaway_ZoneEntry_ExitMisplay")
+
+# ---- rush events (core_facts.py calculate_rush_stats, as the contract's fact_player_game_stats derivations say):
+# a rush event is a controlled zone entry followed by its team's shot on goal within RUSH_WINDOW_SECONDS; an
+# offensive rush "generated a shot" with the team's shot on goal within 10 s and "a goal" with its goal within 15 s
+RUSH_SHOT_GENERATED_SECONDS = 10
+RUSH_GOAL_GENERATED_SECONDS = 15
+# a breakaway: a rush event whose event_detail_2 contains this word (ZoneEntry_RushBreakaway)
+BREAKAWAY_WORD = "breakaway"
+
+# ---- competition-adjusted stats (core_facts.py calculate_ratings_adjusted_stats): *_adj = stat x 4.0 / the
+# TOI-weighted opponent rating (avg_opp_rating)
+ADJ_REFERENCE_RATING = 4.0

@@ -249,7 +249,7 @@ def build_game(game: GameFile, frames: dict[str, pd.DataFrame], league: League, 
     t.update(xy_tables(gid, frames.get("xy", {}), first, _event_id(gid, first.index.to_series()), t["fact_shots"],
                        t["fact_event_players"], names))
     t["fact_events"] = _puck_start(t["fact_events"], t["fact_puck_xy_long"])
-    t.update(build_analytics(gid, t, sched, league.players, game.relpath, issues))
+    t.update(build_analytics(gid, t, sched, league.players, game.relpath, issues, roster=league.game_roster(gid)))
 
     link = float(players["player_id"].notna().mean()) if len(players) else 0.0
     result.completeness = _completeness(

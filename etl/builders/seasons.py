@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..analytics.weights import ADJ_REFERENCE_RATING
+
 ALL = "All"
 DEFAULT_GAME_TYPE = "Regular"
 WIN_POINTS, TIE_POINTS = 2, 1
@@ -182,4 +184,37 @@ def with_tracked_rates(skaters: pd.DataFrame, schedule: pd.DataFrame,
     out["cf_pct"] = cf.where(attempts.isna() | (attempts > 0), 50.0).to_numpy()
     sh = (got["g"] * 100 / got["sog"].where(got["sog"] > 0)).round(1)
     out["shooting_pct"] = sh.where(got["sog"].isna() | (got["sog"] > 0), 0.0).to_numpy()
+    return out
+
+
+# ---- model columns of the skater season table (issue 13): sums of the game rows' model columns
+SEASON_MODEL_COLUMNS = ("games_tracked", "xg_for", "goals_above_expected", "gar", "war", "player_rating", "xg_adj",
+                        "xg_per_game")
+GAME_MODEL_INPUTS = ("game_id", "player_id", "season_id", "game_type", "goals", "xg_for", "gar_total", "war",
+                     "avg_opp_rating")
+
+
+def season_model_columns(seasons: pd.DataFrame, game_stats: pd.DataFrame, ratings: pd.Series) -> pd.DataFrame:
+    """``seasons`` (fact_player_season_stats_basic) with SEASON_MODEL_COLUMNS: per row's season, player and
+    game type (All: every type) the sums over his fact_player_game_stats rows (``game_stats``: GAME_MODEL_INPUTS),
+    empty where he has none; player_rating from ``ratings`` (dim_player.current_skill_rating by player_id)."""
+    g = game_stats.dropna(subset=["player_id", "season_id"]).copy()
+    g["game_type"] = g["game_type"].fillna(DEFAULT_GAME_TYPE)
+    for col in ("goals", "xg_for", "gar_total", "war", "avg_opp_rating"):
+        g[col] = pd.to_numeric(g[col], errors="coerce").fillna(0.0)
+    opp = g["avg_opp_rating"]
+    g["xg_adj"] = g["xg_for"] * (ADJ_REFERENCE_RATING / opp.where(opp > 0)).fillna(1.0)
+    sums = {"games_tracked": ("game_id", "nunique"), "goals_tracked": ("goals", "sum"), "xg_for": ("xg_for", "sum"),
+            "gar": ("gar_total", "sum"), "war": ("war", "sum"), "xg_adj": ("xg_adj", "sum")}
+    keys = ["season_id", "player_id"]
+    split = g.groupby(keys + ["game_type"]).agg(**sums).reset_index()
+    every = g.groupby(keys).agg(**sums).reset_index().assign(game_type=ALL)
+    m = pd.concat([split, every], ignore_index=True)
+    m["goals_above_expected"] = m["goals_tracked"] - m["xg_for"]
+    m["xg_per_game"] = _ratio(m["xg_for"], m["games_tracked"], digits=3)
+    for col, digits in (("xg_for", 4), ("goals_above_expected", 4), ("gar", 3), ("war", 3), ("xg_adj", 4)):
+        m[col] = m[col].round(digits)
+    out = seasons.drop(columns=[c for c in SEASON_MODEL_COLUMNS if c in seasons.columns]).merge(
+        m.drop(columns="goals_tracked"), on=keys + ["game_type"], how="left")
+    out["player_rating"] = out["player_id"].map(ratings)
     return out
