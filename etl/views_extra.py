@@ -3,10 +3,11 @@ declared like ``etl/views.py``'s and joined to them in ``catalog.VIEWS``.
 
 Where the old views were flawed, these do what the view plainly wants (noted on each view): season views read
 the season tables' ``All`` rows unless the view is per game type (the old ones mixed every game-type row, listing a
-player or team once per game type); views over ``dim_schedule`` keep only played, included games; a column the old
-view read from a table column we never built (a goalie's quality start and game rating) is computed in the view from
-the same inputs, as the contract's derivation says; a view over another view reads the tables instead, so that
-every catalog view depends on catalog tables only.
+player or team once per game type); views over ``dim_schedule`` keep only included games (and, for scores, played
+ones); columns the old views read from table columns we never built (a goalie's quality start and game rating, the
+per-period splits of skaters and goalies) are computed in the view from the tracking tables, by the old builder's
+definitions; a view over another view reads the tables instead, so that every catalog view depends on catalog
+tables only.
 """
 from __future__ import annotations
 
@@ -29,13 +30,14 @@ def _standings_current(game_type: str) -> str:
 # A goalie's tracked game with the date and teams of an included game, his quality start (save % >= 91.7 or at
 # most 2 goals against, unrounded save %, 100 without shots: etl/analytics/weights.py, as the goalie GAR counts it)
 # and his game rating clamp(5 + (save % - 80) / 4 + 0.5 GSAx + 1 for a shutout, 1, 10), GSAx = xG of the shots on
-# goal he faced (fact_shot_xg) minus goals against.
+# goal he faced (the fact_shots rows his shots_against counts, their fact_shot_xg.xg) minus goals against.
 _GOALIE_GAME = """
     FROM (SELECT g.*, COALESCE(100.0 * g.saves / NULLIF(g.shots_against, 0), 100) AS raw_save_pct,
                  COALESCE(x.xg_against, 0) - g.goals_against AS gsax
           FROM fact_goalie_game_stats g
-          LEFT JOIN (SELECT game_id, goalie_player_id, SUM(xg) AS xg_against FROM fact_shot_xg
-                     WHERE is_on_goal GROUP BY game_id, goalie_player_id) x
+          LEFT JOIN (SELECT s.game_id, s.goalie_player_id, SUM(x.xg) AS xg_against
+                     FROM fact_shots s JOIN fact_shot_xg x ON x.shot_id = s.shot_id
+                     WHERE s.is_on_goal GROUP BY s.game_id, s.goalie_player_id) x
                  ON x.game_id = g.game_id AND x.goalie_player_id = g.player_id) gg
     JOIN dim_schedule s ON s.game_id = gg.game_id
     WHERE s.include"""
@@ -56,6 +58,49 @@ _TEAM_GAMES = f"""
     SELECT game_id, date, game_time, away_team_id, away_team_name, home_team_name, away_total_goals,
            home_total_goals
     FROM dim_schedule WHERE {_PLAYED}"""
+
+
+def _covered(n: int, alias: str) -> str:
+    """Period n lies in the row's periods_covered (its stats count only those periods)."""
+    return f"'{n}' = ANY(STRING_TO_ARRAY({alias}.periods_covered, ','))"
+
+
+def _per_period(column: str, n: int, alias: str, out: str) -> str:
+    """Period n's figure of a per-period subquery ``x``, NULL for a period the game's tracking does not cover."""
+    return (f"CASE WHEN {_covered(n, alias)} THEN COALESCE(SUM(x.{column}) FILTER (WHERE x.period = {n}), 0) END "
+            f"AS {out}")
+
+
+# A skater's goals (fact_goals scorer), assists (fact_goals primary and secondary assister), shot attempts
+# (fact_shots) and time on ice (fact_shift_players of fact_shifts) per game and period: the per-period parts of
+# fact_player_game_stats' goals, assists, shots and toi_seconds.
+_PLAYER_PERIODS = """
+    SELECT game_id, scorer_player_id AS player_id, period, 1 AS goals, 0 AS assists, 0 AS shots, 0 AS toi
+    FROM fact_goals
+    UNION ALL
+    SELECT game_id, primary_assist_player_id, period, 0, 1, 0, 0 FROM fact_goals
+    WHERE primary_assist_player_id IS NOT NULL
+    UNION ALL
+    SELECT game_id, secondary_assist_player_id, period, 0, 1, 0, 0 FROM fact_goals
+    WHERE secondary_assist_player_id IS NOT NULL
+    UNION ALL
+    SELECT game_id, player_id, period, 0, 0, 1, 0 FROM fact_shots
+    UNION ALL
+    SELECT sp.game_id, sp.player_id, f.period, 0, 0, 0, sp.duration_seconds
+    FROM fact_shift_players sp JOIN fact_shifts f ON f.shift_id = sp.shift_id"""
+
+# A goalie's shots on goal faced and goals against per game and period (the fact_shots rows his shots_against
+# counts), save % 0-100 (100 without shots) of the periods the game's tracking covers.
+_GOALIE_PERIODS = """
+    SELECT g.goalie_game_id, n.period, COUNT(s.shot_id) AS sa, COUNT(s.shot_id) FILTER (WHERE s.is_goal) AS ga,
+           COUNT(s.shot_id) FILTER (WHERE NOT s.is_goal) AS saves,
+           COALESCE(ROUND(100.0 * COUNT(s.shot_id) FILTER (WHERE NOT s.is_goal) / NULLIF(COUNT(s.shot_id), 0), 1),
+                    100) AS sv
+    FROM fact_goalie_game_stats g CROSS JOIN (VALUES (1), (2), (3)) n(period)
+    LEFT JOIN fact_shots s ON s.game_id = g.game_id AND s.goalie_player_id = g.player_id AND s.period = n.period
+                          AND s.is_on_goal
+    WHERE n.period::text = ANY(STRING_TO_ARRAY(g.periods_covered, ','))
+    GROUP BY g.goalie_game_id, n.period"""
 
 VIEWS: tuple[View, ...] = (
     # ---- standings
@@ -291,7 +336,7 @@ VIEWS: tuple[View, ...] = (
              FROM fact_team_game_stats t JOIN dim_schedule s ON s.game_id = t.game_id WHERE s.include"""),
     _view("v_detail_goalie_game_log", "Goalie lines of tracked, included games with date and matchup; hd_save_pct = "
           "high-danger saves / high-danger shots x 100; " + _GOALIE_GAME_NOTE,
-          "fact_goalie_game_stats fact_shot_xg dim_schedule",
+          "fact_goalie_game_stats fact_shots fact_shot_xg dim_schedule",
           "player_id player_name team_name game_id date matchup venue saves goals_against shots_against save_pct "
           "hd_save_pct is_quality_start overall_game_rating goalie_war",
           f"""SELECT gg.player_id, gg.player_name, gg.team_name, gg.game_id, s.date,
@@ -300,12 +345,43 @@ VIEWS: tuple[View, ...] = (
                      ROUND(100.0 * gg.hd_saves / NULLIF(gg.hd_shots_against, 0), 1) AS hd_save_pct,
                      {_QUALITY_START}, {_GAME_RATING}, gg.goalie_war {_GOALIE_GAME}"""),
     _view("v_recent_goalie_games", "Goalie lines of tracked, included games with the game's date; "
-          + _GOALIE_GAME_NOTE, "fact_goalie_game_stats fact_shot_xg dim_schedule",
+          + _GOALIE_GAME_NOTE, "fact_goalie_game_stats fact_shots fact_shot_xg dim_schedule",
           "game_id player_id player_name team_name venue date saves goals_against shots_against save_pct "
           "is_quality_start overall_game_rating goalie_war",
           f"""SELECT gg.game_id, gg.player_id, gg.player_name, gg.team_name, gg.venue, s.date, gg.saves,
                      gg.goals_against, gg.shots_against, gg.save_pct, {_QUALITY_START}, {_GAME_RATING},
                      gg.goalie_war {_GOALIE_GAME}"""),
+    _view("v_detail_player_periods", "Skater goals, assists, shot attempts and time on ice per period of tracked "
+          "games (from fact_goals, fact_shots and the shifts: they sum to the game's figures); NULL for a period "
+          "the game's tracking does not cover.",
+          "fact_player_game_stats fact_goals fact_shots fact_shift_players fact_shifts",
+          "player_id player_name team_name game_id p1_goals p2_goals p3_goals p1_assists p2_assists p3_assists "
+          "p1_shots p2_shots p3_shots p1_toi_seconds p2_toi_seconds p3_toi_seconds",
+          f"""SELECT p.player_id, p.player_name, p.team_name, p.game_id,
+                     {", ".join(_per_period(c, n, "p", f"p{n}_{out}") for c, out in (
+                         ("goals", "goals"), ("assists", "assists"), ("shots", "shots"), ("toi", "toi_seconds"))
+                         for n in (1, 2, 3))}
+              FROM fact_player_game_stats p
+              LEFT JOIN ({_PLAYER_PERIODS}) x ON x.game_id = p.game_id AND x.player_id = p.player_id
+              GROUP BY p.player_game_id, p.player_id, p.player_name, p.team_name, p.game_id, p.periods_covered"""),
+    _view("v_detail_goalie_periods", "Goalie saves, goals against and save % (0-100) per period of tracked games "
+          "(the shots on goal of fact_shots his shots_against counts; NULL for a period the tracking does not "
+          "cover); best_period / worst_period = the period with the highest / lowest save % among those with "
+          "shots (the earlier on a tie, 0 without shots), period_consistency = their save %'s population standard "
+          "deviation (0 with fewer than two), as the old goalie builder defined them.",
+          "fact_goalie_game_stats fact_shots",
+          "player_id player_name team_name game_id p1_saves p1_goals_against p1_sv_pct p2_saves p2_goals_against "
+          "p2_sv_pct p3_saves p3_goals_against p3_sv_pct best_period worst_period period_consistency",
+          f"""SELECT g.player_id, g.player_name, g.team_name, g.game_id,
+                     {", ".join(f"MAX(x.{c}) FILTER (WHERE x.period = {n}) AS p{n}_{out}" for n in (1, 2, 3)
+                                for c, out in (("saves", "saves"), ("ga", "goals_against"), ("sv", "sv_pct")))},
+                     COALESCE((ARRAY_AGG(x.period ORDER BY x.sv DESC, x.period) FILTER (WHERE x.sa > 0))[1], 0)
+                         AS best_period,
+                     COALESCE((ARRAY_AGG(x.period ORDER BY x.sv ASC, x.period) FILTER (WHERE x.sa > 0))[1], 0)
+                         AS worst_period,
+                     COALESCE(ROUND(STDDEV_POP(x.sv) FILTER (WHERE x.sa > 0), 2), 0) AS period_consistency
+              FROM fact_goalie_game_stats g LEFT JOIN ({_GOALIE_PERIODS}) x ON x.goalie_game_id = g.goalie_game_id
+              GROUP BY g.goalie_game_id, g.player_id, g.player_name, g.team_name, g.game_id"""),
     _view("v_recent_high_scoring", "The 20 played, included games with the most goals (latest first among equals).",
           "dim_schedule",
           "game_id date home_team_name away_team_name home_total_goals away_total_goals total_goals score",

@@ -172,3 +172,27 @@ def test_the_game_views(warehouse):
         summary = dict(conn.execute("SELECT game_id, SUM(event_count) FROM v_tracking_event_summary "
                                     "GROUP BY game_id").fetchall())
     assert summary == players and len(players) == 3
+
+
+def test_the_period_views_split_the_game_figures(warehouse):
+    game = {(r[0], r[1]): r[2:] for r in _select(warehouse, "fact_player_game_stats",
+                                                  ["game_id", "player_id", "goals", "assists", "shots", "toi_seconds",
+                                                   "jersey", "team_name"])}
+    stats = ("goals", "assists", "shots", "toi_seconds")
+    split = _select(warehouse, "v_detail_player_periods",
+                    ["game_id", "player_id"] + [f"p{n}_{c}" for c in stats for n in (1, 2, 3)])
+    assert len(split) == len(game)  # every tracked game covers periods 1-3 and has no overtime
+    for g, p, *v in split:
+        assert tuple(sum(v[3 * i:3 * i + 3]) for i in range(4)) == game[g, p][:4], (g, p)
+    # 18969_tracking.xlsx events rows 386 and 2481: Platinum's #45 scores in periods 1 and 3
+    (pid,) = [p for (g, p), v in game.items() if g == 18969 and v[4:] == ("45", "Platinum")]
+    assert [r[2:5] for r in split if r[:2] == (18969, pid)] == [(1, 0, 1)]
+    goalie = {(r[0], r[1]): r[2:] for r in _select(warehouse, "fact_goalie_game_stats",
+                                                    ["game_id", "player_id", "saves", "goals_against"])}
+    periods = _select(warehouse, "v_detail_goalie_periods",
+                      ["game_id", "player_id", "p1_saves", "p2_saves", "p3_saves", "p1_goals_against",
+                       "p2_goals_against", "p3_goals_against", "best_period", "worst_period"])
+    assert {(r[0], r[1]): (sum(r[2:5]), sum(r[5:8])) for r in periods} == goalie
+    # 18969_tracking.xlsx events rows 715, 855 (period 1) and 2098 (period 3): the away side's goals against
+    # Platinum's Francis Forte (P100202), whose best period is the 2nd (no goal) and worst the 1st
+    assert [r[5:] for r in periods if r[:2] == (18969, "P100202")] == [(2, 0, 1, 2, 1)]
