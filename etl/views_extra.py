@@ -4,10 +4,10 @@ declared like ``etl/views.py``'s and joined to them in ``catalog.VIEWS``.
 Where the old views were flawed, these do what the view plainly wants (noted on each view): season views read
 the season tables' ``All`` rows unless the view is per game type (the old ones mixed every game-type row, listing a
 player or team once per game type); views over ``dim_schedule`` keep only included games (and, for scores, played
-ones); columns the old views read from table columns we never built (a goalie's quality start and game rating, the
-per-period splits of skaters and goalies) are computed in the view from the tracking tables, by the old builder's
-definitions; a view over another view reads the tables instead, so that every catalog view depends on catalog
-tables only.
+ones); columns the old views read from tables or columns we never built (a goalie's quality start and game rating,
+the per-period splits of skaters and goalies, a goalie's shots by attack context and rebound control, the old
+advanced goalie season table) are computed in the view from the tracking tables, by the old builders' definitions;
+a view over another view reads the tables instead, so that every catalog view depends on catalog tables only.
 """
 from __future__ import annotations
 
@@ -101,6 +101,76 @@ _GOALIE_PERIODS = """
                           AND s.is_on_goal
     WHERE n.period::text = ANY(STRING_TO_ARRAY(g.periods_covered, ','))
     GROUP BY g.goalie_game_id, n.period"""
+
+# Per goalie game, the shots on goal he faced (the fact_shots rows his shots_against counts, in the periods his
+# game's tracking covers) by attack context, the old goalie builder's: seconds since the shooting team's latest
+# zone entry (Zone_Entry event) earlier in the period, rush < 5, quick attack 5-10, set play >= 10 or no entry.
+_GOALIE_CONTEXT = """
+    SELECT g.goalie_game_id,
+           COUNT(*) FILTER (WHERE c.context = 'rush') AS rush_sa,
+           COUNT(*) FILTER (WHERE c.context = 'rush' AND c.is_goal) AS rush_ga,
+           COUNT(*) FILTER (WHERE c.context = 'quick') AS quick_sa,
+           COUNT(*) FILTER (WHERE c.context = 'quick' AND c.is_goal) AS quick_ga,
+           COUNT(*) FILTER (WHERE c.context = 'set') AS set_sa,
+           COUNT(*) FILTER (WHERE c.context = 'set' AND c.is_goal) AS set_ga
+    FROM fact_goalie_game_stats g
+    JOIN (SELECT s.game_id, s.goalie_player_id, s.period, s.is_goal,
+                 CASE WHEN z.since >= 0 AND z.since < 5 THEN 'rush' WHEN z.since >= 5 AND z.since < 10 THEN 'quick'
+                      ELSE 'set' END AS context
+          FROM fact_shots s JOIN fact_events se ON se.event_id = s.event_id
+          LEFT JOIN LATERAL (SELECT s.elapsed_seconds - e.elapsed_seconds AS since FROM fact_events e
+                             WHERE e.game_id = s.game_id AND e.period = s.period AND e.event_index < se.event_index
+                               AND e.event_type = 'Zone_Entry_Exit' AND e.event_detail = 'Zone_Entry'
+                               AND e.event_team_id = s.team_id
+                             ORDER BY e.event_index DESC LIMIT 1) z ON TRUE
+          WHERE s.is_on_goal) c
+      ON c.game_id = g.game_id AND c.goalie_player_id = g.player_id
+     AND c.period::text = ANY(STRING_TO_ARRAY(g.periods_covered, ','))
+    GROUP BY g.goalie_game_id"""
+
+# Per goalie and game, the rebounds off his saves (the Rebound event right after one of his fact_saves events; it
+# carries his team) and those his team recovered (Rebound_TeamRecovered).
+_GOALIE_REBOUNDS = """
+    SELECT sv.game_id, sv.goalie_player_id, COUNT(*) AS rebounds,
+           COUNT(*) FILTER (WHERE r.event_detail = 'Rebound_TeamRecovered') AS team_recovered
+    FROM (SELECT event_type, event_detail, LAG(event_id) OVER (PARTITION BY game_id ORDER BY event_index) AS prev_id
+          FROM fact_events) r
+    JOIN fact_saves sv ON sv.event_id = r.prev_id
+    WHERE r.event_type = 'Rebound'
+    GROUP BY sv.game_id, sv.goalie_player_id"""
+
+
+def _sv_pct(shots: str, goals: str) -> str:
+    """Save % 0-100 (1 decimal) of shots with goals among them; NULL without shots."""
+    return f"ROUND(100.0 * ({shots} - {goals}) / NULLIF({shots}, 0), 1)"
+
+
+# The advanced goalie figures of the latest season with tracked goalie games, per goalie, from his tracked games.
+_GOALIE_ADVANCED = f"""
+    SELECT g.player_id, (ARRAY_AGG(g.player_name ORDER BY g.date DESC, g.game_id DESC))[1] AS player_name,
+           (ARRAY_AGG(g.team_name ORDER BY g.date DESC, g.game_id DESC))[1] AS team_name,
+           COUNT(*) AS games_played, SUM(g.saves) AS saves, SUM(g.goals_against) AS goals_against,
+           COALESCE({_sv_pct("SUM(g.shots_against)", "SUM(g.goals_against)")}, 100) AS save_pct,
+           {_sv_pct("SUM(c.rush_sa)", "SUM(c.rush_ga)")} AS rush_sv_pct,
+           {_sv_pct("SUM(c.set_sa)", "SUM(c.set_ga)")} AS set_play_sv_pct,
+           ROUND(100.0 * SUM(r.team_recovered) / NULLIF(SUM(r.rebounds), 0), 1) AS rebound_control_rate,
+           ROUND(100.0 * AVG(CASE WHEN COALESCE(100.0 * g.saves / NULLIF(g.shots_against, 0), 100)
+                                       >= {w.QUALITY_START_SAVE_PCT}
+                                   OR g.goals_against <= {w.QUALITY_START_MAX_GOALS} THEN 1 ELSE 0 END), 1)
+               AS quality_start_pct,
+           ROUND(SUM(g.goalie_war), 3) AS season_war
+    FROM fact_goalie_game_stats g
+    LEFT JOIN ({_GOALIE_CONTEXT}) c ON c.goalie_game_id = g.goalie_game_id
+    LEFT JOIN ({_GOALIE_REBOUNDS}) r ON r.game_id = g.game_id AND r.goalie_player_id = g.player_id
+    WHERE g.player_id IS NOT NULL
+      AND g.season_id = (SELECT season_id FROM fact_goalie_game_stats ORDER BY date DESC, game_id DESC LIMIT 1)
+    GROUP BY g.player_id"""
+_GOALIE_ADVANCED_NOTE = ("per goalie over his tracked games of the latest tracked season (the old season table "
+                         "fact_goalie_season_stats was never built): save % 0-100; rush / set-play save % by the "
+                         "seconds since his opponents' latest zone entry (< 5 s / >= 10 s or none, the old goalie "
+                         "builder's split; NULL without such shots); rebound_control_rate = rebounds off his saves "
+                         "that his team recovered / rebounds x 100; quality_start_pct = % of games with save % >= "
+                         "91.7 or at most 2 goals against; season_war = the sum of his games' goalie_war.")
 
 VIEWS: tuple[View, ...] = (
     # ---- standings
@@ -382,6 +452,42 @@ VIEWS: tuple[View, ...] = (
                      COALESCE(ROUND(STDDEV_POP(x.sv) FILTER (WHERE x.sa > 0), 2), 0) AS period_consistency
               FROM fact_goalie_game_stats g LEFT JOIN ({_GOALIE_PERIODS}) x ON x.goalie_game_id = g.goalie_game_id
               GROUP BY g.goalie_game_id, g.player_id, g.player_name, g.team_name, g.game_id"""),
+    _view("v_detail_goalie_shot_context", "Goalie saves, goals against and save % (0-100, NULL without such shots) "
+          "per attack context in tracked games: seconds from the shooting team's latest zone entry earlier in the "
+          "period to the shot on goal, rush < 5, quick attack 5-10, set play >= 10 or no entry (the old goalie "
+          "builder's split; it set the goals against to 0, these count them); rush_pct_of_shots = rush shots / "
+          "shots x 100; transition_defense_rating = rush save % - set-play save %.",
+          "fact_goalie_game_stats fact_shots fact_events",
+          "player_id player_name team_name game_id rush_saves rush_goals_against rush_sv_pct quick_attack_saves "
+          "quick_attack_ga quick_attack_sv_pct set_play_saves set_play_ga set_play_sv_pct rush_pct_of_shots "
+          "transition_defense_rating",
+          f"""SELECT g.player_id, g.player_name, g.team_name, g.game_id,
+                     COALESCE(c.rush_sa - c.rush_ga, 0) AS rush_saves, COALESCE(c.rush_ga, 0) AS rush_goals_against,
+                     {_sv_pct("c.rush_sa", "c.rush_ga")} AS rush_sv_pct,
+                     COALESCE(c.quick_sa - c.quick_ga, 0) AS quick_attack_saves,
+                     COALESCE(c.quick_ga, 0) AS quick_attack_ga, {_sv_pct("c.quick_sa", "c.quick_ga")}
+                         AS quick_attack_sv_pct,
+                     COALESCE(c.set_sa - c.set_ga, 0) AS set_play_saves, COALESCE(c.set_ga, 0) AS set_play_ga,
+                     {_sv_pct("c.set_sa", "c.set_ga")} AS set_play_sv_pct,
+                     ROUND(100.0 * c.rush_sa / NULLIF(c.rush_sa + c.quick_sa + c.set_sa, 0), 1) AS rush_pct_of_shots,
+                     {_sv_pct("c.rush_sa", "c.rush_ga")} - {_sv_pct("c.set_sa", "c.set_ga")}
+                         AS transition_defense_rating
+              FROM fact_goalie_game_stats g LEFT JOIN ({_GOALIE_CONTEXT}) c ON c.goalie_game_id = g.goalie_game_id"""),
+    _view("v_compare_goalies_advanced", "Advanced goalie figures for the compare page, " + _GOALIE_ADVANCED_NOTE,
+          "fact_goalie_game_stats fact_shots fact_events fact_saves",
+          "player_id player_name team_name games_played saves goals_against save_pct rush_sv_pct set_play_sv_pct "
+          "rebound_control_rate quality_start_pct season_war",
+          _GOALIE_ADVANCED),
+    _view("v_rankings_goalies_advanced", "Advanced goalie rankings by save %, rush save %, rebound control and WAR "
+          "(highest first, empty figures last), " + _GOALIE_ADVANCED_NOTE,
+          "fact_goalie_game_stats fact_shots fact_events fact_saves",
+          "player_id player_name team_name games_played saves goals_against save_pct rush_sv_pct set_play_sv_pct "
+          "rebound_control_rate quality_start_pct season_war sv_pct_rank rush_sv_rank rebound_rank war_rank",
+          f"""SELECT a.*, RANK() OVER (ORDER BY a.save_pct DESC NULLS LAST) AS sv_pct_rank,
+                     RANK() OVER (ORDER BY a.rush_sv_pct DESC NULLS LAST) AS rush_sv_rank,
+                     RANK() OVER (ORDER BY a.rebound_control_rate DESC NULLS LAST) AS rebound_rank,
+                     RANK() OVER (ORDER BY a.season_war DESC NULLS LAST) AS war_rank
+              FROM ({_GOALIE_ADVANCED}) a WHERE a.games_played >= 1"""),
     _view("v_recent_high_scoring", "The 20 played, included games with the most goals (latest first among equals).",
           "dim_schedule",
           "game_id date home_team_name away_team_name home_total_goals away_total_goals total_goals score",

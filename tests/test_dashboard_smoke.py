@@ -5,6 +5,7 @@ with the rows expected from the tables it reads."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -196,3 +197,24 @@ def test_the_period_views_split_the_game_figures(warehouse):
     # 18969_tracking.xlsx events rows 715, 855 (period 1) and 2098 (period 3): the away side's goals against
     # Platinum's Francis Forte (P100202), whose best period is the 2nd (no goal) and worst the 1st
     assert [r[5:] for r in periods if r[:2] == (18969, "P100202")] == [(2, 0, 1, 2, 1)]
+
+
+def test_the_goalie_context_views_split_his_shots(warehouse):
+    game = {(r[0], r[1]): r[2:] for r in _select(warehouse, "fact_goalie_game_stats",
+                                                  ["game_id", "player_id", "saves", "goals_against", "goalie_war"])}
+    context = _select(warehouse, "v_detail_goalie_shot_context",
+                      ["game_id", "player_id", "rush_saves", "quick_attack_saves", "set_play_saves",
+                       "rush_goals_against", "quick_attack_ga", "set_play_ga"])
+    assert {(r[0], r[1]): (sum(r[2:5]), sum(r[5:8])) for r in context} == {k: v[:2] for k, v in game.items()}
+    advanced = _select(warehouse, "v_rankings_goalies_advanced",
+                       ["player_id", "games_played", "saves", "goals_against", "quality_start_pct", "season_war",
+                        "war_rank"])
+    assert {r[0] for r in advanced} == {p for _, p in game}
+    for pid, games, saves, against, _, war, _ in advanced:
+        mine = [v for (_, p), v in game.items() if p == pid]
+        assert (games, saves, against) == (len(mine), sum(v[0] for v in mine), sum(v[1] for v in mine))
+        assert war == round(sum(v[2] for v in mine), 3)
+    # Wyatt Crandall (P100016): quality starts in 18977 (2 against) and 18981 (2 against), not in 18969 (4 against)
+    assert [r[4] for r in advanced if r[0] == "P100016"] == [Decimal("66.7")]
+    compare = _select(warehouse, "v_compare_goalies_advanced", ["player_id", "season_war"])
+    assert sorted(compare) == sorted((r[0], r[5]) for r in advanced)
