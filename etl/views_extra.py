@@ -44,10 +44,11 @@ _GOALIE_GAME = """
 _QUALITY_START = (f"CASE WHEN gg.raw_save_pct >= {w.QUALITY_START_SAVE_PCT} OR gg.goals_against <= "
                   f"{w.QUALITY_START_MAX_GOALS} THEN 1 ELSE 0 END AS is_quality_start")
 _GAME_RATING = ("ROUND(GREATEST(1, LEAST(10, 5 + (gg.raw_save_pct - 80) / 4 + 0.5 * gg.gsax "
-                "+ CASE WHEN gg.goals_against = 0 THEN 1 ELSE 0 END)), 2) AS overall_game_rating")
+                "+ CASE WHEN gg.goals_against = 0 THEN 1 ELSE 0 END)), 1) AS overall_game_rating")
 _GOALIE_GAME_NOTE = ("is_quality_start (0/1: save % >= 91.7 or at most 2 goals against) and overall_game_rating "
-                     "(clamp(5 + (save % - 80) / 4 + 0.5 x GSAx + 1 for a shutout, 1, 10), GSAx = xG of the shots on "
-                     "goal faced minus goals against) are computed here; the old table columns were never built.")
+                     "(clamp(5 + (save % - 80) / 4 + 0.5 x GSAx + 1 for a shutout, 1, 10), 1 decimal; GSAx = xG of "
+                     "the shots on goal faced (fact_shot_xg, where the old builder used a count-based proxy) minus "
+                     "goals against) are computed here; the old table columns were never built.")
 
 # Played, included games unfolded to one row per team: the team's and the opponent's official goals.
 _TEAM_GAMES = f"""
