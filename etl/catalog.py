@@ -854,8 +854,14 @@ def catalog_version(tables: tuple[Table, ...] | list[Table] | None = None) -> st
     return digest[:12]
 
 
-# The views are catalog objects too, declared beside the tables (etl/views.py); each reads catalog tables only.
-from .views import VIEWS, VIEWS_BY_NAME, View  # noqa: E402
+# The views are catalog objects too, declared beside the tables (etl/views.py: the views the dashboard reads;
+# etl/views_extra.py: the contract's other views); each reads catalog tables only.
+from .views import VIEWS as _DASHBOARD_VIEWS  # noqa: E402
+from .views import View  # noqa: E402
+from .views_extra import VIEWS as _EXTRA_VIEWS  # noqa: E402
+
+VIEWS: tuple[View, ...] = _DASHBOARD_VIEWS + _EXTRA_VIEWS
+VIEWS_BY_NAME: dict[str, View] = {v.name: v for v in VIEWS}
 
 __all__ = ["COLUMNS", "TABLES", "TABLES_BY_NAME", "VIEWS", "VIEWS_BY_NAME", "Column", "Table", "View",
            "catalog_version", "get_table"]

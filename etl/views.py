@@ -224,5 +224,3 @@ VIEWS: tuple[View, ...] = (
                     g.goals_against, g.save_pct, g.toi_seconds
              FROM fact_goalie_game_stats g JOIN dim_schedule s ON s.game_id = g.game_id"""),
 )
-
-VIEWS_BY_NAME: dict[str, View] = {v.name: v for v in VIEWS}
