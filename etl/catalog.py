@@ -626,7 +626,7 @@ TABLES: tuple[Table, ...] = (
            "home_defense_2 home_xtra home_goalie away_forward_1 away_forward_2 away_forward_3 away_defense_1 "
            "away_defense_2 away_xtra away_goalie home_team_strength away_team_strength strength strength_id "
            "situation home_goalie_player_id away_goalie_player_id start_zone start_zone_id end_zone end_zone_id "
-           "cf ca ff fa sf sa cf_pct ff_pct fo_pct giveaways takeaways zone_entries zone_exits source_row",
+           "cf ca ff fa sf sa cf_pct ff_pct fo_pct giveaways takeaways zone_entries zone_exits player_id source_row",
            "shift_id", "game", tags=("tracking",),
            upstream=("dim_schedule", "fact_gameroster"), required="game_id",
            describe={"strength_id": "Skaters on ice, home first, e.g. 5v4 (key into dim_strength; strength is "
@@ -639,7 +639,11 @@ TABLES: tuple[Table, ...] = (
                      "giveaways": "Giveaways (event detail Giveaway) of either team during the shift.",
                      "takeaways": "Takeaways (event detail Takeaway) of either team during the shift.",
                      "zone_entries": "Zone entries (Zone_Entry events) of either team during the shift.",
-                     "zone_exits": "Zone exits (Zone_Exit events) of either team during the shift."}),
+                     "zone_exits": "Zone exits (Zone_Exit events) of either team during the shift.",
+                     "player_id": "Always empty: a shift row is a line change of both teams, not one player's. The "
+                                  "dashboard's player game page filters fact_shifts on it (the contract: 'NOT a column "
+                                  "of fact_shifts'); the column exists so that query answers (no rows) instead of "
+                                  "failing. A player's shifts are fact_shift_players joined on shift_id."}),
     _table("fact_shift_players", "fact", "One row per player per shift.",
            "shift_player_id shift_id game_id team_id venue slot jersey player_id is_goalie "
            "duration_seconds logical_shift_number is_first_segment", "shift_player_id", "game", tags=("tracking",),

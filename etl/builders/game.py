@@ -616,7 +616,7 @@ def _shifts(gid: int, sh: pd.DataFrame, sched: pd.Series, venue_map: dict[str, s
         "home_team_strength": skaters["home"], "away_team_strength": skaters["away"],
         "strength_id": skaters["home"].astype(str) + "v" + skaters["away"].astype(str),
         "home_goalie_player_id": shift_id.map(goalie["home"]), "away_goalie_player_id": shift_id.map(goalie["away"]),
-        "source_row": sh["source_row"],
+        "player_id": pd.Series(pd.NA, index=sh.index, dtype="string"), "source_row": sh["source_row"],
     })
     anyone = (skaters["home"] + skaters["away"] > 0) | shifts["home_goalie"].notna() | shifts["away_goalie"].notna()
     empty = {v: anyone & shifts[f"{v}_goalie"].isna() for v in ("home", "away")}
