@@ -141,6 +141,29 @@ _GOALIE_REBOUNDS = """
     GROUP BY sv.game_id, sv.goalie_player_id"""
 
 
+# Per goalie game, the shots on goal he faced (the fact_shots rows his shots_against counts) with the number of
+# those in the same sequence (fact_events.sequence_key), counted by the old goalie builder's thresholds
+# (etl/analytics/weights.py): single shot (1), multi-shot (>= 2) and sustained pressure (>= 4) shots and goals,
+# the longest sequence and the number of sequences.
+_MULTI = f"x.sequence_shots >= {int(w.PRESSURE_MULTI_SHOT)}"
+_SUSTAINED = f"x.sequence_shots >= {int(w.PRESSURE_SUSTAINED_SHOTS)}"
+_GOALIE_SEQUENCES = f"""
+    SELECT x.goalie_game_id,
+           COUNT(*) FILTER (WHERE x.sequence_shots = 1 AND NOT x.is_goal) AS single_saves,
+           COUNT(*) FILTER (WHERE {_MULTI}) AS multi_sa, COUNT(*) FILTER (WHERE {_MULTI} AND x.is_goal) AS multi_ga,
+           COUNT(*) FILTER (WHERE {_SUSTAINED}) AS sustained_sa,
+           COUNT(*) FILTER (WHERE {_SUSTAINED} AND x.is_goal) AS sustained_ga,
+           MAX(x.sequence_shots) AS max_sequence, COUNT(*) AS sa, COUNT(DISTINCT x.sequence_key) AS sequences
+    FROM (SELECT g.goalie_game_id, s.is_goal, e.sequence_key,
+                 COUNT(*) OVER (PARTITION BY g.goalie_game_id, e.sequence_key) AS sequence_shots
+          FROM fact_goalie_game_stats g
+          JOIN fact_shots s ON s.game_id = g.game_id AND s.goalie_player_id = g.player_id AND s.is_on_goal
+                           AND s.period::text = ANY(STRING_TO_ARRAY(g.periods_covered, ','))
+          JOIN fact_events e ON e.event_id = s.event_id
+          WHERE e.sequence_key <> '') x
+    GROUP BY x.goalie_game_id"""
+
+
 def _sv_pct(shots: str, goals: str) -> str:
     """Save % 0-100 (1 decimal) of shots with goals among them; NULL without shots."""
     return f"ROUND(100.0 * ({shots} - {goals}) / NULLIF({shots}, 0), 1)"
@@ -474,6 +497,33 @@ VIEWS: tuple[View, ...] = (
                      {_sv_pct("c.rush_sa", "c.rush_ga")} - {_sv_pct("c.set_sa", "c.set_ga")}
                          AS transition_defense_rating
               FROM fact_goalie_game_stats g LEFT JOIN ({_GOALIE_CONTEXT}) c ON c.goalie_game_id = g.goalie_game_id"""),
+    _view("v_detail_goalie_pressure", "Goalie saves and save % (0-100, 100 without such shots) by the pressure "
+          "of the sequence in tracked games, by the old goalie builder's rules: each shot on goal he faced (the "
+          "fact_shots rows his shots_against counts) counts against the number of shots on goal he faced in its "
+          "sequence (fact_events.sequence_key, whistle to whistle, so a sequence's shots at the other goal are "
+          "not counted): 1 = single shot, 2 or more = multi-shot, 4 or more = sustained pressure (a subset of "
+          "multi-shot); max_sequence_faced / avg_sequence_length = the most / average (2 decimals) shots on goal "
+          "per sequence he faced (0 without shots); sequence_survival_rate = (saves - goals against) / saves x "
+          "100 as the old builder computed it (NULL without saves, where it divided by zero); "
+          "pressure_handling_index = (multi-shot save % + sustained save %) / 2, both unrounded.",
+          "fact_goalie_game_stats fact_shots fact_events",
+          "player_id player_name team_name game_id single_shot_saves multi_shot_saves multi_shot_sv_pct "
+          "sustained_pressure_saves sustained_pressure_sv_pct max_sequence_faced avg_sequence_length "
+          "sequence_survival_rate pressure_handling_index",
+          f"""SELECT g.player_id, g.player_name, g.team_name, g.game_id,
+                     COALESCE(q.single_saves, 0) AS single_shot_saves,
+                     COALESCE(q.multi_sa - q.multi_ga, 0) AS multi_shot_saves,
+                     COALESCE({_sv_pct("q.multi_sa", "q.multi_ga")}, 100) AS multi_shot_sv_pct,
+                     COALESCE(q.sustained_sa - q.sustained_ga, 0) AS sustained_pressure_saves,
+                     COALESCE({_sv_pct("q.sustained_sa", "q.sustained_ga")}, 100) AS sustained_pressure_sv_pct,
+                     COALESCE(q.max_sequence, 0) AS max_sequence_faced,
+                     COALESCE(ROUND(1.0 * q.sa / NULLIF(q.sequences, 0), 2), 0) AS avg_sequence_length,
+                     ROUND(100.0 * (g.saves - g.goals_against) / NULLIF(g.saves, 0), 1) AS sequence_survival_rate,
+                     ROUND((COALESCE(100.0 * (q.multi_sa - q.multi_ga) / NULLIF(q.multi_sa, 0), 100)
+                            + COALESCE(100.0 * (q.sustained_sa - q.sustained_ga) / NULLIF(q.sustained_sa, 0), 100))
+                           / 2, 1) AS pressure_handling_index
+              FROM fact_goalie_game_stats g
+              LEFT JOIN ({_GOALIE_SEQUENCES}) q ON q.goalie_game_id = g.goalie_game_id"""),
     _view("v_compare_goalies_advanced", "Advanced goalie figures for the compare page, " + _GOALIE_ADVANCED_NOTE,
           "fact_goalie_game_stats fact_shots fact_events fact_saves",
           "player_id player_name team_name games_played saves goals_against save_pct rush_sv_pct set_play_sv_pct "

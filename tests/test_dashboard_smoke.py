@@ -5,6 +5,7 @@ with the rows expected from the tables it reads."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from decimal import Decimal
 
 import psycopg
@@ -218,3 +219,33 @@ def test_the_goalie_context_views_split_his_shots(warehouse):
     assert [r[4] for r in advanced if r[0] == "P100016"] == [Decimal("66.7")]
     compare = _select(warehouse, "v_compare_goalies_advanced", ["player_id", "season_war"])
     assert sorted(compare) == sorted((r[0], r[5]) for r in advanced)
+
+
+def test_the_goalie_pressure_view_counts_his_sequences(warehouse):
+    game = {(r[0], r[1]): r[2:] for r in _select(warehouse, "fact_goalie_game_stats",
+                                                  ["game_id", "player_id", "saves", "goals_against"])}
+    pressure = {(r[0], r[1]): r[2:] for r in _select(
+        warehouse, "v_detail_goalie_pressure",
+        ["game_id", "player_id", "single_shot_saves", "multi_shot_saves", "multi_shot_sv_pct",
+         "sustained_pressure_saves", "sustained_pressure_sv_pct", "max_sequence_faced", "avg_sequence_length",
+         "sequence_survival_rate", "pressure_handling_index"])}
+    assert pressure.keys() == game.keys()
+    # every shot on goal of the real games lies in a sequence: single + multi-shot saves are all his saves
+    assert {k: v[0] + v[1] for k, v in pressure.items()} == {k: v[0] for k, v in game.items()}
+    assert all(v[3] <= v[1] for v in pressure.values())
+    # Wyatt Crandall (P100016) in 18969, counted from 18969_tracking.xlsx events: 40 shots on goal in 26 sequences;
+    # rows 246, 254, 355 (saved) and 383 (goal) are his only 4-shot sequence (SQ1896900005), and with the 3-shot
+    # sequences 45 (rows 1323, 1336, 1350), 47 (1375, 1477, 1497), 53 (1875, 1909, goal 1917) and 2-shot ones
+    # he faced 23 multi-shot shots with 3 goals; 16 single shots were saved; 36 saves and 4 goals against
+    assert pressure[18969, "P100016"] == (16, 20, Decimal("87.0"), 3, Decimal("75.0"), 4, Decimal("1.54"),
+                                         Decimal("88.9"), Decimal("81.0"))
+    # the same, counted in Python from his fact_shots rows and their fact_events sequence keys
+    with psycopg.connect(warehouse) as conn:
+        faced = conn.execute("SELECT e.sequence_key, s.is_goal FROM fact_shots s JOIN fact_events e "
+                             "ON e.event_id = s.event_id WHERE s.game_id = 18969 AND s.goalie_player_id = 'P100016' "
+                             "AND s.is_on_goal").fetchall()
+    per_sequence = Counter(key for key, _ in faced)
+    assert (len(faced), len(per_sequence), max(per_sequence.values())) == (40, 26, 4)
+    multi = [goal for key, goal in faced if per_sequence[key] >= 2]
+    assert (len(multi), sum(multi)) == (23, 3)
+    assert sum(not goal for key, goal in faced if per_sequence[key] == 1) == 16

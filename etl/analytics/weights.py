@@ -99,3 +99,10 @@ BREAKAWAY_WORD = "breakaway"
 # ---- competition-adjusted stats (core_facts.py calculate_ratings_adjusted_stats): *_adj = stat x 4.0 / the
 # TOI-weighted opponent rating (avg_opp_rating)
 ADJ_REFERENCE_RATING = 4.0
+
+# ---- goalie pressure (the old goalie builder's sequence rules, core_facts.py; the contract's
+# v_detail_goalie_pressure lists only the column names): a shot on goal a goalie faced counts against the number of
+# shots on goal he faced in its sequence (fact_events.sequence_key): 1 = a single shot, at least
+# PRESSURE_MULTI_SHOT = a multi-shot sequence, at least PRESSURE_SUSTAINED_SHOTS = sustained pressure
+PRESSURE_MULTI_SHOT = 2
+PRESSURE_SUSTAINED_SHOTS = 4

@@ -119,9 +119,17 @@ def _render(column: str, type_: str) -> sql.Composable:
         t=text, cr=sql.Literal("\r"), lf=sql.Literal("\n"))
 
 
+_CONCAT_CHUNK = 90  # columns per concat_ws call (PostgreSQL allows 100 arguments, the separator included)
+
+
 def digest_sql(table: Table, relation: str | None = None, games: bool = False) -> sql.Composed:
     """``SELECT count, sum`` of the row digest over ``relation`` (default: the table; ``games``: WHERE game_id)."""
-    record = sql.SQL("concat_ws(',', {})").format(sql.SQL(", ").join(_render(c.name, c.type) for c in table.columns))
+    # concat_ws takes at most 100 arguments: wider tables join chunks of columns (every rendered column is non-NULL
+    # text, so the chunks join to the same record)
+    rendered = [_render(c.name, c.type) for c in table.columns]
+    chunks = [sql.SQL("concat_ws(',', {})").format(sql.SQL(", ").join(rendered[i:i + _CONCAT_CHUNK]))
+              for i in range(0, len(rendered), _CONCAT_CHUNK)]
+    record = chunks[0] if len(chunks) == 1 else sql.SQL("concat_ws(',', {})").format(sql.SQL(", ").join(chunks))
     query = sql.SQL("SELECT count(*), COALESCE(sum(('x' || left(md5(convert_to({}, 'UTF8')), 16))::bit(64)::bigint), 0)"
                     " FROM {}").format(record, _ident(relation or table.name))
     if games:
