@@ -492,12 +492,18 @@ def test_killed_process_leaves_every_table_as_it_was(db: str, big_out: Path, per
 
 def test_reader_never_sees_an_empty_or_partial_table(db: str, big_out: Path, tmp_path: Path) -> None:
     other = derive(big_out, tmp_path / "other", lambda n, r: big_events(n, r, BIG_ROWS // 2, prefix="EX"))
-    values = derive(big_out, tmp_path / "values", lambda n, r: perturb(n, r) if n == "fact_events" else None)
+    src = get_table("fact_events").column_names.index("source_row")
+
+    def shifted(name: str, rows: list[list[str | None]]) -> list[list[str | None]] | None:
+        """Every fact_events row with its source_row plus one: the same keys, a value changed in each row."""
+        return [r[:src] + [str(int(r[src]) + 1)] + r[src + 1:] for r in rows] if name == "fact_events" else None
+
+    values = derive(big_out, tmp_path / "values", shifted)
     sync(db, other)
     states = {}
     for out in (other, big_out, values):
         rows = read_table(out, "fact_events")
-        states[out] = (len(rows), sum(int(r[-1]) for r in rows))
+        states[out] = (len(rows), sum(int(r[src]) for r in rows))
     seen: list[tuple[int, int]] = []
     latencies: list[float] = []
     stop = threading.Event()
@@ -632,6 +638,9 @@ def test_rest_transport_upserts_in_batches_exactly_and_idempotently(rest, sample
 def test_rest_transport_retries_with_backoff_and_reports_partial_writes(rest, sample_out: Path) -> None:
     from etl.sync.rest import sync_rest
 
+    # dim_player.team_id references dim_team, which references dim_league: those first, without faults
+    sync_rest(rest.url, rest.service_key, str(sample_out), SyncOptions(tables=("dim_league", "dim_team")),
+              target_name="rest")
     rest.fail_next(2, 503)
     reporter = ListReporter()
     result = sync_rest(rest.url, rest.service_key, str(sample_out), SyncOptions(tables=("dim_player",)),

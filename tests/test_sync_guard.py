@@ -317,7 +317,7 @@ def test_foreign_key_closure_is_shown_at_preview_and_refused_before_writing(db, 
     player = read_table(full, "fact_player_game_stats")[0][2]
     fewer = copy_outputs(full, tmp_path / "fewer")
     write_table(fewer, "dim_player", [r for r in read_table(full, "dim_player") if r[0] != player])
-    sync(db, fewer, tables=("dim_player",))
+    sync(db, fewer, tables=("dim_league", "dim_team", "dim_player"))  # dim_player.team_id: dim_team, its league
     plan = plan_sync(db, full, SyncOptions(**PLAYER_SEL), target_name=TARGET)
     stats = next(r for r in plan.missing_refs if r.table == "fact_player_game_stats")
     assert (stats.reason, stats.missing_keys, stats.examples, stats.enforced) == ("keys", 1, [player], True)
