@@ -110,8 +110,8 @@ ANALYTICS_COLUMNS: dict[str, tuple[str, str]] = {
                                  "(misplays; passes blocked, intercepted or missed; entry/exit misplays)."),
     "breakaway_goals": ("integer", "Rush events led by the player (event player 1) whose event_detail_2 names a "
                                    "breakaway and whose team's next shot on goal was a goal."),
-    "primary_def_events": ("integer", "Events where the player was the primary defender (opp_team_player_1)."),
-    "support_def_events": ("integer", "Events where the player was a supporting defender (opp_team_player_2..6)."),
+    "primary_def_events": ("integer", "Events where the player was the primary defender (role opp_player_1)."),
+    "support_def_events": ("integer", "Events where the player was a supporting defender (role opp_player_2..6)."),
     "def_involvement": ("integer", "primary_def_events + support_def_events."),
     "play_success_rate": ("numeric", "plays_successful / (plays_successful + plays_unsuccessful) * 100, 1 "
                                      "decimal; empty when none."),

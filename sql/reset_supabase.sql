@@ -1587,8 +1587,8 @@ COMMENT ON COLUMN "fact_player_game_stats"."puck_battles_total" IS 'loose_puck_w
 COMMENT ON COLUMN "fact_player_game_stats"."bad_giveaways" IS 'Giveaways that hurt the team: event_detail_2 one of weights.BAD_GIVEAWAY_DETAILS (misplays; passes blocked, intercepted or missed; entry/exit misplays).';
 COMMENT ON COLUMN "fact_player_game_stats"."breakaway_goals" IS 'Rush events led by the player (event player 1) whose event_detail_2 names a breakaway and whose team''s next shot on goal was a goal.';
 COMMENT ON COLUMN "fact_player_game_stats"."def_involvement" IS 'primary_def_events + support_def_events.';
-COMMENT ON COLUMN "fact_player_game_stats"."primary_def_events" IS 'Events where the player was the primary defender (opp_team_player_1).';
-COMMENT ON COLUMN "fact_player_game_stats"."support_def_events" IS 'Events where the player was a supporting defender (opp_team_player_2..6).';
+COMMENT ON COLUMN "fact_player_game_stats"."primary_def_events" IS 'Events where the player was the primary defender (role opp_player_1).';
+COMMENT ON COLUMN "fact_player_game_stats"."support_def_events" IS 'Events where the player was a supporting defender (role opp_player_2..6).';
 COMMENT ON COLUMN "fact_player_game_stats"."play_success_rate" IS 'plays_successful / (plays_successful + plays_unsuccessful) * 100, 1 decimal; empty when none.';
 COMMENT ON COLUMN "fact_player_game_stats"."plays_successful" IS 'Events of the player (player 1) marked successful.';
 COMMENT ON COLUMN "fact_player_game_stats"."plays_unsuccessful" IS 'Events of the player (player 1) marked unsuccessful.';
