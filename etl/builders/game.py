@@ -660,8 +660,8 @@ def _shift_events(shifts: pd.DataFrame, first: pd.DataFrame, attempts: pd.DataFr
     out["cf"], out["ca"] = count(att["home"]), count(~att["home"])
     out["ff"], out["fa"] = count(att["home"] & att["unblocked"]), count(~att["home"] & att["unblocked"])
     out["sf"], out["sa"] = count(att["home"] & att["on_goal"]), count(~att["home"] & att["on_goal"])
-    out["cf_pct"] = _share(out["cf"], out["ca"], 50.0)
-    out["ff_pct"] = _share(out["ff"], out["fa"], 50.0)
+    out["cf_pct"] = stats.share(out["cf"], out["ca"])
+    out["ff_pct"] = stats.share(out["ff"], out["fa"])
     ev = first[first["shift_id"].notna()]
     detail = ev["detail_key"].fillna("")
 
@@ -681,12 +681,6 @@ def _shift_events(shifts: pd.DataFrame, first: pd.DataFrame, attempts: pd.DataFr
         out[f"{end}_zone"] = out["shift_id"].map(zone)
         out[f"{end}_zone_id"] = out[f"{end}_zone"].map(ZONE_KEYS)
     return out[get_table("fact_shifts").column_names]
-
-
-def _share(num: pd.Series, other: pd.Series, none: float) -> pd.Series:
-    """num / (num + other) x 100, 1 decimal; ``none`` where both are 0."""
-    total = (num + other).where(lambda n: n > 0)
-    return (num * 100 / total).round(1).fillna(none)
 
 
 def _goals(gid: int, first: pd.DataFrame, goal_events: pd.Index, r1: dict[str, pd.DataFrame],

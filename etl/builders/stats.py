@@ -156,6 +156,12 @@ def _pct(num: pd.Series, den: pd.Series, digits: int = 1) -> pd.Series:
     return (num * 100 / den.where(den > 0)).fillna(0).astype("float64").round(digits)
 
 
+def share(num: pd.Series, other: pd.Series, none: float = 50.0) -> pd.Series:
+    """num / (num + other) x 100, 1 decimal; ``none`` where both are 0 (Corsi/Fenwick-for %)."""
+    total = (num + other).where(lambda n: n > 0)
+    return (num * 100 / total).round(1).fillna(none)
+
+
 def display(gid: int, sched: pd.Series) -> dict:
     """The game's display columns shared by the per-game tables."""
     return {"season_id": sched["season_id"], "date": sched["date"],
@@ -249,10 +255,8 @@ def player_stats(gid: int, players: pd.DataFrame, sp: pd.DataFrame, first: pd.Da
     out["plus_minus_total"] = out["plus_minus"]
     out["fo_total"] = out["fo_wins"] + out["fo_losses"]
     out["fo_pct"] = _pct(out["fo_wins"], out["fo_total"])
-    out["cf_pct"] = (out["corsi_for"] * 100 / (out["corsi_for"] + out["corsi_against"]).where(
-        lambda n: n > 0)).fillna(50).round(1)
-    out["ff_pct"] = (out["fenwick_for"] * 100 / (out["fenwick_for"] + out["fenwick_against"]).where(
-        lambda n: n > 0)).fillna(50).round(1)
+    out["cf_pct"] = share(out["corsi_for"], out["corsi_against"])
+    out["ff_pct"] = share(out["fenwick_for"], out["fenwick_against"])
     out["cf_pct_rel"] = (out["cf_pct"] - 50).round(1)
     out["ff_pct_rel"] = (out["ff_pct"] - 50).round(1)
     out["shooting_pct"] = _pct(out["goals"], out["sog"])
@@ -315,8 +319,7 @@ def team_stats(gid: int, sched: pd.Series, team_of: dict[str, str], first: pd.Da
             "fenwick_for": int(mine["fenwick_for"]), "fenwick_against": int(mine["fenwick_against"]),
         })
     out = pd.DataFrame(rows)
-    out["cf_pct"] = (out["corsi_for"] * 100 / (out["corsi_for"] + out["corsi_against"]).where(
-        lambda n: n > 0)).fillna(50).round(1)
+    out["cf_pct"] = share(out["corsi_for"], out["corsi_against"])
     return out
 
 
